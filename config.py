@@ -1,0 +1,40 @@
+"""Configuration classes, read from environment variables (prefix ``POLKU_``)."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"POLKU_{name}", default)
+
+
+class Config:
+    """Defaults for running Polku; every value can be set from the environment."""
+
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'polku.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
+    # Whole request body limit: a pathway package upload is the largest thing anyone sends.
+    MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    POLKU_BPMN_DIR = Path(_env("BPMN_DIR", str(BASE_DIR / "bpmn")))
+    POLKU_FORMS_DIR = Path(_env("FORMS_DIR", str(BASE_DIR / "forms")))
+    # Live workflows kept in memory per server process, keyed by instance id and version.
+    POLKU_ENGINE_CACHE_SIZE = int(_env("ENGINE_CACHE_SIZE", "512"))
+    # Re-serialize the whole workflow after each step and compare with the stored rows (tests).
+    POLKU_VERIFY_STATE = _env("VERIFY_STATE", "0") == "1"
+
+    API_TITLE = "Polku API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+class TestConfig(Config):
+    """A fresh database per test; PostgreSQL when POLKU_TEST_DATABASE_URL is set."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("POLKU_TEST_DATABASE_URL", "sqlite://")
+    POLKU_VERIFY_STATE = True

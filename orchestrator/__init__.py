@@ -1,0 +1,40 @@
+"""Polku: a BPMN-driven care-process orchestrator for digital care pathways."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import extensions
+
+
+def create_app(config_class: type | None = None) -> Flask:
+    """Build the app for a config class; nothing happens at import time."""
+    if config_class is None:
+        from config import Config
+
+        config_class = Config
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    _prepare_sqlite_folder(app)
+
+    db = extensions.db
+    db.init_app(app)
+    extensions.migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    extensions.api.init_app(app)
+
+    from . import cli, database
+    from .api import register as register_api
+    from .store import WorkflowStore
+
+    with app.app_context():
+        database.configure_engine(db.engine)
+    app.extensions["polku_store"] = WorkflowStore(app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"])
+    register_api(extensions.api)
+    cli.register(app)
+    return app
+
+
+def _prepare_sqlite_folder(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

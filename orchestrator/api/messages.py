@@ -1,0 +1,40 @@
+"""Messages from outside (e.g. a lab result) to waiting instances."""
+
+from flask_smorest import Blueprint, abort
+
+from .. import queries, steps
+from ..steps import StepRefused
+from . import actor, refuse
+from .schemas import InstanceDetailSchema, MessageSchema
+from .views import instance_detail as detail
+
+blp = Blueprint("messages", __name__, description="Named messages delivered to waiting instances")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(MessageSchema)
+@blp.response(200, InstanceDetailSchema)
+@blp.alt_response(404, description="no instance matches")
+@blp.alt_response(409, description="the instance is not waiting for this message, or the key is ambiguous")
+def deliver(args):
+    """Deliver a message to one instance, named by `instance_id` or by `business_key` (and `pathway`)."""
+    instance_id = _target(args)
+    try:
+        return detail(steps.deliver(instance_id, args["name"], args["payload"], actor()))
+    except StepRefused as exc:
+        refuse(exc)
+
+
+def _target(args) -> int:
+    if args.get("instance_id"):
+        return args["instance_id"]
+    if not args.get("business_key"):
+        abort(422, message="name the instance: instance_id or business_key",
+              errors=[{"field": "/instance_id", "message": "instance_id or business_key is required"}])
+    found = queries.running_by_business_key(args["business_key"], args.get("pathway"))
+    if not found:
+        abort(404, message=f"no running instance has business key '{args['business_key']}'")
+    if len(found) > 1:
+        abort(409, message=f"{len(found)} running instances share business key '{args['business_key']}'; "
+                           "name the pathway or the instance")
+    return found[0].id

@@ -1,0 +1,159 @@
+"""Request and response schemas of the REST API; the OpenAPI document is generated from these."""
+
+from marshmallow import Schema, fields, validate
+
+
+class ProblemSchema(Schema):
+    file = fields.String()
+    element = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+    reason = fields.String()
+
+
+class VersionSchema(Schema):
+    number = fields.Integer()
+    content_hash = fields.String()
+    process_id = fields.String()
+    name = fields.String()
+    deployed_by = fields.String()
+    deployed_at = fields.DateTime()
+    messages = fields.List(fields.String())
+
+
+class VersionDetailSchema(VersionSchema):
+    task_meta = fields.Dict(keys=fields.String(), values=fields.Dict())
+    forms = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class PathwaySchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    created_at = fields.DateTime()
+    latest = fields.Nested(VersionSchema, allow_none=True)
+    versions = fields.List(fields.Nested(VersionSchema))
+
+
+class DeployFormSchema(Schema):
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,99}$"),
+                        metadata={"description": "pathway key: lower-case letters, digits, - and _"})
+
+
+class DeployFilesSchema(Schema):
+    package = fields.Raw(metadata={"type": "string", "format": "binary",
+                                   "description": "a zip of the package's .bpmn, .dmn and .json files"})
+
+
+class DeployResultSchema(Schema):
+    pathway = fields.String(attribute="pathway.key")
+    version = fields.Integer(attribute="version.number")
+    created = fields.Boolean(metadata={"description": "false when the same content was already deployed"})
+
+
+class StartSchema(Schema):
+    pathway = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                             metadata={"description": "a version number; the latest when left out"})
+    business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
+    client_id = fields.String(validate=validate.Length(max=100), allow_none=True)
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class HumanTaskSchema(Schema):
+    id = fields.String()
+    instance_id = fields.Integer()
+    pathway = fields.String(attribute="pathway_key")
+    spec = fields.String()
+    title = fields.String()
+    role = fields.String(allow_none=True)
+    audience = fields.String()
+    candidate_groups = fields.List(fields.String())
+    assignee = fields.String(allow_none=True)
+    form = fields.String(allow_none=True)
+    instructions = fields.String(allow_none=True)
+    state = fields.String()
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetailSchema(HumanTaskSchema):
+    form_schema = fields.Dict(allow_none=True)
+    ui_schema = fields.Dict(allow_none=True)
+
+
+class TimerSchema(Schema):
+    id = fields.String()
+    spec = fields.String()
+    due_at = fields.DateTime()
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    kind = fields.String()
+    task_id = fields.String(allow_none=True)
+    spec = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer()
+    pathway = fields.String(attribute="version.pathway.key")
+    version = fields.Integer(attribute="version.number")
+    business_key = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True)
+    status = fields.String()
+    incident = fields.String(allow_none=True)
+    started_by = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class InstanceDetailSchema(InstanceSchema):
+    tasks = fields.List(fields.Nested(HumanTaskSchema))
+    timers = fields.List(fields.Nested(TimerSchema))
+    history = fields.List(fields.Nested(EventSchema))
+    waiting_for = fields.List(fields.String(), metadata={"description": "messages the instance can take"})
+
+
+class InstanceQuerySchema(Schema):
+    pathway = fields.String(validate=validate.Length(max=100))
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident"]))
+    client_id = fields.String(validate=validate.Length(max=100))
+    business_key = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CancelSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=1000), allow_none=True)
+
+
+class TaskQuerySchema(Schema):
+    role = fields.String(validate=validate.Length(max=200))
+    assignee = fields.String(validate=validate.Length(max=200))
+    pathway = fields.String(validate=validate.Length(max=100))
+    audience = fields.String(validate=validate.OneOf(["client", "professional"]))
+    instance = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    due_before = fields.AwareDateTime(default_timezone=None)
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CompleteSchema(Schema):
+    data = fields.Dict(keys=fields.String(), required=True, metadata={"description": "the form's answers"})
+
+
+class MessageSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    instance_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    business_key = fields.String(validate=validate.Length(min=1, max=200))
+    pathway = fields.String(validate=validate.Length(max=100))
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class ClaimSchema(Schema):
+    assignee = fields.String(validate=validate.Length(min=1, max=200),
+                             metadata={"description": "whom to assign; the caller when left out"})

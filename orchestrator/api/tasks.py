@@ -1,0 +1,78 @@
+"""Human tasks: the inbox, forms, claiming and completing."""
+
+from flask import request
+from flask_smorest import Blueprint, abort
+
+from .. import queries
+from .. import tasks as service
+from ..steps import StepRefused
+from . import actor, refuse
+from .schemas import (
+    ClaimSchema,
+    CompleteSchema,
+    HumanTaskSchema,
+    InstanceDetailSchema,
+    TaskDetailSchema,
+    TaskQuerySchema,
+)
+from .views import instance_detail as detail
+from .views import task_detail
+
+blp = Blueprint("tasks", __name__, description="Human tasks for clients and professionals")
+
+
+@blp.route("")
+@blp.arguments(TaskQuerySchema, location="query")
+@blp.response(200, HumanTaskSchema(many=True))
+def list_tasks(args):
+    """Tasks by filter, soonest due first (open ones unless `state` says otherwise)."""
+    return queries.tasks(**args)
+
+
+@blp.route("/<task_id>")
+@blp.response(200, TaskDetailSchema)
+def get_task(task_id):
+    """One task with its form's JSON Schema and UI schema."""
+    return task_detail(queries.task_or_404(task_id))
+
+
+@blp.route("/<task_id>/claim", methods=["POST"])
+@blp.arguments(ClaimSchema)
+@blp.response(200, HumanTaskSchema)
+@blp.alt_response(409, description="the task is closed or someone else has it")
+def claim(args, task_id):
+    """Take a task (or give it to `assignee`)."""
+    try:
+        return service.claim(queries.task_or_404(task_id), args.get("assignee") or actor())
+    except StepRefused as exc:
+        refuse(exc)
+
+
+@blp.route("/<task_id>/release", methods=["POST"])
+@blp.response(200, HumanTaskSchema)
+@blp.alt_response(409, description="the task is closed")
+def release(task_id):
+    """Put a claimed task back to its team."""
+    try:
+        return service.release(queries.task_or_404(task_id))
+    except StepRefused as exc:
+        refuse(exc)
+
+
+@blp.route("/<task_id>/complete", methods=["POST"])
+@blp.arguments(CompleteSchema)
+@blp.response(200, InstanceDetailSchema)
+@blp.alt_response(409, description="the task is no longer open")
+@blp.alt_response(422, description="the answers do not fit the form; `errors` names each field")
+def complete(args, task_id):
+    """Complete a task with the form's answers. An `Idempotency-Key` header makes retries safe."""
+    task = queries.task_or_404(task_id)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        abort(400, message="Idempotency-Key must be 1 to 200 characters")
+    try:
+        return detail(service.complete(task, args["data"], actor(), key))
+    except service.InvalidAnswers as exc:
+        abort(422, message="the answers do not fit the form", errors=exc.errors)
+    except StepRefused as exc:
+        refuse(exc)

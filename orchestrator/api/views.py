@@ -1,0 +1,28 @@
+"""Response objects that add related rows to a model for its detail schema."""
+
+from .. import queries, tasks
+
+
+class Detail:
+    """Reads like the wrapped model, plus the extra attributes given."""
+
+    def __init__(self, obj, **extra):
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
+def instance_detail(instance) -> Detail:
+    return Detail(
+        instance,
+        tasks=queries.instance_tasks(instance.id),
+        timers=queries.instance_timers(instance.id),
+        history=queries.history(instance.id),
+        waiting_for=instance.version.messages if instance.status == "running" else [],
+    )
+
+
+def task_detail(task) -> Detail:
+    return Detail(task, **tasks.form_of(task))

@@ -1,0 +1,127 @@
+"""Deploying pathway packages: read files, validate all of them, then store new versions or nothing."""
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from . import engine
+from .engine import PackageInvalid, Problem
+from .extensions import db
+from .models import Pathway, PathwayVersion
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+SAFE_NAME = re.compile(r"^[\w.-]+$")
+PACKAGE_FILES = (".bpmn", ".dmn")
+MAX_FILES = 200
+MAX_UNPACKED = 20 * 1024 * 1024
+
+
+@dataclass
+class Package:
+    key: str
+    files: dict[str, bytes]
+    forms: dict[str, bytes]
+    forms_dir: Path
+
+    def form(self, name: str) -> bytes | None:
+        """A form by file name: the package's own first, then the shared forms folder."""
+        if not SAFE_NAME.match(name) or name.startswith("."):
+            return None
+        if name in self.forms:
+            return self.forms[name]
+        path = self.forms_dir / name
+        return path.read_bytes() if path.is_file() else None
+
+
+@dataclass
+class Deployed:
+    pathway: Pathway
+    version: PathwayVersion
+    created: bool
+
+
+def from_dir(path: Path, forms_dir: Path) -> Package:
+    files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix in PACKAGE_FILES}
+    forms = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix == ".json"}
+    return Package(path.name, files, forms, forms_dir)
+
+
+def packages_in(root: Path, forms_dir: Path) -> list[Package]:
+    """A folder with BPMN files is one package; a folder of such folders is many."""
+    if not root.is_dir():
+        raise PackageInvalid([Problem(str(root), "no such folder")])
+    if any(p.suffix == ".bpmn" for p in root.iterdir()):
+        return [from_dir(root, forms_dir)]
+    found = [from_dir(p, forms_dir) for p in sorted(root.iterdir())
+             if p.is_dir() and any(f.suffix == ".bpmn" for f in p.iterdir())]
+    if not found:
+        raise PackageInvalid([Problem(str(root), "no pathway package (a folder with .bpmn files) here")])
+    return found
+
+
+def from_zip(data: bytes, key: str, forms_dir: Path) -> Package:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise PackageInvalid([Problem("(upload)", f"not a zip archive: {exc}")]) from None
+    if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_UNPACKED:
+        raise PackageInvalid([Problem("(upload)", f"archive unpacks to more than {MAX_FILES} files or "
+                                                  f"{MAX_UNPACKED // 2**20} MB")])
+    files, forms = {}, {}
+    for member in members:
+        name = Path(member.filename).name
+        target = files if name.endswith(PACKAGE_FILES) else forms if name.endswith(".json") else None
+        if target is not None:
+            target[name] = archive.read(member)
+    return Package(key, files, forms, forms_dir)
+
+
+def from_files(uploads: dict[str, bytes], key: str, forms_dir: Path) -> Package:
+    files = {n: d for n, d in uploads.items() if n.endswith(PACKAGE_FILES)}
+    forms = {n: d for n, d in uploads.items() if n.endswith(".json")}
+    other = sorted(set(uploads) - set(files) - set(forms))
+    if other:
+        raise PackageInvalid([Problem(n, "only .bpmn, .dmn and .json files can be deployed") for n in other])
+    return Package(key, files, forms, forms_dir)
+
+
+def deploy(packages: list[Package], actor: str) -> list[Deployed]:
+    """Compile every package first; store only when all are valid (all or nothing)."""
+    problems, compiled = [], []
+    for package in packages:
+        if not KEY.match(package.key):
+            problems.append(Problem(package.key, "a pathway key is lower-case letters, digits, - and _"))
+            continue
+        try:
+            compiled.append((package, engine.compile_files(package.files, package.form)))
+        except PackageInvalid as exc:
+            problems += [Problem(f"{package.key}/{p.file}", p.reason, p.element, p.line) for p in exc.problems]
+    if problems:
+        raise PackageInvalid(problems)
+    results = [_store(package.key, result, actor) for package, result in compiled]
+    db.session.commit()
+    return results
+
+
+def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:
+    pathway = db.session.scalar(select(Pathway).where(Pathway.key == key))
+    if pathway is None:
+        pathway = Pathway(key=key, name=result.name)
+        db.session.add(pathway)
+    latest = pathway.latest
+    if latest is not None and latest.content_hash == result.content_hash:
+        return Deployed(pathway, latest, created=False)
+    version = PathwayVersion(
+        pathway=pathway, number=(latest.number + 1) if latest else 1, content_hash=result.content_hash,
+        process_id=result.process_id, name=result.name, spec=result.spec, task_meta=result.task_meta,
+        forms=result.forms, sources=result.sources, messages=result.messages, deployed_by=actor,
+    )
+    pathway.name = result.name
+    db.session.add(version)
+    db.session.flush()
+    return Deployed(pathway, version, created=True)

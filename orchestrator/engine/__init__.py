@@ -1,0 +1,54 @@
+"""The engine facade: the only package that imports SpiffWorkflow.
+
+It knows nothing of Flask or the database. The app hands it package files and stored documents;
+it hands back specs, workflows, task views and state documents.
+"""
+
+from functools import lru_cache
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from . import runtime
+from .compile import CompiledPathway, compile_package, deep_recursion
+from .problems import PackageInvalid, Problem
+from .runtime import EngineIncident, TaskNotOpen, TaskView, view
+from .state import SERIALIZER_VERSION, TOP, Changes, Snapshot, StateCodec, compare, snapshot
+from .workflow import register as register_workflow
+
+
+@lru_cache(maxsize=1)
+def serializer() -> BpmnWorkflowSerializer:
+    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    register_workflow(registry)
+    return BpmnWorkflowSerializer(registry)
+
+
+@lru_cache(maxsize=1)
+def codec() -> StateCodec:
+    return StateCodec(serializer())
+
+
+@lru_cache(maxsize=1)
+def script_engine() -> PythonScriptEngine:
+    return PythonScriptEngine()
+
+
+def compile_files(files: dict[str, bytes], forms) -> CompiledPathway:
+    return compile_package(files, forms, serializer().registry)
+
+
+def restore_specs(spec_doc: dict) -> tuple:
+    registry = serializer().registry
+    with deep_recursion():
+        spec = registry.restore(spec_doc["spec"])
+        subs = {k: registry.restore(v) for k, v in spec_doc["subprocess_specs"].items()}
+    return spec, subs
+
+
+__all__ = [
+    "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
+    "SERIALIZER_VERSION", "Changes", "compare", "Snapshot", "StateCodec", "TOP", "snapshot", "runtime", "codec",
+    "script_engine", "compile_files", "restore_specs", "serializer",
+]

@@ -1,0 +1,145 @@
+"""Turns a pathway package (BPMN, DMN and form files) into a serialized, versionable spec."""
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from .metadata import camunda_form_name, camunda_form_schema, human_tasks
+from .problems import PackageInvalid, Problem
+from .validate import check_bpmn, schema_problems
+from .xml import NS, parse_xml
+
+DMN_DECISION = "{*}decision"
+# SpiffWorkflow parses and predicts flows recursively: one level per node in a sequence.
+RECURSION_LIMIT = 20_000
+
+
+@contextmanager
+def deep_recursion():
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@dataclass
+class CompiledPathway:
+    process_id: str
+    name: str
+    content_hash: str
+    spec: dict
+    task_meta: dict[str, dict]
+    forms: dict[str, dict]
+    sources: dict[str, str] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+
+def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None], registry) -> CompiledPathway:
+    """Validate everything, then parse; raise PackageInvalid listing every problem found."""
+    trees, problems = _parse_all(files)
+    if problems:
+        raise PackageInvalid(problems)
+    bpmn = {n: t for n, t in trees.items() if n.endswith(".bpmn")}
+    dmn = {n: t for n, t in trees.items() if n.endswith(".dmn")}
+    decisions = {d.get("id") for t in dmn.values() for d in t.iter(DMN_DECISION)}
+    processes = {p.get("id"): (n, p) for n, t in bpmn.items() for p in t.iterfind("bpmn:process", NS)}
+    for name, tree in bpmn.items():
+        problems += schema_problems(tree, name) or check_bpmn(tree, name, forms, decisions, set(processes))
+    main, main_problems = _main_process(processes, files)
+    problems += main_problems
+    if problems:
+        raise PackageInvalid(problems)
+    spec = _spiff_spec(bpmn, dmn, main, registry)
+    meta, used_forms = _task_meta(processes, forms)
+    filename, process = processes[main]
+    return CompiledPathway(
+        process_id=main,
+        name=process.get("name") or main,
+        content_hash=_hash(files, used_forms),
+        spec=spec,
+        task_meta=meta,
+        forms=used_forms,
+        sources={n: d.decode("utf-8", errors="replace") for n, d in files.items()},
+        messages=sorted({m.get("name") or m.get("id") for t in bpmn.values()
+                         for m in t.iterfind("bpmn:message", NS)}),
+    )
+
+
+def _parse_all(files: dict[str, bytes]) -> tuple[dict[str, etree._Element], list[Problem]]:
+    trees, problems = {}, []
+    if not any(n.endswith(".bpmn") for n in files):
+        problems.append(Problem("(package)", "the package has no .bpmn file"))
+    for name, data in sorted(files.items()):
+        if not name.endswith((".bpmn", ".dmn")):
+            problems.append(Problem(name, "only .bpmn and .dmn files belong beside the forms"))
+            continue
+        parsed = parse_xml(data, name)
+        if isinstance(parsed, Problem):
+            problems.append(parsed)
+        else:
+            trees[name] = parsed
+    return trees, problems
+
+
+def _main_process(processes: dict, files: dict[str, bytes]) -> tuple[str | None, list[Problem]]:
+    called = {c.get("calledElement") for _, p in processes.values() for c in p.iterfind(".//bpmn:callActivity", NS)}
+    mains = [pid for pid, (_, p) in processes.items() if p.get("isExecutable") == "true" and pid not in called]
+    first_file = sorted(n for n in files if n.endswith(".bpmn"))[:1] or ["(package)"]
+    if len(mains) != 1:
+        reason = ("no executable process (set isExecutable=\"true\" on the pathway's process)" if not mains
+                  else f"several executable processes ({', '.join(sorted(mains))}); mark only the pathway's own")
+        return None, [Problem(first_file[0], reason)]
+    filename, process = processes[mains[0]]
+    if process.find("bpmn:startEvent", NS) is None:
+        return None, [Problem(filename, "the process has no start event", mains[0], process.sourceline)]
+    return mains[0], []
+
+
+def _spiff_spec(bpmn: dict, dmn: dict, main: str, registry) -> dict:
+    parser = SpiffBpmnParser(validator=None)
+    try:
+        with deep_recursion():
+            for name, tree in dmn.items():
+                parser.add_dmn_xml(tree, filename=name)
+            for name, tree in bpmn.items():
+                VALIDATOR.preprocess(tree)
+                parser.add_bpmn_xml(tree, filename=name)
+            spec = parser.get_spec(main)
+            subprocesses = parser.get_subprocess_specs(main)
+            return {"spec": registry.convert(spec),
+                    "subprocess_specs": {k: registry.convert(v) for k, v in subprocesses.items()}}
+    except ValidationException as exc:
+        raise PackageInvalid([Problem(exc.file_name or "(package)", str(exc.args[0]) if exc.args else str(exc),
+                                      exc.id or None, exc.line_number or None)]) from None
+    except RecursionError:
+        raise PackageInvalid([Problem("(package)", "the process is nested too deeply to build")]) from None
+
+
+def _task_meta(processes: dict, forms: Callable[[str], bytes | None]) -> tuple[dict, dict]:
+    meta, used = {}, {}
+    for _, process in processes.values():
+        for m, node in human_tasks(process):
+            meta[m.id] = m.as_dict()
+            if m.form == camunda_form_name(m.id):
+                used[m.form] = camunda_form_schema(node)
+            for name in (m.form, m.ui_form):
+                if name and name not in used:
+                    used[name] = json.loads(forms(name))
+    return meta, used
+
+
+def _hash(files: dict[str, bytes], used_forms: dict[str, dict]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    digest.update(json.dumps(used_forms, sort_keys=True).encode())
+    return digest.hexdigest()

@@ -1,0 +1,146 @@
+"""What Polku needs to know of each human task, read from both modeller dialects.
+
+SpiffArena writes ``spiffworkflow:`` extensions; Camunda Modeler writes ``camunda:`` ones, whose
+``candidateGroups``/``assignee`` SpiffWorkflow ignores. We read both from the XML ourselves so the
+rest of the app sees one shape: :class:`TaskMeta`.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+from lxml import etree
+
+from .xml import NS
+
+HUMAN_TAGS = ("userTask", "manualTask")
+CAMUNDA_TYPES = {"long": "integer", "string": "string", "boolean": "boolean", "date": "string", "enum": "string"}
+
+
+@dataclass
+class TaskMeta:
+    id: str
+    title: str
+    kind: str
+    lane: str | None = None
+    candidate_groups: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    form: str | None = None
+    ui_form: str | None = None
+    instructions: str | None = None
+    due_in: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def lanes_by_node(process: etree._Element) -> dict[str, str]:
+    """Map each flow node id to the name of the innermost lane that lists it."""
+    result: dict[str, str] = {}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        name = lane.get("name") or lane.get("id")
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            if ref.text:
+                result[ref.text.strip()] = name  # later (nested) lanes overwrite outer ones
+    return result
+
+
+def _spiff_properties(node: etree._Element) -> dict[str, str]:
+    props = node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
+    return {p.get("name"): p.get("value") for p in props}
+
+
+def _camunda_properties(node: etree._Element) -> dict[str, str]:
+    props = node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)
+    return {p.get("name"): p.get("value") for p in props}
+
+
+def _text(node: etree._Element, path: str) -> str | None:
+    found = node.find(path, NS)
+    return found.text.strip() if found is not None and found.text and found.text.strip() else None
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _form_key(value: str | None) -> str | None:
+    """Camunda form keys come as plain names or with a prefix such as ``deployment:``."""
+    if not value:
+        return None
+    return value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+
+
+def task_meta(node: etree._Element, lane: str | None) -> TaskMeta:
+    spiff = _spiff_properties(node)
+    camunda = _camunda_properties(node)
+    camunda_attr = lambda name: node.get(f"{{{NS['camunda']}}}{name}")  # noqa: E731
+    form = spiff.get("formJsonSchemaFilename") or _form_key(camunda_attr("formKey"))
+    if form is None and node.find("bpmn:extensionElements/camunda:formData", NS) is not None:
+        form = camunda_form_name(node.get("id"))
+    return TaskMeta(
+        id=node.get("id"),
+        title=node.get("name") or node.get("id"),
+        kind=etree.QName(node).localname,
+        lane=lane,
+        candidate_groups=_split(camunda_attr("candidateGroups") or spiff.get("candidateGroups")),
+        assignee=camunda_attr("assignee") or spiff.get("assignee"),
+        form=form,
+        ui_form=spiff.get("formUiSchemaFilename"),
+        instructions=_text(node, "bpmn:extensionElements/spiffworkflow:instructionsForEndUser")
+        or _text(node, "bpmn:documentation"),
+        due_in=spiff.get("dueIn") or camunda.get("dueIn") or camunda_attr("dueDate"),
+        line=node.sourceline,
+    )
+
+
+def camunda_form_name(task_id: str) -> str:
+    return f"{task_id}.camunda-form.json"
+
+
+def camunda_form_schema(node: etree._Element) -> dict:
+    """Turn ``camunda:formField`` definitions into the JSON Schema the rest of Polku uses."""
+    properties: dict[str, dict] = {}
+    required: list[str] = []
+    for fld in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        name, ftype = fld.get("id"), fld.get("type") or "string"
+        prop: dict = {"type": CAMUNDA_TYPES.get(ftype, "string"), "title": fld.get("label") or name}
+        if ftype == "date":
+            prop["format"] = "date"
+        values = [(v.get("id"), v.get("name")) for v in fld.iterfind("camunda:value", NS)]
+        if values:
+            prop["oneOf"] = [{"const": vid, "title": vname or vid} for vid, vname in values]
+        for con in fld.iterfind("camunda:validation/camunda:constraint", NS):
+            _apply_constraint(prop, con.get("name"), con.get("config"), required, name)
+        properties[name] = prop
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "title": node.get("name") or node.get("id"),
+        "properties": properties,
+        "required": required,
+    }
+
+
+def _apply_constraint(prop: dict, kind: str, config: str | None, required: list[str], name: str) -> None:
+    numeric = prop["type"] in ("integer", "number")
+    keys = {"min": "minimum" if numeric else "minLength", "max": "maximum" if numeric else "maxLength",
+            "minlength": "minLength", "maxlength": "maxLength"}
+    if kind == "required":
+        required.append(name)
+    elif kind in keys and config is not None:
+        try:
+            prop[keys[kind]] = int(config) if not numeric or config.lstrip("-").isdigit() else float(config)
+        except ValueError:
+            prop[keys[kind]] = config  # left for schema validation to report
+    elif kind == "readonly":
+        prop["readOnly"] = True
+
+
+def human_tasks(process: etree._Element) -> list[tuple[TaskMeta, etree._Element]]:
+    """Every user/manual task of a process (including nested subprocesses) with its node."""
+    lanes = lanes_by_node(process)
+    found = []
+    for tag in HUMAN_TAGS:
+        for node in process.iterfind(f".//bpmn:{tag}", NS):
+            found.append((task_meta(node, lanes.get(node.get("id"))), node))
+    return found

@@ -1,0 +1,89 @@
+"""Projected query rows: after each step, the human tasks and timers that the changed tasks imply.
+
+Inbox and timer queries read these rows and never load a workflow.
+"""
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import delete, select, update
+
+from . import engine
+from .clock import now
+from .database import upsert
+from .extensions import db
+from .models import HumanTask, Instance, Timer
+
+CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
+_templates = SandboxedEnvironment(autoescape=False)
+
+
+def audience(role: str | None, groups: list[str]) -> str:
+    names = {n.strip().lower() for n in [role or "", *groups]}
+    return "client" if names & CLIENT_ROLES else "professional"
+
+
+def render(text: str | None, data: dict) -> str | None:
+    """Instructions may show process variables ({{ name }}); a broken template shows as written."""
+    if not text:
+        return text
+    try:
+        return _templates.from_string(text).render(**data)
+    except (TemplateError, TypeError, ValueError):
+        return text
+
+
+def project(instance: Instance, changed: list, deleted: list[str], actor: str) -> None:
+    """Bring HumanTask and Timer rows in line with the tasks a step changed."""
+    open_ids = set(db.session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == "open")))
+    timer_ids = set(db.session.scalars(select(Timer.id).where(Timer.instance_id == instance.id)))
+    at = now()
+    new_tasks, timers, closed = [], [], {}
+    for task in changed:
+        view = engine.view(task)
+        if view.human and view.id not in open_ids:
+            new_tasks.append(_human_task(instance, task, view, at))
+        elif not view.human and view.id in open_ids:
+            closed[view.id] = "completed" if view.state == "COMPLETED" else "cancelled"
+        if view.timer_due is not None:
+            timers.append({"id": view.id, "instance_id": instance.id, "spec": view.spec, "due_at": view.timer_due})
+        elif view.id in timer_ids:
+            deleted.append(view.id)
+    for task_id in set(deleted) & open_ids:
+        closed[task_id] = "cancelled"
+    _close(closed, actor, at)
+    db.session.add_all(new_tasks)
+    upsert(Timer, timers, ["id"], ["due_at", "spec"])
+    gone = set(deleted) & timer_ids
+    if gone:
+        db.session.execute(delete(Timer).where(Timer.id.in_(gone)))
+
+
+def _close(closed: dict[str, str], actor: str, at) -> None:
+    for state in ("completed", "cancelled"):
+        ids = [i for i, s in closed.items() if s == state]
+        if ids:
+            db.session.execute(update(HumanTask).where(HumanTask.id.in_(ids)).values(
+                state=state, completed_at=at, completed_by=actor if state == "completed" else None))
+
+
+def _human_task(instance: Instance, task, view, at) -> HumanTask:
+    meta = instance.version.task_meta.get(view.spec, {})
+    role = meta.get("lane")
+    groups = meta.get("candidate_groups") or []
+    due_in = meta.get("due_in")
+    return HumanTask(
+        id=view.id,
+        instance_id=instance.id,
+        pathway_key=instance.version.pathway.key,
+        spec=view.spec,
+        title=meta.get("title") or view.spec,
+        role=role or (groups[0] if groups else None),
+        audience=audience(role, groups),
+        candidate_groups=groups,
+        assignee=meta.get("assignee"),
+        form=meta.get("form"),
+        instructions=render(meta.get("instructions"), engine.runtime.task_data(task)),
+        created_at=at,
+        due_at=engine.runtime.due_after(at, due_in) if due_in else None,
+    )

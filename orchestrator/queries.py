@@ -1,0 +1,97 @@
+"""Read-side queries over projected rows; none of them loads a workflow."""
+
+from datetime import datetime
+
+from flask_smorest import abort
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Event, HumanTask, Instance, Pathway, PathwayVersion, Timer
+
+
+def pathway_or_404(key: str) -> Pathway:
+    pathway = db.session.scalar(select(Pathway).where(Pathway.key == key))
+    if pathway is None:
+        abort(404, message=f"pathway '{key}' not found")
+    return pathway
+
+
+def version_or_404(key: str, number: int | None) -> PathwayVersion:
+    pathway = pathway_or_404(key)
+    if number is None:
+        return pathway.latest
+    for version in pathway.versions:
+        if version.number == number:
+            return version
+    abort(404, message=f"pathway '{key}' has no version {number}")
+
+
+def instance_or_404(instance_id: int) -> Instance:
+    instance = db.session.get(Instance, instance_id)
+    if instance is None:
+        abort(404, message=f"instance {instance_id} not found")
+    return instance
+
+
+def task_or_404(task_id: str) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        abort(404, message=f"task {task_id} not found")
+    return task
+
+
+def pathways() -> list[Pathway]:
+    return list(db.session.scalars(select(Pathway).order_by(Pathway.key)))
+
+
+def instances(pathway: str | None = None, status: str | None = None, client_id: str | None = None,
+              business_key: str | None = None, limit: int = 100) -> list[Instance]:
+    stmt = select(Instance).order_by(Instance.id.desc()).limit(limit)
+    if pathway:
+        stmt = stmt.join(Instance.version).join(PathwayVersion.pathway).where(Pathway.key == pathway)
+    for column, value in ((Instance.status, status), (Instance.client_id, client_id),
+                          (Instance.business_key, business_key)):
+        if value:
+            stmt = stmt.where(column == value)
+    return list(db.session.scalars(stmt))
+
+
+def running_by_business_key(business_key: str, pathway: str | None) -> list[Instance]:
+    stmt = select(Instance).where(Instance.business_key == business_key, Instance.status.in_(("running",)))
+    if pathway:
+        stmt = stmt.join(Instance.version).join(PathwayVersion.pathway).where(Pathway.key == pathway)
+    return list(db.session.scalars(stmt))
+
+
+def tasks(state: str = "open", role: str | None = None, assignee: str | None = None, pathway: str | None = None,
+          audience: str | None = None, instance: int | None = None, due_before: datetime | None = None,
+          limit: int = 100) -> list[HumanTask]:
+    """The inbox: filtered, soonest due first, then oldest."""
+    stmt = select(HumanTask)
+    if state != "all":
+        stmt = stmt.where(HumanTask.state == state)
+    for column, value in ((HumanTask.role, role), (HumanTask.assignee, assignee),
+                          (HumanTask.pathway_key, pathway), (HumanTask.audience, audience),
+                          (HumanTask.instance_id, instance)):
+        if value:
+            stmt = stmt.where(column == value)
+    if due_before is not None:
+        stmt = stmt.where(HumanTask.due_at < due_before)
+    stmt = stmt.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def instance_tasks(instance_id: int) -> list[HumanTask]:
+    return tasks(state="open", instance=instance_id, limit=1000)
+
+
+def instance_timers(instance_id: int) -> list[Timer]:
+    return list(db.session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.due_at)))
+
+
+def history(instance_id: int) -> list[Event]:
+    return list(db.session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id)))
+
+
+def completion_by_key(key: str) -> Event | None:
+    return db.session.scalar(select(Event).where(Event.idempotency_key == key))
