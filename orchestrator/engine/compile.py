@@ -23,12 +23,10 @@ RECURSION_LIMIT = 20_000
 
 @contextmanager
 def deep_recursion():
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, RECURSION_LIMIT))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
+    # Only ever raised, never restored: restoring would race with steps running in other threads.
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    yield
 
 
 @dataclass

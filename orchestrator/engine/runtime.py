@@ -71,7 +71,8 @@ def _guarded(step):
 
 def start(specs: tuple, script_engine, data: dict | None = None) -> BpmnWorkflow:
     spec, subprocess_specs = specs
-    workflow = PolkuWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    with deep_recursion():
+        workflow = PolkuWorkflow(spec, subprocess_specs, script_engine=script_engine)
     if data:
         workflow.task_tree.data.update(data)
         workflow.get_next_task(state=TaskState.READY).data.update(data)

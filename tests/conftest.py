@@ -1,0 +1,105 @@
+"""Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL when
+POLKU_TEST_DATABASE_URL is set), a client that speaks JSON, and the sample pathway."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from config import TestConfig
+from orchestrator import create_app, deploy
+from orchestrator.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _config(tmp_path: Path) -> type:
+    uri = TestConfig.SQLALCHEMY_DATABASE_URI
+    if uri.startswith("sqlite"):
+        uri = f"sqlite:///{tmp_path / 'polku.db'}"
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = uri
+        POLKU_BPMN_DIR = ROOT / "bpmn"
+        POLKU_FORMS_DIR = ROOT / "forms"
+
+    return Config
+
+
+def _reset(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.create_all()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(_config(tmp_path))
+    _reset(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Api:
+    """JSON calls as a named actor; each returns the response."""
+
+    def __init__(self, client, actor="tester"):
+        self.client, self.actor = client, actor
+
+    def _headers(self, extra):
+        return {"X-Polku-Actor": self.actor, **(extra or {})}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.client.post(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def start(self, pathway="esitieto", **body):
+        response = self.post("/api/v1/instances", {"pathway": pathway, **body})
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def complete(self, task_id, data, **kw):
+        return self.post(f"/api/v1/tasks/{task_id}/complete", {"data": data}, **kw)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture
+def sample(app):
+    """The sample pathway, deployed."""
+    return deploy.deploy(deploy.packages_in(ROOT / "bpmn" / "esitieto", ROOT / "forms"), "tester")[0]
+
+
+@pytest.fixture
+def package_dir(tmp_path):
+    """A writable copy of the sample package and forms, to break in tests."""
+    target = tmp_path / "pkg" / "esitieto"
+    shutil.copytree(ROOT / "bpmn" / "esitieto", target)
+    forms = tmp_path / "forms"
+    shutil.copytree(ROOT / "forms", forms)
+    return target, forms
+
+
+ANSWERS = {
+    "esitietolomake": {"oireet": "Yskä ja kuume", "kesto_paivia": 3, "kipu": 8},
+    "hoitajan_arvio_lab": {"laboratorio": True, "viesti_asiakkaalle": "Käy laboratoriossa ennen vastaanottoa."},
+    "hoitajan_arvio": {"laboratorio": False, "viesti_asiakkaalle": "Tervetuloa vastaanotolle."},
+    "tulosten_arvio": {"yhteenveto": "Tulokset ovat viitealueella."},
+    "asiakas_kuittaa": {"luettu": True, "palaute": 5},
+}
