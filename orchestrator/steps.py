@@ -51,11 +51,12 @@ def _transaction(instance_id: int | None):
 
 
 def _finish(instance: Instance, live: Live, actor: str, kind: str, **event) -> Instance:
-    changed, deleted = store().save(instance, live)
-    project(instance, changed, deleted, actor)
+    # Every instance field is set before the first query, so the row is written once per step.
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", now()
     instance.updated_at = now()
+    changed, deleted = store().save(instance, live)
+    project(instance, changed, deleted, actor)
     db.session.add(Event(instance_id=instance.id, actor=actor, kind=kind, at=now(), **event))
     db.session.flush()
     return instance

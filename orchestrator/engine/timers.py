@@ -46,6 +46,8 @@ def check_expression(kind: str, expression: str) -> str | None:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         return f"timer expression does not compile: {exc.msg} (a literal needs quotes, e.g. \"P3D\")"
+    if isinstance(tree.body, ast.Name) and check_literal("duration", tree.body.id) is None:
+        return f"timer expression {tree.body.id} needs quotes to be a duration: write \"{tree.body.id}\""
     if isinstance(tree.body, ast.Constant):
         if not isinstance(tree.body.value, str):
             return f"timer expression must be an ISO-8601 string, not {tree.body.value!r}"

@@ -1,5 +1,7 @@
 """Hardened XML parsing: every BPMN/DMN file passes through here before SpiffWorkflow sees it."""
 
+import re
+
 from lxml import etree
 
 from .problems import Problem
@@ -17,8 +19,15 @@ def _parser() -> etree.XMLParser:
     )
 
 
+# An XML declaration and comments may come before a DOCTYPE; nothing else may.
+DOCTYPE = re.compile(rb"^\s*(<\?xml[^>]*\?>)?\s*(<!--.*?-->\s*)*<!DOCTYPE", re.DOTALL | re.IGNORECASE)
+
+
 def parse_xml(data: bytes, filename: str) -> etree._Element | Problem:
     """Parse one file; return its root element or the problem that stops it."""
+    if DOCTYPE.match(data[:4096]):
+        # A modeller never writes a DOCTYPE; one here only serves entity tricks (XXE, entity bombs).
+        return Problem(filename, "a DOCTYPE declaration is not allowed in a pathway file", line=1)
     try:
         tree = etree.fromstring(data, _parser()).getroottree()
     except etree.XMLSyntaxError as exc:

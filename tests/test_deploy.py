@@ -1,0 +1,241 @@
+"""Deployment: every bad input is a 4xx naming file, element, line and reason; nothing is stored."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from orchestrator.extensions import db
+from orchestrator.models import Pathway, PathwayVersion
+
+from .conftest import ROOT
+from .fixtures.builders import (BILLION_LAUGHS, CAMUNDA_TASK, process_bpmn, spiff_form, xxe)
+
+FORM = json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                   "properties": {"arvo": {"type": "integer"}}}).encode()
+
+
+def upload(api, files: dict[str, bytes], key="testi"):
+    data = {"key": key, "files": [(io.BytesIO(content), name) for name, content in files.items()]}
+    return api.client.post("/api/v1/pathways", data=data, content_type="multipart/form-data",
+                           headers={"X-Polku-Actor": "suunnittelija"})
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def stored_versions() -> int:
+    return db.session.scalar(select(func.count()).select_from(PathwayVersion))
+
+
+def assert_rejected(response, *fragments, element=None, status=422):
+    assert response.status_code == status, response.json
+    text = json.dumps(response.json, ensure_ascii=False)
+    for fragment in fragments:
+        assert fragment in text, text
+    if element is not None:
+        assert any(p.get("element") == element for p in response.json["errors"]), response.json
+    assert stored_versions() == 0
+
+
+def test_upload_deploys_and_redeploy_is_a_no_op(api):
+    files = {"testi.bpmn": process_bpmn(task_extra=spiff_form("arvo.json")).encode(), "arvo.json": FORM}
+    first = upload(api, files)
+    assert first.status_code == 201, first.json
+    assert first.json == {"pathway": "testi", "version": 1, "created": True}
+    again = upload(api, files)
+    assert again.status_code == 200 and again.json["created"] is False
+    changed = upload(api, {**files, "testi.bpmn": process_bpmn(task_extra=spiff_form("arvo.json"),
+                                                                condition="arvo > 1").encode()})
+    assert changed.status_code == 201 and changed.json["version"] == 2
+    detail = api.get("/api/v1/pathways/testi").json
+    assert [v["number"] for v in detail["versions"]] == [1, 2]
+    assert detail["versions"][0]["deployed_by"] == "suunnittelija"
+
+
+def test_zip_upload(api):
+    archive = zipped({"kansio/testi.bpmn": process_bpmn(task_extra=spiff_form("arvo.json")).encode(),
+                      "kansio/arvo.json": FORM})
+    response = api.client.post("/api/v1/pathways", data={"key": "zip-polku", "package": (io.BytesIO(archive), "p.zip")},
+                               content_type="multipart/form-data")
+    assert response.status_code == 201, response.json
+    version = api.get("/api/v1/pathways/zip-polku/versions/1").json
+    assert version["forms"]["arvo.json"]["properties"]["arvo"]["type"] == "integer"
+    assert version["task_meta"]["tehtava"]["form"] == "arvo.json"
+
+
+def test_changed_form_makes_a_new_version_and_running_instances_keep_theirs(api):
+    files = {"testi.bpmn": process_bpmn(task_extra=spiff_form("arvo.json")).encode(), "arvo.json": FORM}
+    assert upload(api, files).status_code == 201
+    instance = api.start("testi")
+    changed_form = json.loads(FORM) | {"required": ["arvo"]}
+    assert upload(api, {**files, "arvo.json": json.dumps(changed_form).encode()}).json["version"] == 2
+    assert api.get(f"/api/v1/instances/{instance['id']}").json["version"] == 1
+    task = instance["tasks"][0]
+    assert api.complete(task["id"], {}).status_code == 200  # version 1's form had no required field
+    assert api.start("testi")["version"] == 2
+
+
+def test_malformed_xml(api):
+    response = upload(api, {"rikki.bpmn": b"<bpmn:definitions><oops></bpmn:definitions>"})
+    assert_rejected(response, "rikki.bpmn", "not well-formed XML")
+    assert response.json["errors"][0]["line"] == 1
+
+
+def test_unsupported_complex_gateway(api):
+    response = upload(api, {"testi.bpmn": process_bpmn(gateway="complexGateway").encode()})
+    assert_rejected(response, "complex gateways are not supported", element="valinta")
+    assert response.json["errors"][0]["line"] > 1
+
+
+def test_missing_form_file(api):
+    response = upload(api, {"testi.bpmn": process_bpmn(task_extra=spiff_form("puuttuu.json")).encode()})
+    assert_rejected(response, "form file 'puuttuu.json' not found", element="tehtava")
+
+
+def test_form_that_is_not_json_schema(api):
+    bad = json.dumps({"type": "object", "properties": {"x": {"type": "kokonaisluku"}}}).encode()
+    response = upload(api, {"testi.bpmn": process_bpmn(task_extra=spiff_form("huono.json")).encode(),
+                            "huono.json": bad})
+    assert_rejected(response, "not a valid JSON Schema", element="tehtava")
+
+
+@pytest.mark.parametrize("expression, kind, reason", [
+    ('"P3X"', "timeDuration", "not an ISO-8601 duration"),
+    ("P3D", "timeDuration", 'needs quotes to be a duration: write \\"P3D\\"'),
+    ('"P3D', "timeDuration", "does not compile"),
+    ('"huomenna"', "timeDate", "not an ISO-8601 date-time"),
+    ('"R3/X"', "timeCycle", "not an ISO-8601 cycle"),
+    ("3", "timeDuration", "must be an ISO-8601 string"),
+])
+def test_invalid_timer_expression(api, expression, kind, reason):
+    response = upload(api, {"testi.bpmn": process_bpmn(timer=expression, timer_kind=kind).encode()})
+    assert_rejected(response, reason, element="muistutus")
+
+
+@pytest.mark.parametrize("expression, kind", [
+    ('"P3D"', "timeDuration"), ('"2026-12-01T09:00:00+02:00"', "timeDate"), ('"R3/P1D"', "timeCycle"),
+    ("muistutusvali", "timeDuration"),  # on a process variable: checked when evaluated
+])
+def test_valid_timer_expressions(api, expression, kind):
+    assert upload(api, {"testi.bpmn": process_bpmn(timer=expression, timer_kind=kind).encode()}).status_code == 201
+
+
+def test_condition_that_does_not_compile(api):
+    response = upload(api, {"testi.bpmn": process_bpmn(condition="arvo >").encode()})
+    assert_rejected(response, "condition does not compile", element="f_ehto")
+
+
+def test_no_start_event(api):
+    response = upload(api, {"testi.bpmn": process_bpmn(start=False).encode()})
+    assert_rejected(response, "no start event", element="testi")
+
+
+def test_missing_decision(api):
+    rule = ('<bpmn:businessRuleTask id="saanto"><bpmn:extensionElements><spiffworkflow:calledDecisionId>'
+            'puuttuva</spiffworkflow:calledDecisionId></bpmn:extensionElements></bpmn:businessRuleTask>')
+    response = upload(api, {"testi.bpmn": process_bpmn(extra=rule).encode()})
+    assert_rejected(response, "decision 'puuttuva' is not in any DMN file", element="saanto")
+
+
+def test_missing_called_process(api):
+    call = '<bpmn:callActivity id="kutsu" calledElement="muu_prosessi"/>'
+    response = upload(api, {"testi.bpmn": process_bpmn(extra=call).encode()})
+    assert_rejected(response, "calls process 'muu_prosessi'", element="kutsu")
+
+
+def test_xxe_file_read_attempt_is_refused(api, tmp_path):
+    secret = tmp_path / "salaisuus.txt"
+    secret.write_text("HETU-010101-123N")
+    response = upload(api, {"xxe.bpmn": xxe(str(secret)).encode()})
+    assert_rejected(response, "DOCTYPE declaration is not allowed")
+    assert "HETU" not in response.get_data(as_text=True)
+
+
+def test_billion_laughs_is_refused_quickly(api):
+    response = upload(api, {"lol.bpmn": BILLION_LAUGHS.encode()})
+    assert_rejected(response, "lol.bpmn")
+    assert len(response.get_data()) < 5000
+
+
+def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
+    boundary = "rajaraja"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\niso\r\n--{boundary}\r\n'
+            f'Content-Disposition: form-data; name="files"; filename="iso.bpmn"\r\n\r\n').encode()
+    body += b"<x>" + b"a" * (50 * 1024 * 1024) + f"</x>\r\n--{boundary}--\r\n".encode()
+    response = api.client.post("/api/v1/pathways", data=body,
+                               content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    assert response.is_json and "code" in response.json
+    assert stored_versions() == 0
+    assert api.get("/api/v1/pathways").status_code == 200
+
+
+def test_zip_bomb_is_refused(api):
+    bomb = zipped({f"f{i}.json": b"0" * (3 * 1024 * 1024) for i in range(8)})
+    response = api.client.post("/api/v1/pathways", data={"key": "pommi", "package": (io.BytesIO(bomb), "p.zip")},
+                               content_type="multipart/form-data")
+    assert_rejected(response, "unpacks to more than")
+
+
+def test_every_problem_is_reported_at_once(api):
+    bpmn = process_bpmn(timer='"P3X"', gateway="complexGateway", task_extra=spiff_form("puuttuu.json"))
+    response = upload(api, {"testi.bpmn": bpmn.encode(), "rikki.dmn": b"<dmn"})
+    reasons = " ".join(p["reason"] for p in response.json["errors"])
+    assert response.status_code == 422
+    assert "not well-formed" in reasons
+    response = upload(api, {"testi.bpmn": bpmn.encode()})
+    reasons = " ".join(p["reason"] for p in response.json["errors"])
+    for fragment in ("complex gateways", "ISO-8601 duration", "puuttuu.json"):
+        assert fragment in reasons
+
+
+def test_bad_key_and_other_files(api):
+    assert upload(api, {"testi.bpmn": process_bpmn().encode()}, key="Iso Kirjain").status_code == 422
+    assert_rejected(upload(api, {"testi.bpmn": process_bpmn().encode(), "x.exe": b"MZ"}), "x.exe")
+
+
+def test_camunda_dialect(api):
+    bpmn = process_bpmn().replace('<bpmn:userTask id="tehtava" name="Tehtävä"></bpmn:userTask>', CAMUNDA_TASK)
+    response = upload(api, {"camunda.bpmn": bpmn.encode()}, key="camunda")
+    assert response.status_code == 201, response.json
+    instance = api.start("camunda")
+    (task,) = instance["tasks"]
+    assert task["candidate_groups"] == ["hoitajat", "laakarit"]
+    assert task["assignee"] == "hoitaja1"
+    assert task["role"] == "hoitajat" and task["audience"] == "professional"
+    assert task["instructions"] == "Mittaa verenpaine aamulla."
+    assert task["due_at"] is not None
+    detail = api.get(f"/api/v1/tasks/{task['id']}").json
+    schema = detail["form_schema"]
+    assert schema["required"] == ["systolinen"]
+    assert schema["properties"]["systolinen"] == {"type": "integer", "title": "Yläpaine (mmHg)",
+                                                   "minimum": 50, "maximum": 260}
+    assert [o["const"] for o in schema["properties"]["asento"]["oneOf"]] == ["istuen", "maaten"]
+    bad = api.complete(task["id"], {"systolinen": 300})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "/systolinen"
+    assert api.complete(task["id"], {"systolinen": 128, "asento": "istuen"}).status_code == 200
+
+
+def test_cli_deploys_the_sample_folder_and_reports_errors(app, package_dir):
+    runner = CliRunner()
+    result = runner.invoke(app.cli, ["deploy", str(ROOT / "bpmn")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "esitieto: deployed as version 1" in result.output
+    result = runner.invoke(app.cli, ["deploy", str(ROOT / "bpmn")])
+    assert "esitieto: unchanged at version 1" in result.output
+    folder, forms = package_dir
+    (forms / "kuittaus.json").unlink()
+    app.config["POLKU_FORMS_DIR"] = forms
+    result = runner.invoke(app.cli, ["deploy", str(folder.parent)])
+    assert result.exit_code == 1
+    assert "esitieto/esitieto.bpmn" in result.output and "kuittaus.json' not found" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Pathway)) == 1
