@@ -28,7 +28,9 @@ def create_app(config_class: type | None = None) -> Flask:
 
     with app.app_context():
         database.configure_engine(db.engine)
-    app.extensions["polku_store"] = WorkflowStore(app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"])
+    app.extensions["polku_store"] = WorkflowStore(
+        app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
+    )
     register_api(extensions.api)
     cli.register(app)
     return app

@@ -37,7 +37,7 @@ def locked(model, key):
     db.session.connection(execution_options={IMMEDIATE: True})
     stmt = select(model).where(model.__mapper__.primary_key[0] == key)
     if db.engine.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=model)  # eager-joined rows stay unlocked
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 

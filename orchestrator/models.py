@@ -75,7 +75,7 @@ class Instance(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    version: Mapped[PathwayVersion] = relationship(lazy="joined")
+    version: Mapped[PathwayVersion] = relationship(lazy="joined", innerjoin=True)
 
     # Optimistic lock: an UPDATE that finds another step's version fails instead of overwriting.
     __mapper_args__ = {"version_id_col": lock_version}

@@ -12,15 +12,15 @@ from orchestrator.extensions import db
 from orchestrator.models import Pathway, PathwayVersion
 
 from .conftest import ROOT
-from .fixtures.builders import (BILLION_LAUGHS, CAMUNDA_TASK, process_bpmn, spiff_form, xxe)
+from .fixtures.builders import BILLION_LAUGHS, CAMUNDA_TASK, process_bpmn, spiff_form, xxe
 
 FORM = json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                    "properties": {"arvo": {"type": "integer"}}}).encode()
 
 
 def upload(api, files: dict[str, bytes], key="testi"):
-    data = {"key": key, "files": [(io.BytesIO(content), name) for name, content in files.items()]}
-    return api.client.post("/api/v1/pathways", data=data, content_type="multipart/form-data",
+    data = {"files": [(io.BytesIO(content), name) for name, content in files.items()]}
+    return api.client.post(f"/api/v1/pathways/{key}/versions", data=data, content_type="multipart/form-data",
                            headers={"X-Polku-Actor": "suunnittelija"})
 
 
@@ -64,7 +64,7 @@ def test_upload_deploys_and_redeploy_is_a_no_op(api):
 def test_zip_upload(api):
     archive = zipped({"kansio/testi.bpmn": process_bpmn(task_extra=spiff_form("arvo.json")).encode(),
                       "kansio/arvo.json": FORM})
-    response = api.client.post("/api/v1/pathways", data={"key": "zip-polku", "package": (io.BytesIO(archive), "p.zip")},
+    response = api.client.post("/api/v1/pathways/zip-polku/versions", data={"package": (io.BytesIO(archive), "p.zip")},
                                content_type="multipart/form-data")
     assert response.status_code == 201, response.json
     version = api.get("/api/v1/pathways/zip-polku/versions/1").json
@@ -168,10 +168,9 @@ def test_billion_laughs_is_refused_quickly(api):
 
 def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
     boundary = "rajaraja"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\niso\r\n--{boundary}\r\n'
-            f'Content-Disposition: form-data; name="files"; filename="iso.bpmn"\r\n\r\n').encode()
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="iso.bpmn"\r\n\r\n').encode()
     body += b"<x>" + b"a" * (50 * 1024 * 1024) + f"</x>\r\n--{boundary}--\r\n".encode()
-    response = api.client.post("/api/v1/pathways", data=body,
+    response = api.client.post("/api/v1/pathways/iso/versions", data=body,
                                content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413
     assert response.is_json and "code" in response.json
@@ -181,7 +180,7 @@ def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
 
 def test_zip_bomb_is_refused(api):
     bomb = zipped({f"f{i}.json": b"0" * (3 * 1024 * 1024) for i in range(8)})
-    response = api.client.post("/api/v1/pathways", data={"key": "pommi", "package": (io.BytesIO(bomb), "p.zip")},
+    response = api.client.post("/api/v1/pathways/pommi/versions", data={"package": (io.BytesIO(bomb), "p.zip")},
                                content_type="multipart/form-data")
     assert_rejected(response, "unpacks to more than")
 

@@ -1,57 +1,47 @@
 """Pathways and their versions; deployment by upload."""
 
-from flask import current_app, request
-from flask.views import MethodView
+from flask import current_app
 from flask_smorest import Blueprint, abort
 
 from .. import deploy, queries
 from ..engine import PackageInvalid
 from . import actor, invalid
-from .schemas import (
-    DeployFilesSchema,
-    DeployFormSchema,
-    DeployResultSchema,
-    PathwaySchema,
-    VersionDetailSchema,
-)
+from .schemas import DeployFilesSchema, DeployResultSchema, PathwaySchema, VersionDetailSchema
 
 blp = Blueprint("pathways", __name__, description="Deployed pathways and their versions")
 
 
 @blp.route("")
-class Pathways(MethodView):
-    @blp.response(200, PathwaySchema(many=True))
-    def get(self):
-        """List deployed pathways with their versions."""
-        return queries.pathways()
-
-    @blp.arguments(DeployFormSchema, location="form")
-    @blp.arguments(DeployFilesSchema, location="files")
-    @blp.response(201, DeployResultSchema)
-    @blp.alt_response(200, schema=DeployResultSchema, description="the same content was already deployed")
-    @blp.alt_response(413, description="upload too large")
-    @blp.alt_response(422, description="the package is not valid; `errors` lists each problem")
-    def post(self, form, files):
-        """Deploy a package: a zip (`package`) or its files (`files`, repeated)."""
-        package = _package(form["key"])
-        try:
-            result = deploy.deploy([package], actor())[0]
-        except PackageInvalid as exc:
-            invalid(exc)
-        return result, 201 if result.created else 200
+@blp.response(200, PathwaySchema(many=True))
+def list_pathways():
+    """List deployed pathways with their versions."""
+    return queries.pathways()
 
 
-def _package(key: str) -> deploy.Package:
-    forms_dir = current_app.config["POLKU_FORMS_DIR"]
+@blp.route("/<key>/versions", methods=["POST"])
+@blp.arguments(DeployFilesSchema, location="files")
+@blp.response(201, DeployResultSchema)
+@blp.alt_response(200, schema=DeployResultSchema, description="the same content was already deployed")
+@blp.alt_response(413, description="upload too large")
+@blp.alt_response(422, description="the package is not valid; `errors` lists each problem")
+def deploy_version(files, key):
+    """Deploy a package as the pathway's next version: a zip (`package`) or its files (`files`, repeated)."""
     try:
-        if "package" in request.files:
-            return deploy.from_zip(request.files["package"].read(), key, forms_dir)
-        uploads = {f.filename: f.read() for f in request.files.getlist("files") if f.filename}
-        if not uploads:
-            abort(400, message="send the package as a zip in 'package' or its files in 'files'")
-        return deploy.from_files(uploads, key, forms_dir)
+        package = _package(key, files)
+        result = deploy.deploy([package], actor())[0]
     except PackageInvalid as exc:
         invalid(exc)
+    return result, 201 if result.created else 200
+
+
+def _package(key: str, files: dict) -> deploy.Package:
+    forms_dir = current_app.config["POLKU_FORMS_DIR"]
+    if files.get("package") is not None:
+        return deploy.from_zip(files["package"].read(), key, forms_dir)
+    uploads = {f.filename: f.read() for f in files.get("files", []) if f.filename}
+    if not uploads:
+        abort(400, message="send the package as a zip in 'package' or its files in 'files'")
+    return deploy.from_files(uploads, key, forms_dir)
 
 
 @blp.route("/<key>")
@@ -61,7 +51,7 @@ def pathway(key):
     return queries.pathway_or_404(key)
 
 
-@blp.route("/<key>/versions/<int:number>")
+@blp.route("/<key>/versions/<int(min=1, max=2147483647):number>")
 @blp.response(200, VersionDetailSchema)
 def version(key, number):
     """One version: its human tasks' metadata, forms and messages."""

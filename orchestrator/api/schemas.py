@@ -1,5 +1,6 @@
 """Request and response schemas of the REST API; the OpenAPI document is generated from these."""
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 
@@ -33,14 +34,9 @@ class PathwaySchema(Schema):
     versions = fields.List(fields.Nested(VersionSchema))
 
 
-class DeployFormSchema(Schema):
-    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,99}$"),
-                        metadata={"description": "pathway key: lower-case letters, digits, - and _"})
-
-
 class DeployFilesSchema(Schema):
-    package = fields.Raw(metadata={"type": "string", "format": "binary",
-                                   "description": "a zip of the package's .bpmn, .dmn and .json files"})
+    package = Upload(metadata={"description": "a zip of the package's .bpmn, .dmn and .json files"})
+    files = fields.List(Upload(), metadata={"description": "the package's files, one part each"})
 
 
 class DeployResultSchema(Schema):

@@ -59,7 +59,9 @@ class StateCodec:
     def __init__(self, serializer):
         self.serializer = serializer
         self.registry = serializer.registry
-        self.workflow_converter = self.registry.convert_from_dict[self.registry.typenames[BpmnWorkflow]].args[0].__self__
+        # The registry wraps each converter's bound from_dict in a partial; we need the converter itself.
+        restore = self.registry.convert_from_dict[self.registry.typenames[BpmnWorkflow]]
+        self.workflow_converter = restore.args[0].__self__
 
     def dumps(self, obj) -> str:
         self.registry._encoder_mode = True

@@ -52,25 +52,35 @@ def check_bpmn(root: etree._Element, filename: str, forms: FormLookup, decisions
         tag = etree.QName(node).localname
         if tag in UNSUPPORTED:
             check.add(UNSUPPORTED[tag], node)
-        elif tag == "timerEventDefinition":
-            _check_timer(check, node)
-        elif tag == "conditionExpression" and node.text:
-            _compile(check, node.text, "eval", "condition", node.getparent())
-        elif tag == "script" and node.text:
-            _compile(check, node.text, "exec", "script", node.getparent())
-        elif tag == "businessRuleTask":
-            _check_decision(check, node, decisions)
-        elif tag == "callActivity" and node.get("calledElement") not in processes:
-            check.add(f"calls process '{node.get('calledElement')}', which is not in the package", node)
+        elif tag in NODE_CHECKS:
+            NODE_CHECKS[tag](check, node, decisions, processes)
     for process in root.iterfind("bpmn:process", NS):
         for meta, node in human_tasks(process):
-            if meta.form and meta.form != camunda_form_name(meta.id):
-                _check_form(check, forms, meta.form, node, is_schema=True)
-            if meta.ui_form:
-                _check_form(check, forms, meta.ui_form, node, is_schema=False)
-            if meta.due_in and timers.check_literal("duration", meta.due_in):
-                check.add(f"dueIn {timers.check_literal('duration', meta.due_in)}", node)
+            _check_human_task(check, forms, meta, node)
     return check.problems
+
+
+def _check_human_task(check: Check, forms: FormLookup, meta, node: etree._Element) -> None:
+    if meta.form and meta.form != camunda_form_name(meta.id):
+        _check_form(check, forms, meta.form, node, is_schema=True)
+    if meta.ui_form:
+        _check_form(check, forms, meta.ui_form, node, is_schema=False)
+    if meta.due_in and timers.check_literal("duration", meta.due_in):
+        check.add(f"dueIn {timers.check_literal('duration', meta.due_in)}", node)
+
+
+def _check_call(check: Check, node: etree._Element, decisions: set[str], processes: set[str]) -> None:
+    if node.get("calledElement") not in processes:
+        check.add(f"calls process '{node.get('calledElement')}', which is not in the package", node)
+
+
+NODE_CHECKS = {
+    "timerEventDefinition": lambda check, node, *_: _check_timer(check, node),
+    "conditionExpression": lambda check, node, *_: _compile(check, node.text, "eval", "condition", node.getparent()),
+    "script": lambda check, node, *_: _compile(check, node.text, "exec", "script", node.getparent()),
+    "businessRuleTask": lambda check, node, decisions, _: _check_decision(check, node, decisions),
+    "callActivity": _check_call,
+}
 
 
 def _check_timer(check: Check, node: etree._Element) -> None:
@@ -85,7 +95,9 @@ def _check_timer(check: Check, node: etree._Element) -> None:
             check.add(reason, event)
 
 
-def _compile(check: Check, source: str, mode: str, what: str, node: etree._Element) -> None:
+def _compile(check: Check, source: str | None, mode: str, what: str, node: etree._Element) -> None:
+    if not source:
+        return
     try:
         ast.parse(source.strip(), mode=mode)
     except SyntaxError as exc:
