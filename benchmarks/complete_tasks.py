@@ -10,7 +10,7 @@ What it measures, in one run:
    app would do it with the standard ``BpmnWorkflow`` and ``BpmnWorkflowSerializer``:
    ``deserialize_json`` -> run the READY user task -> ``do_engine_steps`` -> ``serialize_json``,
    with the spec inside the JSON. For reference also a variant with the spec kept apart
-   (serialized without it, parsed and put back before each restore).
+   (serialized without it, parsed and put back before each restore), with ``--spec-apart``.
 3. The cost of one small SQLite commit (UPDATE of one row, WAL, synchronous=NORMAL, as Polku).
 
 Targets checked (MISSED is printed when one does not hold; ``--strict`` then exits 1):
@@ -20,9 +20,9 @@ Targets checked (MISSED is printed when one does not hold; ``--strict`` then exi
 * reference: spiffworkflow-backend does about 50 ms per completion on this kind of machine;
   Polku should be at least 10x faster (p50), for each size.
 
-Run it from the repository root (takes about a minute on a 2-core machine)::
+Run it from the repository root (takes about two minutes on a 2-core machine)::
 
-    .venv/bin/python benchmarks/complete_tasks.py [--instances10 60] [--instances500 2] [--strict]
+    .venv/bin/python benchmarks/complete_tasks.py [--instances10 60] [--instances500 2] [--spec-apart] [--strict]
 
 The last line of output is ``RESULT {...}``: every figure as one JSON object.
 """
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -39,8 +40,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import requests
@@ -110,7 +112,7 @@ def sequential_bpmn(n: int) -> str:
                      f'<outgoing>f{i}</outgoing></userTask>')
     lines.append(f'    <endEvent id="end"><incoming>f{n}</incoming></endEvent>')
     nodes = ["start", *(f"t{i}" for i in range(1, n + 1)), "end"]
-    for i, (source, target) in enumerate(zip(nodes, nodes[1:])):
+    for i, (source, target) in enumerate(pairwise(nodes)):
         lines.append(f'    <sequenceFlow id="f{i}" sourceRef="{source}" targetRef="{target}"/>')
     lines += ["  </process>", "</definitions>", ""]
     return "\n".join(lines)
@@ -191,10 +193,8 @@ def server_timing_ms(header: str | None) -> float | None:
         name, *params = [p.strip() for p in metric.split(";")]
         for param in params:
             if param.startswith("dur="):
-                try:
+                with suppress(ValueError):
                     durations[name] = float(param[4:])
-                except ValueError:
-                    pass
     for name in ("total", "app", "step"):
         if name in durations:
             return durations[name]
@@ -244,9 +244,23 @@ def expect(response: requests.Response, status: int, what: str) -> dict:
     return response.json()
 
 
-def bench_polku(base: str, counts: dict[int, int], warmup_steps: int) -> dict[int, PolkuRun]:
+def bench_floor(session: requests.Session, base: str, repeats: int) -> Timings:
+    """The HTTP stack's floor: GET an unknown task (one primary-key query, a small 404 JSON body)."""
+    timings = Timings()
+    for i in range(repeats + 20):
+        t0 = time.perf_counter()
+        response = session.get(f"{base}/api/v1/tasks/00000000-0000-0000-0000-000000000000")
+        if i >= 20:
+            timings.add(time.perf_counter() - t0)
+        if response.status_code != 404:
+            raise RuntimeError(f"floor request: HTTP {response.status_code} (expected 404): {response.text[:500]}")
+    return timings
+
+
+def bench_polku(base: str, counts: dict[int, int], warmup_steps: int) -> tuple[dict[int, PolkuRun], Timings]:
     results = {}
     with requests.Session() as session:
+        floor = bench_floor(session, base, 200)
         for n, count in counts.items():
             run_polku_instance(session, base, f"seq{n}", n, warmup_steps)  # warm-up, not counted
             total = PolkuRun()
@@ -257,7 +271,7 @@ def bench_polku(base: str, counts: dict[int, int], warmup_steps: int) -> dict[in
                 total.start.extend(one.start)
                 total.response_bytes += one.response_bytes
             results[n] = total
-    return results
+    return results, floor
 
 
 # --------------------------------------------------------------------------- bare SpiffWorkflow
@@ -405,12 +419,13 @@ def fmt_row(label: str, s: dict, extra: str = "") -> str:
             f"{s['p95_ms']:>9.2f} {s['max_ms']:>9.2f}  {extra}")
 
 
-def print_report(polku: dict[int, PolkuRun], bare: dict[int, BareRun], bare_apart: dict[int, BareRun],
-                 commit: Timings, found: list[Check]) -> None:
+def print_report(polku: dict[int, PolkuRun], floor: Timings, bare: dict[int, BareRun],
+                 bare_apart: dict[int, BareRun], commit: Timings, found: list[Check]) -> None:
     print()
     print("=" * 110)
     print(f"  {'what':<44} {'n':>6} {'per s':>9} {'mean ms':>9} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
     print("-" * 110)
+    print(fmt_row("HTTP floor: GET unknown task (404)", floor.summary()))
     for n, run in polku.items():
         sent = run.response_bytes
         print(fmt_row(f"Polku HTTP complete, seq{n} (client)", run.client.summary(),
@@ -440,8 +455,9 @@ def print_report(polku: dict[int, PolkuRun], bare: dict[int, BareRun], bare_apar
     print("=" * 110)
 
 
-def result_json(args, polku, bare, bare_apart, commit, found) -> dict:
+def result_json(args, polku, floor, bare, bare_apart, commit, found) -> dict:
     return {
+        "http_floor_get_unknown_task": floor.summary(),
         "polku": {f"seq{n}": {"client": r.client.summary(), "server_timing": r.server.summary(),
                               "start": r.start.summary(),
                               "response_kib_mean": round(statistics.fmean(r.response_bytes) / 1024, 2),
@@ -473,8 +489,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="completions in the uncounted warm-up instance of each size (default 50)")
     parser.add_argument("--threads", type=int, default=4, help="waitress threads (default 4)")
     parser.add_argument("--commits", type=int, default=1000, help="SQLite commits to time (default 1000)")
-    parser.add_argument("--no-spec-apart", action="store_true",
-                        help="skip the bare-engine variant with the spec stored apart")
+    parser.add_argument("--spec-apart", action="store_true",
+                        help="also time the bare engine with the spec stored apart (adds about a minute)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (database, server log)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
@@ -490,7 +506,7 @@ def main(argv=None) -> int:
         began = time.perf_counter()
         print(f"Polku over HTTP (waitress, {args.threads} threads, SQLite in {tmp}) ...", flush=True)
         with polku_server(tmp, packages, args.threads) as (base, server, log_path):
-            polku = bench_polku(base, counts, args.warmup_steps)
+            polku, floor = bench_polku(base, counts, args.warmup_steps)
             if server.poll() is not None:
                 raise RuntimeError(f"server died during the run:\n{log_path.read_text()}")
         server_log = log_path.read_text()
@@ -498,7 +514,7 @@ def main(argv=None) -> int:
         print("Bare SpiffWorkflow, spec in JSON ...", flush=True)
         bare = {n: bench_bare(n, spec_apart=False) for n in sizes}
         bare_apart = {}
-        if not args.no_spec_apart:
+        if args.spec_apart:
             print("Bare SpiffWorkflow, spec apart ...", flush=True)
             bare_apart = {n: bench_bare(n, spec_apart=True) for n in sizes}
         print("SQLite commit ...", flush=True)
@@ -510,15 +526,13 @@ def main(argv=None) -> int:
         polku_s = {n: r.client.summary() for n, r in polku.items()}
         bare_s = {n: r.step.summary() for n, r in bare.items()}
         found = checks(polku_s, bare_s, commit.percentile(50))
-        print_report(polku, bare, bare_apart, commit, found)
-        print("RESULT " + json.dumps(result_json(args, polku, bare, bare_apart, commit, found)))
+        print_report(polku, floor, bare, bare_apart, commit, found)
+        print("RESULT " + json.dumps(result_json(args, polku, floor, bare, bare_apart, commit, found)))
         return 1 if args.strict and not all(c.holds for c in found) else 0
     finally:
         if args.keep:
             print(f"kept {tmp}")
         else:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -24,6 +24,7 @@ def create_app(config_class: type | None = None) -> Flask:
 
     from . import cli, database
     from .api import register as register_api
+    from .api import reject_nul_characters
     from .store import WorkflowStore
 
     with app.app_context():
@@ -32,7 +33,15 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
     register_api(extensions.api)
+    app.before_request(reject_nul_characters)
     cli.register(app)
+
+    @app.teardown_request
+    def end_failed_transaction(exc: BaseException | None) -> None:
+        # A request that failed must not leave its transaction open for the next user of the session.
+        if exc is not None:
+            db.session.rollback()
+
     return app
 
 

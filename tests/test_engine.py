@@ -70,6 +70,7 @@ def test_long_chains_run_to_the_end(length):
     """SpiffWorkflow's own tree walk stops at depth 1000; pathways can be longer than that."""
     run = EngineRun({"chain.bpmn": chain_bpmn(length).encode()}, forms=lambda name: None)
     for i in range(1, length + 1):
+        assert not runtime.is_completed(run.workflow), f"reported completed with task {i} still open"
         (task_id,) = run.ready().values()
         if i % 97 == 0 or i > length - 3:
             run.step(runtime.complete, task_id, {"i": i})

@@ -183,3 +183,10 @@ def test_start_errors(api, sample):
     assert api.get("/api/v1/instances/12345").status_code == 404
     listed = api.get("/api/v1/instances?pathway=esitieto&status=running").json
     assert listed == []
+
+
+def test_nul_characters_are_refused_naming_where(api, sample):
+    response = api.post("/api/v1/instances", {"pathway": "esitieto", "variables": {"a": ["ok", "x\x00"]}})
+    assert response.status_code == 400 and "/variables/a/1" in response.json["message"]
+    assert api.get("/api/v1/tasks?role=a%00b").status_code == 400
+    assert api.get("/api/v1/tasks/abc%00").status_code == 400

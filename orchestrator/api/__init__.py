@@ -21,6 +21,31 @@ def invalid(exc: PackageInvalid):
           errors=[p.as_dict() for p in exc.problems])
 
 
+def _nul_field(value, path: str = "") -> str | None:
+    """The JSON pointer of the first string holding a NUL character, or None."""
+    if isinstance(value, str):
+        return path or "/" if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if "\x00" in str(key):
+            return f"{path}/{key}"
+        found = _nul_field(item, f"{path}/{key}")
+        if found:
+            return found
+    return None
+
+
+def reject_nul_characters():
+    """No care data contains NUL characters, and PostgreSQL text cannot store them: refuse them at the door."""
+    if not request.path.startswith("/api/"):
+        return
+    where = ("path" if "\x00" in request.path else
+             _nul_field(request.args.to_dict(flat=False)) or _nul_field(request.form.to_dict(flat=False))
+             or (_nul_field(request.get_json(silent=True)) if request.is_json else None))
+    if where:
+        abort(400, message=f"NUL characters are not allowed (in {where})")
+
+
 def register(api: Api) -> None:
     from . import instances, messages, pathways, tasks
 

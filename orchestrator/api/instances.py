@@ -30,14 +30,14 @@ class Instances(MethodView):
         return detail(instance)
 
 
-@blp.route("/<int(min=1, max=9223372036854775807):instance_id>")
+@blp.route("/<int(min=1, max=2147483647):instance_id>")
 @blp.response(200, InstanceDetailSchema)
 def get_instance(instance_id):
     """One instance with its open tasks, waiting timers and history."""
     return detail(queries.instance_or_404(instance_id))
 
 
-@blp.route("/<int(min=1, max=9223372036854775807):instance_id>/cancel", methods=["POST"])
+@blp.route("/<int(min=1, max=2147483647):instance_id>/cancel", methods=["POST"])
 @blp.arguments(CancelSchema)
 @blp.response(200, InstanceDetailSchema)
 @blp.alt_response(409, description="the instance has already ended")

@@ -132,7 +132,7 @@ class TaskQuerySchema(Schema):
     assignee = fields.String(validate=validate.Length(max=200))
     pathway = fields.String(validate=validate.Length(max=100))
     audience = fields.String(validate=validate.OneOf(["client", "professional"]))
-    instance = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    instance = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     due_before = fields.AwareDateTime(default_timezone=None)
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -144,7 +144,7 @@ class CompleteSchema(Schema):
 
 class MessageSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    instance_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    instance_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     business_key = fields.String(validate=validate.Length(min=1, max=200))
     pathway = fields.String(validate=validate.Length(max=100))
     payload = fields.Dict(keys=fields.String(), load_default=dict)

@@ -26,6 +26,11 @@ class PolkuWorkflow(BpmnWorkflow):
         mask = task_filter.state
         return iter([t for t in self._all_tasks() if t._state & mask and task_filter.matches(t)])
 
+    def is_completed(self):
+        if not self.completed:
+            self.completed = not any(t._state & TaskState.NOT_FINISHED_MASK for t in self.tasks.values())
+        return self.completed
+
     def update_waiting_tasks(self):
         for task in [t for t in self.tasks.values() if t._state == TaskState.WAITING]:
             task.task_spec._update(task)
