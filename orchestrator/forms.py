@@ -6,6 +6,14 @@ from functools import lru_cache
 import jsonschema
 
 
+class InvalidAnswers(Exception):
+    """Answers that do not fit the task's form; ``errors`` names each field."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
 @lru_cache(maxsize=256)
 def _validator(schema_json: str):
     schema = json.loads(schema_json)

@@ -51,8 +51,8 @@ class PathwayVersion(db.Model):
     process_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
-    task_meta: Mapped[dict[str, Any]] = mapped_column(JSON)
-    forms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    task_meta: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     sources: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     messages: Mapped[list[str]] = mapped_column(JSON)
     deployed_by: Mapped[str] = mapped_column(String(200))
@@ -98,6 +98,7 @@ class HumanTask(db.Model):
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"))
     pathway_key: Mapped[str] = mapped_column(String(100), index=True)
     spec: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
@@ -112,7 +113,6 @@ class HumanTask(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(200))
-    instance: Mapped[Instance] = relationship()
 
 
 class Timer(db.Model):

@@ -5,12 +5,11 @@ Inbox and timer queries read these rows and never load a workflow.
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, update
 
 from . import engine
 from .clock import now
-from .database import upsert
-from .extensions import db
+from .database import core, insert_rows, upsert
 from .models import HumanTask, Instance, Timer
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
@@ -32,17 +31,27 @@ def render(text: str | None, data: dict) -> str | None:
         return text
 
 
-def project(instance: Instance, changed: list, deleted: list[str], actor: str) -> None:
+TASKS, TIMERS = HumanTask.__table__, Timer.__table__
+
+
+def _existing(instance_id: int) -> tuple[set[str], set[str]]:
+    """The instance's open human task ids and waiting timer ids, in one query."""
+    rows = core().execute(
+        select(TASKS.c.id, literal("task")).where(TASKS.c.instance_id == instance_id, TASKS.c.state == "open")
+        .union_all(select(TIMERS.c.id, literal("timer")).where(TIMERS.c.instance_id == instance_id))
+    ).all()
+    return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
+
+
+def project(instance: Instance, info, changed: list, deleted: list[str], actor: str) -> None:
     """Bring HumanTask and Timer rows in line with the tasks a step changed."""
-    open_ids = set(db.session.scalars(select(HumanTask.id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "open")))
-    timer_ids = set(db.session.scalars(select(Timer.id).where(Timer.instance_id == instance.id)))
+    open_ids, timer_ids = _existing(instance.id)
     at = now()
     new_tasks, timers, closed = [], [], {}
     for task in changed:
         view = engine.view(task)
         if view.human and view.id not in open_ids:
-            new_tasks.append(_human_task(instance, task, view, at))
+            new_tasks.append(_human_task(instance, info, task, view, at))
         elif not view.human and view.id in open_ids:
             closed[view.id] = "completed" if view.state == "COMPLETED" else "cancelled"
         if view.timer_due is not None:
@@ -52,30 +61,31 @@ def project(instance: Instance, changed: list, deleted: list[str], actor: str) -
     for task_id in set(deleted) & open_ids:
         closed[task_id] = "cancelled"
     _close(closed, actor, at)
-    db.session.add_all(new_tasks)
+    insert_rows(HumanTask, new_tasks)
     upsert(Timer, timers, ["id"], ["due_at", "spec"])
     gone = set(deleted) & timer_ids
     if gone:
-        db.session.execute(delete(Timer).where(Timer.id.in_(gone)))
+        core().execute(delete(TIMERS).where(TIMERS.c.id.in_(gone)))
 
 
 def _close(closed: dict[str, str], actor: str, at) -> None:
     for state in ("completed", "cancelled"):
         ids = [i for i, s in closed.items() if s == state]
         if ids:
-            db.session.execute(update(HumanTask).where(HumanTask.id.in_(ids)).values(
+            core().execute(update(TASKS).where(TASKS.c.id.in_(ids)).values(
                 state=state, completed_at=at, completed_by=actor if state == "completed" else None))
 
 
-def _human_task(instance: Instance, task, view, at) -> HumanTask:
-    meta = instance.version.task_meta.get(view.spec, {})
+def _human_task(instance: Instance, info, task, view, at) -> dict:
+    meta = info.task_meta.get(view.spec, {})
     role = meta.get("lane")
     groups = meta.get("candidate_groups") or []
     due_in = meta.get("due_in")
-    return HumanTask(
+    return dict(
         id=view.id,
         instance_id=instance.id,
-        pathway_key=instance.version.pathway.key,
+        version_id=instance.version_id,
+        pathway_key=info.pathway_key,
         spec=view.spec,
         title=meta.get("title") or view.spec,
         role=role or (groups[0] if groups else None),
@@ -86,4 +96,5 @@ def _human_task(instance: Instance, task, view, at) -> HumanTask:
         instructions=render(meta.get("instructions"), engine.runtime.task_data(task)),
         created_at=at,
         due_at=engine.runtime.due_after(at, due_in) if due_in else None,
+        state="open",
     )

@@ -1,7 +1,8 @@
 """The step transaction: the only code that changes instance state.
 
-Every step: lock the instance → engine call → save state → re-project HumanTask/Timer rows →
-append an Event row → commit. A failure anywhere rolls all of it back and drops the cached workflow.
+Every step runs in one write transaction: lock the instance → engine call → save state →
+re-project HumanTask/Timer rows → append an Event row → commit. A failure anywhere rolls all of it
+back and drops the cached workflow.
 """
 
 from collections.abc import Callable
@@ -13,10 +14,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import engine
 from .clock import now
-from .database import locked
+from .database import begin_write, insert_rows, lock
 from .extensions import db
-from .models import Event, Instance, PathwayVersion
+from .forms import InvalidAnswers, field_errors
+from .models import Event, HumanTask, Instance, PathwayVersion
 from .projection import project
+from .queries import completion_by_key
 from .store import Live, WorkflowStore
 
 
@@ -33,111 +36,187 @@ def store() -> WorkflowStore:
     return current_app.extensions["polku_store"]
 
 
+class _Step:
+    """One step in progress: what to remember after commit or forget after a failure."""
+
+    instance: Instance | None = None
+    live: Live | None = None
+
+
 @contextmanager
-def _transaction(instance_id: int | None):
+def _write():
+    step = _Step()
+    begin_write()
     try:
-        yield
+        yield step
+        lock_version = step.instance.lock_version if step.live else None
         db.session.commit()
     except (StaleDataError, IntegrityError) as exc:
         db.session.rollback()
-        if instance_id is not None:
-            store().forget(instance_id)
+        store().forget(step.instance and step.instance.id)
         raise StepRefused(409, "the instance changed meanwhile; reload and try again") from exc
     except BaseException:
         db.session.rollback()
-        if instance_id is not None:
-            store().forget(instance_id)
+        store().forget(step.instance and step.instance.id)
         raise
+    _expire_rows_written_by_core()
+    if step.live is not None:
+        store().remember(step.instance.id, lock_version, step.live)
 
 
-def _finish(instance: Instance, live: Live, actor: str, kind: str, **event) -> Instance:
-    # Every instance field is set before the first query, so the row is written once per step.
-    if instance.status == "running" and engine.runtime.is_completed(live.workflow):
-        instance.status, instance.ended_at = "completed", now()
-    instance.updated_at = now()
-    changed, deleted = store().save(instance, live)
-    project(instance, changed, deleted, actor)
-    db.session.add(Event(instance_id=instance.id, actor=actor, kind=kind, at=now(), **event))
-    db.session.flush()
-    return instance
+def _expire_rows_written_by_core() -> None:
+    """Projection rows were written past the ORM: loaded copies of them must be read again."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, (HumanTask, Event)):
+            db.session.expire(obj)
 
 
-def _run(instance: Instance, live: Live, operation: Callable) -> tuple[str | None, dict | None]:
+def _run(instance: Instance, live: Live, operation: Callable) -> dict | None:
     """Run an engine operation; an incident keeps the state reached and is recorded on the instance."""
     try:
         operation(live.workflow)
     except engine.EngineIncident as exc:
         instance.status = "incident"
         instance.incident = f"{exc.element or 'process'}: {exc}"
-        return "incident", {"element": exc.element, "message": str(exc)}
-    return None, None
+        return {"element": exc.element, "message": str(exc)}
+    return None
+
+
+def _finish(step: _Step, actor: str, kind: str, event: dict) -> Instance:
+    instance, live = step.instance, step.live
+    # Every instance field is set before the first query, so the row is written once per step.
+    if instance.status == "running" and engine.runtime.is_completed(live.workflow):
+        instance.status, instance.ended_at = "completed", now()
+    instance.updated_at = now()
+    changed, deleted = store().save(instance, live)
+    project(instance, store().info(instance.version_id), changed, deleted, actor)
+    insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": now(), "task_id": None,
+                         "spec": None, "data": None, "idempotency_key": None, **event}])
+    db.session.flush()
+    return instance
+
+
+def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Callable,
+             check: Callable | None = None, **event) -> Instance:
+    """Lock, load, check, run and persist one step inside the current write transaction."""
+    instance = step.instance = lock(Instance, instance_id)
+    if instance is None:
+        raise StepRefused(404, f"instance {instance_id} not found")
+    if instance.status in ("completed", "cancelled"):
+        raise StepRefused(409, f"instance {instance_id} is {instance.status}")
+    step.live = store().load(instance)
+    if check is not None:
+        check(instance, step.live.workflow)
+    incident = _run(instance, step.live, operation)
+    if incident:
+        event["data"] = {**(event.get("data") or {}), "incident": incident}
+    return _finish(step, actor, kind, event)
 
 
 def start(version: PathwayVersion, actor: str, data: dict, business_key: str | None,
           client_id: str | None) -> Instance:
-    with _transaction(None):
-        workflow = engine.runtime.start(store().specs_for(version), engine.script_engine(), data)
-        instance = Instance(version=version, business_key=business_key, client_id=client_id, status="running",
-                            head={}, serializer_version=engine.SERIALIZER_VERSION, started_by=actor)
+    with _write() as step:
+        workflow = engine.runtime.start(store().info(version.id).specs, engine.script_engine(), data)
+        instance = step.instance = Instance(
+            version=version, business_key=business_key, client_id=client_id, status="running", head={},
+            serializer_version=engine.SERIALIZER_VERSION, started_by=actor)
         db.session.add(instance)
         db.session.flush()
-        live = Live(instance.lock_version, workflow, engine.Snapshot())
-        incident, detail = _run(instance, live, engine.runtime.advance)
-        _finish(instance, live, actor, "started", data={"variables": data, **({"incident": detail} if detail else {})})
-    store().remember(instance, live)
+        step.live = Live(instance.lock_version, workflow, engine.Snapshot())
+        incident = _run(instance, step.live, engine.runtime.advance)
+        _finish(step, actor, "started", {"data": {"variables": data, **({"incident": incident} if incident else {})}})
     return instance
 
 
-def _step(instance_id: int, actor: str, kind: str, operation: Callable, check: Callable | None = None,
-          then: Callable[[Instance], None] | None = None, **event) -> Instance:
-    with _transaction(instance_id):
-        instance = locked(Instance, instance_id)
-        if instance is None:
-            raise StepRefused(404, f"instance {instance_id} not found")
-        if instance.status in ("completed", "cancelled"):
-            raise StepRefused(409, f"instance {instance_id} is {instance.status}")
-        live = store().load(instance)
-        if check is not None:
-            check(live.workflow)
-        incident, detail = _run(instance, live, operation)
-        if detail:
-            event["data"] = {**(event.get("data") or {}), "incident": detail}
-        if then is not None:
-            then(instance)
-        _finish(instance, live, actor, kind, **event)
-    store().remember(instance, live)
-    return instance
+def complete(task_id: str, data, actor: str, idempotency_key: str | None = None) -> Instance:
+    """Complete a human task with answers checked against its form; a repeated key completes once."""
+    try:
+        with _write() as step:
+            task = db.session.get(HumanTask, task_id, populate_existing=True)
+            if task is None:
+                raise StepRefused(404, f"task {task_id} not found")
+            replay = _replay(idempotency_key, task_id)
+            if replay is not None:
+                return replay
+            if task.state != "open":
+                raise StepRefused(409, f"task {task_id} is {task.state}")
+            return _advance(step, task.instance_id, actor, "task_completed",
+                            lambda wf: engine.runtime.complete(wf, task_id, data), _task_check(task, data),
+                            task_id=task_id, spec=task.spec, data={"answers": data}, idempotency_key=idempotency_key)
+    except StepRefused:
+        # A concurrent retry of the same completion may have won; then this one is its replay.
+        replay = idempotency_key and _replay(idempotency_key, task_id)
+        if replay:
+            return replay
+        raise
 
 
-def complete(instance_id: int, task_id: str, spec: str, data: dict, actor: str,
-             idempotency_key: str | None = None) -> Instance:
-    def ensure_open(workflow):
+def _replay(idempotency_key: str | None, task_id: str) -> Instance | None:
+    done = completion_by_key(idempotency_key) if idempotency_key else None
+    if done is None:
+        return None
+    if done.task_id != task_id:
+        raise StepRefused(409, "this Idempotency-Key was already used for another task")
+    return db.session.get(Instance, done.instance_id)
+
+
+def _task_check(task: HumanTask, data) -> Callable:
+    def check(instance: Instance, workflow) -> None:
+        errors = field_errors(store().info(task.version_id).forms.get(task.form) if task.form else None, data)
+        if errors:
+            raise InvalidAnswers(errors)
         try:
-            engine.runtime.open_task(workflow, task_id)
+            engine.runtime.open_task(workflow, task.id)
         except engine.TaskNotOpen:
-            raise StepRefused(409, f"task {task_id} is no longer open") from None
-
-    return _step(instance_id, actor, "task_completed",
-                 lambda wf: engine.runtime.complete(wf, task_id, data), ensure_open,
-                 task_id=task_id, spec=spec, data={"answers": data}, idempotency_key=idempotency_key)
+            raise StepRefused(409, f"task {task.id} is no longer open") from None
+    return check
 
 
 def deliver(instance_id: int, name: str, payload: dict, actor: str) -> Instance:
-    def ensure_waiting(workflow):
+    def ensure_waiting(instance, workflow):
         if name not in engine.runtime.waiting_messages(workflow):
             raise StepRefused(409, f"instance {instance_id} is not waiting for message '{name}'")
 
-    return _step(instance_id, actor, "message_delivered",
-                 lambda wf: engine.runtime.deliver_message(wf, name, payload), ensure_waiting,
-                 spec=name, data={"message": name, "payload": payload})
+    with _write() as step:
+        return _advance(step, instance_id, actor, "message_delivered",
+                        lambda wf: engine.runtime.deliver_message(wf, name, payload), ensure_waiting,
+                        spec=name, data={"message": name, "payload": payload})
 
 
 def fire_timers(instance_id: int, actor: str = "scheduler") -> Instance:
-    return _step(instance_id, actor, "timers_fired", engine.runtime.fire_timers)
+    with _write() as step:
+        return _advance(step, instance_id, actor, "timers_fired", engine.runtime.fire_timers)
 
 
 def cancel(instance_id: int, actor: str, reason: str | None) -> Instance:
-    def mark(instance: Instance) -> None:
+    def mark(instance: Instance, workflow) -> None:
         instance.status, instance.ended_at = "cancelled", now()
 
-    return _step(instance_id, actor, "cancelled", engine.runtime.cancel, then=mark, data={"reason": reason})
+    with _write() as step:
+        return _advance(step, instance_id, actor, "cancelled", engine.runtime.cancel, mark,
+                        data={"reason": reason})
+
+
+def claim(task_id: str, assignee: str) -> HumanTask:
+    with _write():
+        task = _open_task(task_id)
+        if task.assignee not in (None, assignee):
+            raise StepRefused(409, f"task {task_id} is assigned to {task.assignee}")
+        task.assignee = assignee
+    return task
+
+
+def release(task_id: str) -> HumanTask:
+    with _write():
+        task = _open_task(task_id)
+        task.assignee = None
+    return task
+
+
+def _open_task(task_id: str) -> HumanTask:
+    task = lock(HumanTask, task_id)
+    if task is None:
+        raise StepRefused(404, f"task {task_id} not found")
+    if task.state != "open":
+        raise StepRefused(409, f"task {task_id} is {task.state}")
+    return task

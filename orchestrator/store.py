@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from . import engine
-from .database import upsert
+from .database import core, upsert
 from .extensions import db
-from .models import Instance, PathwayVersion, TaskState
+from .models import Instance, Pathway, PathwayVersion, TaskState
 
 
 class LRU:
@@ -42,20 +42,34 @@ class Live:
     snapshot: engine.Snapshot
 
 
+@dataclass(frozen=True)
+class VersionInfo:
+    """What steps need of a pathway version; versions never change, so each process reads it once."""
+
+    pathway_key: str
+    task_meta: dict
+    forms: dict
+    specs: tuple
+
+
 class WorkflowStore:
     """Owns the in-process caches; one per app."""
 
     def __init__(self, cache_size: int, verify: bool):
         self.workflows = LRU(cache_size)
-        self.specs = LRU(64)
+        self.versions = LRU(64)
         self.verify = verify
 
-    def specs_for(self, version: PathwayVersion) -> tuple:
-        specs = self.specs.get(version.id)
-        if specs is None:
-            specs = engine.restore_specs(version.spec)
-            self.specs.put(version.id, specs)
-        return specs
+    def info(self, version_id: int) -> VersionInfo:
+        info = self.versions.get(version_id)
+        if info is None:
+            row = db.session.execute(
+                select(Pathway.key, PathwayVersion.task_meta, PathwayVersion.forms, PathwayVersion.spec)
+                .join(PathwayVersion.pathway).where(PathwayVersion.id == version_id)
+            ).one()
+            info = VersionInfo(row.key, row.task_meta, row.forms, engine.restore_specs(row.spec))
+            self.versions.put(version_id, info)
+        return info
 
     def load(self, instance: Instance) -> Live:
         """The instance's live workflow: from the cache when its version still matches, else the rows."""
@@ -65,38 +79,41 @@ class WorkflowStore:
         rows = db.session.execute(
             select(TaskState.scope, TaskState.task_id, TaskState.doc).where(TaskState.instance_id == instance.id)
         ).all()
-        specs = self.specs_for(instance.version)
+        specs = self.info(instance.version_id).specs
         workflow = engine.codec().load(specs, instance.head, rows, engine.script_engine())
         return Live(instance.lock_version, workflow, engine.snapshot(workflow))
 
-    def save(self, instance: Instance, live: Live) -> list:
-        """Write the head and the changed task rows; return the changed tasks for projection."""
+    def save(self, instance: Instance, live: Live) -> tuple[list, list[str]]:
+        """Write the head and the changed task rows; return the changed tasks and deleted task ids."""
         changes, after, changed = engine.codec().changes(live.workflow, live.snapshot)
         instance.head = changes.head
         instance.serializer_version = engine.SERIALIZER_VERSION
         if changes.deletes:
-            db.session.execute(delete(TaskState).where(
-                TaskState.instance_id == instance.id, TaskState.task_id.in_(changes.deletes)))
+            table = TaskState.__table__
+            core().execute(delete(table).where(table.c.instance_id == instance.id,
+                                              table.c.task_id.in_(changes.deletes)))
         upsert(TaskState, [{"instance_id": instance.id, "task_id": t, "scope": s, "doc": d}
                            for s, t, d in changes.upserts], ["instance_id", "task_id"], ["scope", "doc"])
         live.snapshot = after
         return changed, changes.deletes
 
-    def remember(self, instance: Instance, live: Live) -> None:
-        live.lock_version = instance.lock_version
-        self.workflows.put(instance.id, live)
+    def remember(self, instance_id: int, lock_version: int, live: Live) -> None:
+        """Keep a committed step's workflow for the next step of the same instance."""
+        live.lock_version = lock_version
+        self.workflows.put(instance_id, live)
         if self.verify:
-            self.check_round_trip(instance, live)
+            self.check_round_trip(instance_id, live)
 
-    def forget(self, instance_id: int) -> None:
-        self.workflows.pop(instance_id)
+    def forget(self, instance_id: int | None) -> None:
+        if instance_id is not None:
+            self.workflows.pop(instance_id)
 
-    def check_round_trip(self, instance: Instance, live: Live) -> None:
+    def check_round_trip(self, instance_id: int, live: Live) -> None:
         """Reload from the database and compare with the live workflow (tests turn this on)."""
-        self.workflows.pop(instance.id)
-        db.session.refresh(instance)
+        self.workflows.pop(instance_id)
+        instance = db.session.get(Instance, instance_id, populate_existing=True)
         reloaded = self.load(instance).workflow
         mismatch = engine.compare(live.workflow, reloaded)
         if mismatch:
-            raise AssertionError(f"instance {instance.id}: stored state differs from live workflow: {mismatch}")
-        self.workflows.put(instance.id, live)
+            raise AssertionError(f"instance {instance_id}: stored state differs from the live workflow: {mismatch}")
+        self.workflows.put(instance_id, live)

@@ -6,8 +6,16 @@ from flask_smorest import Blueprint
 from .. import queries, steps
 from ..steps import StepRefused
 from . import actor, refuse
-from .schemas import CancelSchema, InstanceDetailSchema, InstanceQuerySchema, InstanceSchema, StartSchema
+from .schemas import (
+    CancelSchema,
+    InstanceDetailSchema,
+    InstanceQuerySchema,
+    InstanceSchema,
+    InstanceStateSchema,
+    StartSchema,
+)
 from .views import instance_detail as detail
+from .views import instance_state as state
 
 blp = Blueprint("instances", __name__, description="Pathway instances, their tasks and history")
 
@@ -21,13 +29,13 @@ class Instances(MethodView):
         return queries.instances(**args)
 
     @blp.arguments(StartSchema)
-    @blp.response(201, InstanceDetailSchema)
+    @blp.response(201, InstanceStateSchema)
     @blp.alt_response(404, description="no such pathway or version")
     def post(self, args):
         """Start an instance of a pathway (its latest version unless one is named)."""
         version = queries.version_or_404(args["pathway"], args.get("version"))
         instance = steps.start(version, actor(), args["variables"], args.get("business_key"), args.get("client_id"))
-        return detail(instance)
+        return state(instance)
 
 
 @blp.route("/<int(min=1, max=2147483647):instance_id>")
@@ -39,11 +47,11 @@ def get_instance(instance_id):
 
 @blp.route("/<int(min=1, max=2147483647):instance_id>/cancel", methods=["POST"])
 @blp.arguments(CancelSchema)
-@blp.response(200, InstanceDetailSchema)
+@blp.response(200, InstanceStateSchema)
 @blp.alt_response(409, description="the instance has already ended")
 def cancel(args, instance_id):
     """Cancel a running instance; its open tasks and timers go with it."""
     try:
-        return detail(steps.cancel(instance_id, actor(), args.get("reason")))
+        return state(steps.cancel(instance_id, actor(), args.get("reason")))
     except StepRefused as exc:
         refuse(exc)

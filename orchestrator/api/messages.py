@@ -5,22 +5,22 @@ from flask_smorest import Blueprint, abort
 from .. import queries, steps
 from ..steps import StepRefused
 from . import actor, refuse
-from .schemas import InstanceDetailSchema, MessageSchema
-from .views import instance_detail as detail
+from .schemas import InstanceStateSchema, MessageSchema
+from .views import instance_state as state
 
 blp = Blueprint("messages", __name__, description="Named messages delivered to waiting instances")
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(MessageSchema)
-@blp.response(200, InstanceDetailSchema)
+@blp.response(200, InstanceStateSchema)
 @blp.alt_response(404, description="no instance matches")
 @blp.alt_response(409, description="the instance is not waiting for this message, or the key is ambiguous")
 def deliver(args):
     """Deliver a message to one instance, named by `instance_id` or by `business_key` (and `pathway`)."""
     instance_id = _target(args)
     try:
-        return detail(steps.deliver(instance_id, args["name"], args["payload"], actor()))
+        return state(steps.deliver(instance_id, args["name"], args["payload"], actor()))
     except StepRefused as exc:
         refuse(exc)
 

@@ -108,11 +108,14 @@ class InstanceSchema(Schema):
     ended_at = fields.DateTime(allow_none=True)
 
 
-class InstanceDetailSchema(InstanceSchema):
-    tasks = fields.List(fields.Nested(HumanTaskSchema))
-    timers = fields.List(fields.Nested(TimerSchema))
-    history = fields.List(fields.Nested(EventSchema))
+class InstanceStateSchema(InstanceSchema):
+    tasks = fields.List(fields.Nested(HumanTaskSchema), metadata={"description": "open human tasks"})
+    timers = fields.List(fields.Nested(TimerSchema), metadata={"description": "waiting timers"})
     waiting_for = fields.List(fields.String(), metadata={"description": "messages the instance can take"})
+
+
+class InstanceDetailSchema(InstanceStateSchema):
+    history = fields.List(fields.Nested(EventSchema))
 
 
 class InstanceQuerySchema(Schema):

@@ -3,19 +3,19 @@
 from flask import request
 from flask_smorest import Blueprint, abort
 
-from .. import queries
-from .. import tasks as service
+from .. import queries, steps
+from ..forms import InvalidAnswers
 from ..steps import StepRefused
 from . import actor, refuse
 from .schemas import (
     ClaimSchema,
     CompleteSchema,
     HumanTaskSchema,
-    InstanceDetailSchema,
+    InstanceStateSchema,
     TaskDetailSchema,
     TaskQuerySchema,
 )
-from .views import instance_detail as detail
+from .views import instance_state as state
 from .views import task_detail
 
 blp = Blueprint("tasks", __name__, description="Human tasks for clients and professionals")
@@ -43,7 +43,7 @@ def get_task(task_id):
 def claim(args, task_id):
     """Take a task (or give it to `assignee`)."""
     try:
-        return service.claim(queries.task_or_404(task_id), args.get("assignee") or actor())
+        return steps.claim(task_id, args.get("assignee") or actor())
     except StepRefused as exc:
         refuse(exc)
 
@@ -54,25 +54,25 @@ def claim(args, task_id):
 def release(task_id):
     """Put a claimed task back to its team."""
     try:
-        return service.release(queries.task_or_404(task_id))
+        return steps.release(task_id)
     except StepRefused as exc:
         refuse(exc)
 
 
 @blp.route("/<task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteSchema)
-@blp.response(200, InstanceDetailSchema)
+@blp.response(200, InstanceStateSchema)
+@blp.alt_response(404, description="no such task")
 @blp.alt_response(409, description="the task is no longer open")
 @blp.alt_response(422, description="the answers do not fit the form; `errors` names each field")
 def complete(args, task_id):
     """Complete a task with the form's answers. An `Idempotency-Key` header makes retries safe."""
-    task = queries.task_or_404(task_id)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         abort(400, message="Idempotency-Key must be 1 to 200 characters")
     try:
-        return detail(service.complete(task, args["data"], actor(), key))
-    except service.InvalidAnswers as exc:
+        return state(steps.complete(task_id, args["data"], actor(), key))
+    except InvalidAnswers as exc:
         abort(422, message="the answers do not fit the form", errors=exc.errors)
     except StepRefused as exc:
         refuse(exc)

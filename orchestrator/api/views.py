@@ -14,14 +14,20 @@ class Detail:
         return getattr(self._obj, name)
 
 
-def instance_detail(instance) -> Detail:
+def instance_state(instance, **extra) -> Detail:
+    """The instance as a step leaves it: open tasks, waiting timers, messages it can take."""
     return Detail(
         instance,
         tasks=queries.instance_tasks(instance.id),
         timers=queries.instance_timers(instance.id),
-        history=queries.history(instance.id),
         waiting_for=instance.version.messages if instance.status == "running" else [],
+        **extra,
     )
+
+
+def instance_detail(instance) -> Detail:
+    """The instance state with its whole history."""
+    return instance_state(instance, history=queries.history(instance.id))
 
 
 def task_detail(task) -> Detail:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e6e6217f0605
+Revision ID: 1807e3f704d3
 Revises: 
-Create Date: 2026-11-22 02:03:19.541384
+Create Date: 2026-11-22 02:25:47.881638
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e6e6217f0605'
+revision = '1807e3f704d3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -86,6 +86,7 @@ def upgrade():
     op.create_table('human_task',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('pathway_key', sa.String(length=100), nullable=False),
     sa.Column('spec', sa.String(length=200), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
@@ -101,6 +102,7 @@ def upgrade():
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ),
+    sa.ForeignKeyConstraint(['version_id'], ['pathway_version.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('human_task', schema=None) as batch_op:
