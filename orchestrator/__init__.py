@@ -1,8 +1,9 @@
 """Polku: a BPMN-driven care-process orchestrator for digital care pathways."""
 
+import time
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g
 
 from . import extensions
 
@@ -32,9 +33,21 @@ def create_app(config_class: type | None = None) -> Flask:
     app.extensions["polku_store"] = WorkflowStore(
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
-    register_api(extensions.api)
+    register_api(app, extensions.api)
     app.before_request(reject_nul_characters)
     cli.register(app)
+
+    @app.before_request
+    def start_clock() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def server_timing(response):
+        # Lets clients and operators tell server time from network and client time.
+        started = g.get("request_started")
+        if started is not None:
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
 
     @app.teardown_request
     def end_failed_transaction(exc: BaseException | None) -> None:

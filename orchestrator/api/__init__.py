@@ -1,9 +1,11 @@
 """REST API under /api/v1: one blueprint per resource, all thin."""
 
-from flask import request
+from flask import Flask, jsonify, request
 from flask_smorest import Api, abort
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ..engine import PackageInvalid
+from ..forms import InvalidAnswers
 from ..steps import StepRefused
 
 
@@ -12,13 +14,20 @@ def actor() -> str:
     return (request.headers.get("X-Polku-Actor") or "api").strip()[:200] or "api"
 
 
-def refuse(exc: StepRefused):
-    abort(exc.status, message=exc.message)
+def _error(status: int, message: str, errors: list | None = None):
+    """The same JSON shape as every other API error: code, status, message and, if any, errors."""
+    body = {"code": status, "status": HTTP_STATUS_CODES.get(status, "Error"), "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return jsonify(body), status
 
 
-def invalid(exc: PackageInvalid):
-    abort(422, message=f"the pathway package is not valid: {len(exc.problems)} problem(s)",
-          errors=[p.as_dict() for p in exc.problems])
+ERRORS = {
+    StepRefused: lambda e: _error(e.status, e.message),
+    InvalidAnswers: lambda e: _error(422, "the answers do not fit the form", e.errors),
+    PackageInvalid: lambda e: _error(422, f"the pathway package is not valid: {len(e.problems)} problem(s)",
+                                     [p.as_dict() for p in e.problems]),
+}
 
 
 def _nul_field(value, path: str = "") -> str | None:
@@ -46,9 +55,11 @@ def reject_nul_characters():
         abort(400, message=f"NUL characters are not allowed (in {where})")
 
 
-def register(api: Api) -> None:
+def register(app: Flask, api: Api) -> None:
     from . import instances, messages, pathways, tasks
 
+    for exc_class, handler in ERRORS.items():
+        app.register_error_handler(exc_class, handler)
     for module in (pathways, instances, tasks, messages):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.spec.components.security_scheme("actor", {"type": "apiKey", "in": "header", "name": "X-Polku-Actor"})

@@ -3,8 +3,7 @@
 from flask_smorest import Blueprint, abort
 
 from .. import queries, steps
-from ..steps import StepRefused
-from . import actor, refuse
+from . import actor
 from .schemas import InstanceStateSchema, MessageSchema
 from .views import instance_state as state
 
@@ -19,10 +18,7 @@ blp = Blueprint("messages", __name__, description="Named messages delivered to w
 def deliver(args):
     """Deliver a message to one instance, named by `instance_id` or by `business_key` (and `pathway`)."""
     instance_id = _target(args)
-    try:
-        return state(steps.deliver(instance_id, args["name"], args["payload"], actor()))
-    except StepRefused as exc:
-        refuse(exc)
+    return state(steps.deliver(instance_id, args["name"], args["payload"], actor()))
 
 
 def _target(args) -> int:

@@ -4,8 +4,7 @@ from flask import current_app
 from flask_smorest import Blueprint, abort
 
 from .. import deploy, queries
-from ..engine import PackageInvalid
-from . import actor, invalid
+from . import actor
 from .schemas import DeployFilesSchema, DeployResultSchema, PathwaySchema, VersionDetailSchema
 
 blp = Blueprint("pathways", __name__, description="Deployed pathways and their versions")
@@ -26,11 +25,7 @@ def list_pathways():
 @blp.alt_response(422, description="the package is not valid; `errors` lists each problem")
 def deploy_version(files, key):
     """Deploy a package as the pathway's next version: a zip (`package`) or its files (`files`, repeated)."""
-    try:
-        package = _package(key, files)
-        result = deploy.deploy([package], actor())[0]
-    except PackageInvalid as exc:
-        invalid(exc)
+    result = deploy.deploy([_package(key, files)], actor())[0]
     return result, 201 if result.created else 200
 
 

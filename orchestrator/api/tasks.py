@@ -4,9 +4,7 @@ from flask import request
 from flask_smorest import Blueprint, abort
 
 from .. import queries, steps
-from ..forms import InvalidAnswers
-from ..steps import StepRefused
-from . import actor, refuse
+from . import actor
 from .schemas import (
     ClaimSchema,
     CompleteSchema,
@@ -42,10 +40,7 @@ def get_task(task_id):
 @blp.alt_response(409, description="the task is closed or someone else has it")
 def claim(args, task_id):
     """Take a task (or give it to `assignee`)."""
-    try:
-        return steps.claim(task_id, args.get("assignee") or actor())
-    except StepRefused as exc:
-        refuse(exc)
+    return steps.claim(task_id, args.get("assignee") or actor())
 
 
 @blp.route("/<task_id>/release", methods=["POST"])
@@ -53,10 +48,7 @@ def claim(args, task_id):
 @blp.alt_response(409, description="the task is closed")
 def release(task_id):
     """Put a claimed task back to its team."""
-    try:
-        return steps.release(task_id)
-    except StepRefused as exc:
-        refuse(exc)
+    return steps.release(task_id)
 
 
 @blp.route("/<task_id>/complete", methods=["POST"])
@@ -70,9 +62,4 @@ def complete(args, task_id):
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         abort(400, message="Idempotency-Key must be 1 to 200 characters")
-    try:
-        return state(steps.complete(task_id, args["data"], actor(), key))
-    except InvalidAnswers as exc:
-        abort(422, message="the answers do not fit the form", errors=exc.errors)
-    except StepRefused as exc:
-        refuse(exc)
+    return state(steps.complete(task_id, args["data"], actor(), key))
