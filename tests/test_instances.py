@@ -192,3 +192,17 @@ def test_nul_characters_are_refused_naming_where(api, sample):
     assert response.status_code == 400 and "/variables/a/1" in response.json["message"]
     assert api.get("/api/v1/tasks?role=a%00b").status_code == 400
     assert api.get("/api/v1/tasks/abc%00").status_code == 400
+
+
+def test_bad_timer_value_in_a_variable_is_an_incident_naming_the_timer(api):
+    from .fixtures.builders import process_bpmn
+    from .test_deploy import upload
+
+    assert upload(api, {"a.bpmn": process_bpmn(timer="muistutusvali").encode()}, key="ajastin").status_code == 201
+    bad = api.post("/api/v1/instances", {"pathway": "ajastin", "variables": {"muistutusvali": "huomenna"}})
+    assert bad.status_code == 201
+    assert bad.json["status"] == "incident" and bad.json["incident"].startswith("muistutus:")
+    history = api.get(f"/api/v1/instances/{bad.json['id']}").json["history"]
+    assert history[0]["data"]["incident"]["element"] == "muistutus"
+    good = api.start("ajastin", variables={"muistutusvali": "P2D"})
+    assert good["status"] == "running" and [t["spec"] for t in good["timers"]] == ["muistutus"]

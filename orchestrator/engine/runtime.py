@@ -53,19 +53,35 @@ def _timer_due(task) -> datetime | None:
     return due.astimezone(UTC)
 
 
+def _failing_task(exc: Exception):
+    """The innermost task SpiffWorkflow was working on when it raised a plain exception.
+
+    Some of its errors (an invalid timer value, say) carry no task; its code names the task at hand
+    ``my_task`` throughout, so the traceback still tells which element failed.
+    """
+    found, frame = None, exc.__traceback__
+    while frame is not None:
+        task = frame.tb_frame.f_locals.get("my_task")
+        if getattr(task, "task_spec", None) is not None and getattr(task.task_spec, "bpmn_id", None):
+            found = task
+        frame = frame.tb_next
+    return found
+
+
 def _guarded(step):
     """Run an engine step; a failure inside the process becomes an incident, not a crash."""
     def run(workflow, *args, **kwargs):
         try:
             with deep_recursion():
                 return step(workflow, *args, **kwargs)
-        except (TaskNotOpen, LookupError):
+        except TaskNotOpen:
             raise
         except SpiffWorkflowException as exc:
             spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
             raise EngineIncident(str(exc), getattr(spec, "bpmn_id", None)) from exc
-        except (ValueError, TypeError, KeyError, NameError, ArithmeticError) as exc:
-            raise EngineIncident(f"{type(exc).__name__}: {exc}", None) from exc
+        except Exception as exc:  # noqa: BLE001 - whatever the process's own code raises is an incident
+            task = _failing_task(exc)
+            raise EngineIncident(f"{type(exc).__name__}: {exc}", task and task.task_spec.bpmn_id) from exc
     return run
 
 
