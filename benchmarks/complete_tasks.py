@@ -30,6 +30,7 @@ The last line of output is ``RESULT {...}``: every figure as one JSON object.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -209,7 +211,47 @@ class PolkuRun:
     response_bytes: list[int] = field(default_factory=list)
 
 
-def run_polku_instance(session: requests.Session, base: str, pathway: str, n: int,
+class JsonClient:
+    """A lean keep-alive HTTP/1.1 JSON client, so the client library's own cost stays out of the figures."""
+
+    @dataclass
+    class Response:
+        status_code: int
+        headers: dict
+        content: bytes
+
+        @property
+        def text(self) -> str:
+            return self.content.decode("utf-8", "replace")
+
+        def json(self):
+            return json.loads(self.content)
+
+    def __init__(self, base: str):
+        parsed = urllib.parse.urlsplit(base)
+        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+
+    def request(self, method: str, url: str, body=None) -> JsonClient.Response:
+        path = urllib.parse.urlsplit(url).path
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        self.connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        raw = self.connection.getresponse()
+        return self.Response(raw.status, dict(raw.getheaders()), raw.read())
+
+    def post(self, url: str, json=None):
+        return self.request("POST", url, json)
+
+    def get(self, url: str):
+        return self.request("GET", url)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.connection.close()
+
+
+def run_polku_instance(session: JsonClient, base: str, pathway: str, n: int,
                        steps: int | None = None) -> PolkuRun:
     """Start one instance and complete its n tasks in order (or only the first steps), timing each."""
     run = PolkuRun()
@@ -238,13 +280,13 @@ def run_polku_instance(session: requests.Session, base: str, pathway: str, n: in
     return run
 
 
-def expect(response: requests.Response, status: int, what: str) -> dict:
+def expect(response: JsonClient.Response, status: int, what: str) -> dict:
     if response.status_code != status:
         raise RuntimeError(f"{what}: HTTP {response.status_code} (expected {status}): {response.text[:2000]}")
     return response.json()
 
 
-def bench_floor(session: requests.Session, base: str, repeats: int) -> Timings:
+def bench_floor(session: JsonClient, base: str, repeats: int) -> Timings:
     """The HTTP stack's floor: GET an unknown task (one primary-key query, a small 404 JSON body)."""
     timings = Timings()
     for i in range(repeats + 20):
@@ -259,7 +301,7 @@ def bench_floor(session: requests.Session, base: str, repeats: int) -> Timings:
 
 def bench_polku(base: str, counts: dict[int, int], warmup_steps: int) -> tuple[dict[int, PolkuRun], Timings]:
     results = {}
-    with requests.Session() as session:
+    with JsonClient(base) as session:
         floor = bench_floor(session, base, 200)
         for n, count in counts.items():
             run_polku_instance(session, base, f"seq{n}", n, warmup_steps)  # warm-up, not counted

@@ -57,7 +57,7 @@ class PathwayVersion(db.Model):
     messages: Mapped[list[str]] = mapped_column(JSON)
     deployed_by: Mapped[str] = mapped_column(String(200))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    pathway: Mapped[Pathway] = relationship(back_populates="versions")
+    pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)
 
 
 class Instance(db.Model):

@@ -5,7 +5,7 @@ Inbox and timer queries read these rows and never load a workflow.
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import delete, literal, select, update
+from sqlalchemy import bindparam, delete, literal, select, update
 
 from . import engine
 from .clock import now
@@ -32,14 +32,19 @@ def render(text: str | None, data: dict) -> str | None:
 
 
 TASKS, TIMERS = HumanTask.__table__, Timer.__table__
+# Built once: every step runs them, and building a statement costs more than running it.
+EXISTING = (
+    select(TASKS.c.id, literal("task")).where(TASKS.c.instance_id == bindparam("instance"), TASKS.c.state == "open")
+    .union_all(select(TIMERS.c.id, literal("timer")).where(TIMERS.c.instance_id == bindparam("instance")))
+)
+CLOSE = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).values(
+    state=bindparam("new_state"), completed_at=bindparam("at"), completed_by=bindparam("by"))
+DROP_TIMERS = delete(TIMERS).where(TIMERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _existing(instance_id: int) -> tuple[set[str], set[str]]:
     """The instance's open human task ids and waiting timer ids, in one query."""
-    rows = core().execute(
-        select(TASKS.c.id, literal("task")).where(TASKS.c.instance_id == instance_id, TASKS.c.state == "open")
-        .union_all(select(TIMERS.c.id, literal("timer")).where(TIMERS.c.instance_id == instance_id))
-    ).all()
+    rows = core().execute(EXISTING, {"instance": instance_id}).all()
     return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
 
 
@@ -65,15 +70,15 @@ def project(instance: Instance, info, changed: list, deleted: list[str], actor: 
     upsert(Timer, timers, ["id"], ["due_at", "spec"])
     gone = set(deleted) & timer_ids
     if gone:
-        core().execute(delete(TIMERS).where(TIMERS.c.id.in_(gone)))
+        core().execute(DROP_TIMERS, {"ids": list(gone)})
 
 
 def _close(closed: dict[str, str], actor: str, at) -> None:
     for state in ("completed", "cancelled"):
         ids = [i for i, s in closed.items() if s == state]
         if ids:
-            core().execute(update(TASKS).where(TASKS.c.id.in_(ids)).values(
-                state=state, completed_at=at, completed_by=actor if state == "completed" else None))
+            core().execute(CLOSE, {"ids": ids, "new_state": state, "at": at,
+                                   "by": actor if state == "completed" else None})
 
 
 def _human_task(instance: Instance, info, task, view, at) -> dict:

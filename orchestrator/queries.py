@@ -3,8 +3,9 @@
 from datetime import datetime
 
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from .database import core
 from .extensions import db
 from .models import Event, HumanTask, Instance, Pathway, PathwayVersion, Timer
 
@@ -63,30 +64,41 @@ def running_by_business_key(business_key: str, pathway: str | None) -> list[Inst
     return list(db.session.scalars(stmt))
 
 
+TASK_COLUMNS = HumanTask.__table__.c
+TIMER_COLUMNS = Timer.__table__.c
+
+
 def tasks(state: str = "open", role: str | None = None, assignee: str | None = None, pathway: str | None = None,
           audience: str | None = None, instance: int | None = None, due_before: datetime | None = None,
           limit: int = 100) -> list[HumanTask]:
-    """The inbox: filtered, soonest due first, then oldest."""
-    stmt = select(HumanTask)
+    """The inbox: filtered, soonest due first, then oldest. Rows, not entities: nothing here is changed."""
+    c = TASK_COLUMNS
+    stmt = select(HumanTask.__table__)
     if state != "all":
-        stmt = stmt.where(HumanTask.state == state)
-    for column, value in ((HumanTask.role, role), (HumanTask.assignee, assignee),
-                          (HumanTask.pathway_key, pathway), (HumanTask.audience, audience),
-                          (HumanTask.instance_id, instance)):
+        stmt = stmt.where(c.state == state)
+    for column, value in ((c.role, role), (c.assignee, assignee), (c.pathway_key, pathway),
+                          (c.audience, audience), (c.instance_id, instance)):
         if value:
             stmt = stmt.where(column == value)
     if due_before is not None:
-        stmt = stmt.where(HumanTask.due_at < due_before)
-    stmt = stmt.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
-    return list(db.session.scalars(stmt))
+        stmt = stmt.where(c.due_at < due_before)
+    stmt = stmt.order_by(c.due_at.is_(None), c.due_at, c.created_at).limit(limit)
+    return list(core().execute(stmt).mappings())
 
 
-def instance_tasks(instance_id: int) -> list[HumanTask]:
-    return tasks(state="open", instance=instance_id, limit=1000)
+OPEN_TASKS = (select(HumanTask.__table__).where(TASK_COLUMNS.instance_id == bindparam("instance"),
+                                                TASK_COLUMNS.state == "open")
+              .order_by(TASK_COLUMNS.due_at.is_(None), TASK_COLUMNS.due_at, TASK_COLUMNS.created_at))
+TIMERS = (select(Timer.__table__).where(TIMER_COLUMNS.instance_id == bindparam("instance"))
+          .order_by(TIMER_COLUMNS.due_at))
 
 
-def instance_timers(instance_id: int) -> list[Timer]:
-    return list(db.session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.due_at)))
+def instance_tasks(instance_id: int) -> list:
+    return list(core().execute(OPEN_TASKS, {"instance": instance_id}).mappings())
+
+
+def instance_timers(instance_id: int) -> list:
+    return list(core().execute(TIMERS, {"instance": instance_id}).mappings())
 
 
 def history(instance_id: int) -> list[Event]:

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import engine
 from .clock import now
-from .database import begin_write, insert_rows, lock
+from .database import begin_write, core, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
 from .models import Event, HumanTask, Instance, PathwayVersion
@@ -132,7 +133,7 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
     """Complete a human task with answers checked against its form; a repeated key completes once."""
     try:
         with _write() as step:
-            task = db.session.get(HumanTask, task_id, populate_existing=True)
+            task = core().execute(TASK, {"id": task_id}).first()
             if task is None:
                 raise StepRefused(404, f"task {task_id} not found")
             replay = _replay(idempotency_key, task_id)
@@ -151,6 +152,10 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
         raise
 
 
+TASK = select(*(HumanTask.__table__.c[name] for name in ("id", "instance_id", "version_id", "spec", "form", "state"))
+              ).where(HumanTask.__table__.c.id == bindparam("id"))
+
+
 def _replay(idempotency_key: str | None, task_id: str) -> Instance | None:
     done = completion_by_key(idempotency_key) if idempotency_key else None
     if done is None:
@@ -160,7 +165,7 @@ def _replay(idempotency_key: str | None, task_id: str) -> Instance | None:
     return db.session.get(Instance, done.instance_id)
 
 
-def _task_check(task: HumanTask, data) -> Callable:
+def _task_check(task, data) -> Callable:
     def check(instance: Instance, workflow) -> None:
         errors = field_errors(store().info(task.version_id).forms.get(task.form) if task.form else None, data)
         if errors:
