@@ -24,8 +24,8 @@ def create_app(config_class: type | None = None) -> Flask:
     extensions.api.init_app(app)
 
     from . import cli, database
+    from .api import check_input
     from .api import register as register_api
-    from .api import reject_nul_characters
     from .store import WorkflowStore
 
     with app.app_context():
@@ -34,7 +34,7 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
     register_api(app, extensions.api)
-    app.before_request(reject_nul_characters)
+    app.before_request(check_input)
     cli.register(app)
 
     @app.before_request

@@ -3,6 +3,7 @@
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,9 +77,19 @@ def from_zip(data: bytes, key: str, forms_dir: Path) -> Package:
     for member in members:
         name = Path(member.filename).name
         target = files if name.endswith(PACKAGE_FILES) else forms if name.endswith(".json") else None
-        if target is not None:
-            target[name] = archive.read(member)
+        if target is None:
+            raise PackageInvalid([Problem(member.filename, "only .bpmn, .dmn and .json files can be deployed")])
+        if name in target:
+            raise PackageInvalid([Problem(member.filename, f"a second file named {name} in the archive")])
+        target[name] = _read_member(archive, member)
     return Package(key, files, forms, forms_dir)
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    try:
+        return archive.read(member)
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+        raise PackageInvalid([Problem(member.filename, f"cannot be read from the archive: {exc}")]) from None
 
 
 def from_files(uploads: dict[str, bytes], key: str, forms_dir: Path) -> Package:

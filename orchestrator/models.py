@@ -77,8 +77,17 @@ class Instance(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[PathwayVersion] = relationship(lazy="joined", innerjoin=True)
 
-    # Optimistic lock: an UPDATE that finds another step's version fails instead of overwriting.
-    __mapper_args__ = {"version_id_col": lock_version}
+    @property
+    def pathway(self) -> str:
+        return self.version.pathway.key
+
+    @property
+    def version_number(self) -> int:
+        return self.version.number
+
+    @property
+    def messages(self) -> list[str]:
+        return self.version.messages
 
 
 class TaskState(db.Model):

@@ -21,7 +21,7 @@ from .forms import InvalidAnswers, field_errors
 from .models import Event, HumanTask, Instance, PathwayVersion
 from .projection import project
 from .queries import completion_by_key
-from .store import Live, WorkflowStore
+from .store import InstanceRow, Live, WorkflowStore
 
 
 class StepRefused(Exception):
@@ -40,7 +40,7 @@ def store() -> WorkflowStore:
 class _Step:
     """One step in progress: what to remember after commit or forget after a failure."""
 
-    instance: Instance | None = None
+    instance: InstanceRow | None = None
     live: Live | None = None
 
 
@@ -72,7 +72,7 @@ def _expire_rows_written_by_core() -> None:
             db.session.expire(obj)
 
 
-def _run(instance: Instance, live: Live, operation: Callable) -> dict | None:
+def _run(instance: InstanceRow, live: Live, operation: Callable) -> dict | None:
     """Run an engine operation; an incident keeps the state reached and is recorded on the instance."""
     try:
         operation(live.workflow)
@@ -83,9 +83,8 @@ def _run(instance: Instance, live: Live, operation: Callable) -> dict | None:
     return None
 
 
-def _finish(step: _Step, actor: str, kind: str, event: dict) -> Instance:
+def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
     instance, live = step.instance, step.live
-    # Every instance field is set before the first query, so the row is written once per step.
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", now()
     instance.updated_at = now()
@@ -93,14 +92,13 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> Instance:
     project(instance, store().info(instance.version_id), changed, deleted, actor)
     insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": now(), "task_id": None,
                          "spec": None, "data": None, "idempotency_key": None, **event}])
-    db.session.flush()
     return instance
 
 
 def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Callable,
-             check: Callable | None = None, **event) -> Instance:
+             check: Callable | None = None, **event) -> InstanceRow:
     """Lock, load, check, run and persist one step inside the current write transaction."""
-    instance = step.instance = lock(Instance, instance_id)
+    instance = step.instance = store().lock(instance_id)
     if instance is None:
         raise StepRefused(404, f"instance {instance_id} not found")
     if instance.status in ("completed", "cancelled"):
@@ -115,21 +113,18 @@ def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Ca
 
 
 def start(version: PathwayVersion, actor: str, data: dict, business_key: str | None,
-          client_id: str | None) -> Instance:
+          client_id: str | None) -> InstanceRow:
     with _write() as step:
         workflow = engine.runtime.start(store().info(version.id).specs, engine.script_engine(), data)
-        instance = step.instance = Instance(
-            version=version, business_key=business_key, client_id=client_id, status="running", head={},
-            serializer_version=engine.SERIALIZER_VERSION, started_by=actor)
-        db.session.add(instance)
-        db.session.flush()
+        instance = step.instance = store().create(version.id, business_key=business_key, client_id=client_id,
+                                                  started_by=actor)
         step.live = Live(instance.lock_version, workflow, engine.Snapshot())
         incident = _run(instance, step.live, engine.runtime.advance)
         _finish(step, actor, "started", {"data": {"variables": data, **({"incident": incident} if incident else {})}})
     return instance
 
 
-def complete(task_id: str, data, actor: str, idempotency_key: str | None = None) -> Instance:
+def complete(task_id: str, data, actor: str, idempotency_key: str | None = None) -> InstanceRow | Instance:
     """Complete a human task with answers checked against its form; a repeated key completes once."""
     try:
         with _write() as step:
@@ -166,8 +161,12 @@ def _replay(idempotency_key: str | None, task_id: str) -> Instance | None:
 
 
 def _task_check(task, data) -> Callable:
-    def check(instance: Instance, workflow) -> None:
-        errors = field_errors(store().info(task.version_id).forms.get(task.form) if task.form else None, data)
+    def check(instance: InstanceRow, workflow) -> None:
+        # A task without a form takes no answers: otherwise anyone could set the process's variables.
+        if task.form is None:
+            errors = [{"field": "/", "message": "this task has no form and takes no answers"}] if data else []
+        else:
+            errors = field_errors(store().info(task.version_id).forms.get(task.form), data)
         if errors:
             raise InvalidAnswers(errors)
         try:
@@ -177,7 +176,7 @@ def _task_check(task, data) -> Callable:
     return check
 
 
-def deliver(instance_id: int, name: str, payload: dict, actor: str) -> Instance:
+def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceRow | Instance:
     def ensure_waiting(instance, workflow):
         if name not in engine.runtime.waiting_messages(workflow):
             raise StepRefused(409, f"instance {instance_id} is not waiting for message '{name}'")
@@ -188,13 +187,13 @@ def deliver(instance_id: int, name: str, payload: dict, actor: str) -> Instance:
                         spec=name, data={"message": name, "payload": payload})
 
 
-def fire_timers(instance_id: int, actor: str = "scheduler") -> Instance:
+def fire_timers(instance_id: int, actor: str = "scheduler") -> InstanceRow | Instance:
     with _write() as step:
         return _advance(step, instance_id, actor, "timers_fired", engine.runtime.fire_timers)
 
 
-def cancel(instance_id: int, actor: str, reason: str | None) -> Instance:
-    def mark(instance: Instance, workflow) -> None:
+def cancel(instance_id: int, actor: str, reason: str | None) -> InstanceRow | Instance:
+    def mark(instance: InstanceRow, workflow) -> None:
         instance.status, instance.ended_at = "cancelled", now()
 
     with _write() as step:

@@ -2,11 +2,14 @@
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import engine
+from .clock import now
 from .database import core, upsert
 from .extensions import db
 from .models import Instance, Pathway, PathwayVersion, TaskState
@@ -30,6 +33,10 @@ class LRU:
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
 
+    def take(self, key):
+        with self.lock:
+            return self.items.pop(key, None)
+
     def pop(self, key) -> None:
         with self.lock:
             self.items.pop(key, None)
@@ -47,9 +54,38 @@ class VersionInfo:
     """What steps need of a pathway version; versions never change, so each process reads it once."""
 
     pathway_key: str
+    number: int
+    messages: list
     task_meta: dict
     forms: dict
     specs: tuple
+
+
+@dataclass
+class InstanceRow:
+    """An instance as a step reads and writes it: the row's columns, without the ORM's bookkeeping."""
+
+    id: int
+    version_id: int
+    business_key: str | None
+    client_id: str | None
+    status: str
+    incident: str | None
+    lock_version: int
+    started_by: str
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    pathway: str = ""
+    version_number: int = 0
+    messages: list = field(default_factory=list)
+
+
+INSTANCES = Instance.__table__
+ROW_COLUMNS = [INSTANCES.c[f.name] for f in fields(InstanceRow) if f.name in INSTANCES.c]
+READ_HEAD = select(INSTANCES.c.head).where(INSTANCES.c.id == bindparam("id"))
+WRITE = update(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"),
+                                INSTANCES.c.lock_version == bindparam("expected"))
 
 
 class WorkflowStore:
@@ -64,30 +100,67 @@ class WorkflowStore:
         info = self.versions.get(version_id)
         if info is None:
             row = db.session.execute(
-                select(Pathway.key, PathwayVersion.task_meta, PathwayVersion.forms, PathwayVersion.spec)
+                select(Pathway.key, PathwayVersion.number, PathwayVersion.messages, PathwayVersion.task_meta,
+                       PathwayVersion.forms, PathwayVersion.spec)
                 .join(PathwayVersion.pathway).where(PathwayVersion.id == version_id)
             ).one()
-            info = VersionInfo(row.key, row.task_meta, row.forms, engine.restore_specs(row.spec))
+            info = VersionInfo(row.key, row.number, row.messages, row.task_meta, row.forms,
+                               engine.restore_specs(row.spec))
             self.versions.put(version_id, info)
         return info
 
-    def load(self, instance: Instance) -> Live:
-        """The instance's live workflow: from the cache when its version still matches, else the rows."""
-        live = self.workflows.get(instance.id)
+    def lock(self, instance_id: int) -> InstanceRow | None:
+        """Read an instance for a step, inside the write transaction (FOR UPDATE on PostgreSQL)."""
+        stmt = select(*ROW_COLUMNS).where(INSTANCES.c.id == instance_id)
+        if db.engine.dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        row = core().execute(stmt).mappings().first()
+        return self._described(InstanceRow(**row)) if row else None
+
+    def create(self, version_id: int, **values) -> InstanceRow:
+        at = now()
+        values = {"version_id": version_id, "status": "running", "incident": None, "lock_version": 1,
+                  "created_at": at, "updated_at": at, "ended_at": None, **values}
+        new_id = core().execute(insert(INSTANCES).values(head={}, serializer_version=engine.SERIALIZER_VERSION,
+                                                         **values).returning(INSTANCES.c.id)).scalar_one()
+        return self._described(InstanceRow(id=new_id, **values))
+
+    def _described(self, row: InstanceRow) -> InstanceRow:
+        info = self.info(row.version_id)
+        row.pathway, row.version_number, row.messages = info.pathway_key, info.number, info.messages
+        return row
+
+    def load(self, instance: InstanceRow) -> Live:
+        """The instance's live workflow: from the cache when its version still matches, else the rows.
+
+        Taken out of the cache: only a committed step puts it back, so a failed one cannot leak.
+        """
+        live = self.workflows.take(instance.id)
         if live is not None and live.lock_version == instance.lock_version:
             return live
         rows = db.session.execute(
             select(TaskState.scope, TaskState.task_id, TaskState.doc).where(TaskState.instance_id == instance.id)
         ).all()
         specs = self.info(instance.version_id).specs
-        workflow = engine.codec().load(specs, instance.head, rows, engine.script_engine())
+        head = core().execute(READ_HEAD, {"id": instance.id}).scalar_one()
+        workflow = engine.codec().load(specs, head, rows, engine.script_engine())
         return Live(instance.lock_version, workflow, engine.snapshot(workflow))
 
-    def save(self, instance: Instance, live: Live) -> tuple[list, list[str]]:
-        """Write the head and the changed task rows; return the changed tasks and deleted task ids."""
+    def save(self, instance: InstanceRow, live: Live) -> tuple[list, list[str]]:
+        """Write the instance row with its head and the changed task rows, unless another step came first.
+
+        Returns the changed tasks and deleted task ids, for projection.
+        """
         changes, after, changed = engine.codec().changes(live.workflow, live.snapshot)
-        instance.head = changes.head
-        instance.serializer_version = engine.SERIALIZER_VERSION
+        written = core().execute(WRITE, {
+            "row_id": instance.id, "expected": instance.lock_version, "head": changes.head,
+            "serializer_version": engine.SERIALIZER_VERSION, "lock_version": instance.lock_version + 1,
+            "status": instance.status, "incident": instance.incident, "updated_at": instance.updated_at,
+            "ended_at": instance.ended_at,
+        })
+        if written.rowcount != 1:
+            raise StaleDataError(f"instance {instance.id} was changed by another step")
+        instance.lock_version += 1
         if changes.deletes:
             table = TaskState.__table__
             core().execute(delete(table).where(table.c.instance_id == instance.id,
@@ -111,8 +184,8 @@ class WorkflowStore:
     def check_round_trip(self, instance_id: int, live: Live) -> None:
         """Reload from the database and compare with the live workflow (tests turn this on)."""
         self.workflows.pop(instance_id)
-        instance = db.session.get(Instance, instance_id, populate_existing=True)
-        reloaded = self.load(instance).workflow
+        reloaded = self.load(self.lock(instance_id)).workflow
+        db.session.rollback()
         mismatch = engine.compare(live.workflow, reloaded)
         if mismatch:
             raise AssertionError(f"instance {instance_id}: stored state differs from the live workflow: {mismatch}")

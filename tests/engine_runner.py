@@ -1,7 +1,9 @@
 """Drives a workflow through the engine facade and restores it after every step.
 
-Each step's changes are applied to an in-memory copy of the stored rows; the workflow is then
-rebuilt from those rows and from SpiffWorkflow's own full serialization, and both must match.
+Each step's changes are applied to an in-memory copy of the stored rows. Every ``reload_every``
+steps the workflow is rebuilt from those rows and from SpiffWorkflow's own full serialization, both
+must match, and the run goes on with the rebuilt one; in between it goes on with the live workflow,
+as the server does while an instance stays in its cache.
 """
 
 import json
@@ -25,7 +27,8 @@ def package_files(folder: Path) -> dict[str, bytes]:
 
 
 class EngineRun:
-    def __init__(self, files: dict[str, bytes], forms=forms_lookup, data: dict | None = None):
+    def __init__(self, files: dict[str, bytes], forms=forms_lookup, data: dict | None = None, reload_every: int = 1):
+        self.reload_every, self.steps = reload_every, 0
         self.compiled = engine.compile_files(files, forms)
         self.specs = engine.restore_specs(json.loads(json.dumps(self.compiled.spec)))
         self.workflow = runtime.start(self.specs, engine.script_engine(), data)
@@ -44,6 +47,9 @@ class EngineRun:
             self.rows[task_id] = (scope, task_id, doc)
         for task_id in changes.deletes:
             del self.rows[task_id]
+        self.steps += 1
+        if self.steps % self.reload_every:
+            return
         head = json.loads(json.dumps(changes.head))
         restored = engine.codec().load(self.specs, head, list(self.rows.values()), engine.script_engine())
         assert engine.compare(self.workflow, restored) is None, engine.compare(self.workflow, restored)

@@ -24,6 +24,11 @@ def upload(api, files: dict[str, bytes], key="testi"):
                            headers={"X-Polku-Actor": "suunnittelija"})
 
 
+def upload_zip(api, archive: bytes, key="testi"):
+    return api.client.post(f"/api/v1/pathways/{key}/versions", data={"package": (io.BytesIO(archive), "p.zip")},
+                           content_type="multipart/form-data")
+
+
 def zipped(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -64,8 +69,7 @@ def test_upload_deploys_and_redeploy_is_a_no_op(api):
 def test_zip_upload(api):
     archive = zipped({"kansio/testi.bpmn": process_bpmn(task_extra=spiff_form("arvo.json")).encode(),
                       "kansio/arvo.json": FORM})
-    response = api.client.post("/api/v1/pathways/zip-polku/versions", data={"package": (io.BytesIO(archive), "p.zip")},
-                               content_type="multipart/form-data")
+    response = upload_zip(api, archive, key="zip-polku")
     assert response.status_code == 201, response.json
     version = api.get("/api/v1/pathways/zip-polku/versions/1").json
     assert version["forms"]["arvo.json"]["properties"]["arvo"]["type"] == "integer"
@@ -180,8 +184,7 @@ def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
 
 def test_zip_bomb_is_refused(api):
     bomb = zipped({f"f{i}.json": b"0" * (3 * 1024 * 1024) for i in range(8)})
-    response = api.client.post("/api/v1/pathways/pommi/versions", data={"package": (io.BytesIO(bomb), "p.zip")},
-                               content_type="multipart/form-data")
+    response = upload_zip(api, bomb, key="pommi")
     assert_rejected(response, "unpacks to more than")
 
 
@@ -238,3 +241,18 @@ def test_cli_deploys_the_sample_folder_and_reports_errors(app, package_dir):
     assert result.exit_code == 1
     assert "esitieto/esitieto.bpmn" in result.output and "kuittaus.json' not found" in result.output
     assert db.session.scalar(select(func.count()).select_from(Pathway)) == 1
+
+
+def test_unreadable_zip_members_are_refused(api):
+    archive = bytearray(zipped({"testi.bpmn": process_bpmn().encode() * 3}))
+    start = archive.index(b"testi.bpmn") + len("testi.bpmn")
+    archive[start + 5:start + 25] = b"\xff" * 20  # corrupt the compressed data
+    response = upload_zip(api, bytes(archive))
+    assert_rejected(response, "testi.bpmn", "cannot be read from the archive")
+
+
+def test_zip_with_other_files_or_twice_the_same_name_is_refused(api):
+    for files, reason in (({"a/testi.bpmn": process_bpmn().encode(), "b/testi.bpmn": process_bpmn().encode()},
+                           "a second file named testi.bpmn"),
+                          ({"testi.bpmn": process_bpmn().encode(), "lue.txt": b"x"}, "only .bpmn, .dmn and .json")):
+        assert_rejected(upload_zip(api, zipped(files)), reason)

@@ -2,6 +2,7 @@
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from orchestrator.extensions import db
@@ -206,3 +207,23 @@ def test_bad_timer_value_in_a_variable_is_an_incident_naming_the_timer(api):
     assert history[0]["data"]["incident"]["element"] == "muistutus"
     good = api.start("ajastin", variables={"muistutusvali": "P2D"})
     assert good["status"] == "running" and [t["spec"] for t in good["timers"]] == ["muistutus"]
+
+
+def test_a_task_without_a_form_takes_no_answers(api):
+    from .fixtures.builders import process_bpmn
+    from .test_deploy import upload
+
+    assert upload(api, {"a.bpmn": process_bpmn().encode()}, key="ilman-lomaketta").status_code == 201
+    task = api.start("ilman-lomaketta")["tasks"][0]
+    refused = api.complete(task["id"], {"hoitaja_hyvaksynyt": True})
+    assert refused.status_code == 422
+    assert refused.json["errors"] == [{"field": "/", "message": "this task has no form and takes no answers"}]
+    assert api.complete(task["id"], {}).status_code == 200
+
+
+@pytest.mark.parametrize("body", ['{"data": {"paino_kg": NaN}}', '{"data": {"x": Infinity}}',
+                                  '{"data": ' * 40 + "{}" + "}" * 40])
+def test_numbers_json_lacks_and_deep_nesting_are_refused(api, sample, body):
+    task = api.start()["tasks"][0]
+    response = api.client.post(f"/api/v1/tasks/{task['id']}/complete", data=body, content_type="application/json")
+    assert response.status_code == 400, response.json

@@ -1,5 +1,7 @@
 """REST API under /api/v1: one blueprint per resource, all thin."""
 
+import math
+
 from flask import Flask, jsonify, request
 from flask_smorest import Api, abort
 from werkzeug.http import HTTP_STATUS_CODES
@@ -30,29 +32,45 @@ ERRORS = {
 }
 
 
-def _nul_field(value, path: str = "") -> str | None:
-    """The JSON pointer of the first string holding a NUL character, or None."""
+MAX_DEPTH = 32
+
+
+def _bad_value(value, path: str = "", depth: int = 0) -> str | None:
+    """Why a value cannot be stored (with its JSON pointer), or None.
+
+    No care data holds NUL characters (PostgreSQL text cannot), NaN or infinities (JSON has none),
+    or nesting deeper than any form draws.
+    """
+    if depth > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels deep (at {path})"
     if isinstance(value, str):
-        return path or "/" if "\x00" in value else None
+        return f"NUL characters are not allowed (in {path or '/'})" if "\x00" in value else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a number JSON allows (at {path or '/'})"
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         if "\x00" in str(key):
-            return f"{path}/{key}"
-        found = _nul_field(item, f"{path}/{key}")
+            return f"NUL characters are not allowed (in {path}/{key})"
+        found = _bad_value(item, f"{path}/{key}", depth + 1)
         if found:
             return found
     return None
 
 
-def reject_nul_characters():
-    """No care data contains NUL characters, and PostgreSQL text cannot store them: refuse them at the door."""
+def check_input():
+    """Refuse at the door what no care data contains and the database could not store."""
     if not request.path.startswith("/api/"):
         return
-    where = ("path" if "\x00" in request.path else
-             _nul_field(request.args.to_dict(flat=False)) or _nul_field(request.form.to_dict(flat=False))
-             or (_nul_field(request.get_json(silent=True)) if request.is_json else None))
-    if where:
-        abort(400, message=f"NUL characters are not allowed (in {where})")
+    if "\x00" in request.path:
+        abort(400, message="NUL characters are not allowed (in path)")
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:
+        abort(400, message=f"the JSON body is nested more than {MAX_DEPTH} levels deep")
+    problem = (_bad_value(request.args.to_dict(flat=False)) or _bad_value(request.form.to_dict(flat=False))
+               or _bad_value(body))
+    if problem:
+        abort(400, message=problem)
 
 
 def register(app: Flask, api: Api) -> None:

@@ -96,8 +96,8 @@ class EventSchema(Schema):
 
 class InstanceSchema(Schema):
     id = fields.Integer()
-    pathway = fields.String(attribute="version.pathway.key")
-    version = fields.Integer(attribute="version.number")
+    pathway = fields.String()
+    version = fields.Integer(attribute="version_number")
     business_key = fields.String(allow_none=True)
     client_id = fields.String(allow_none=True)
     status = fields.String()

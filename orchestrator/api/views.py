@@ -20,7 +20,7 @@ def instance_state(instance, **extra) -> Detail:
         instance,
         tasks=queries.instance_tasks(instance.id),
         timers=queries.instance_timers(instance.id),
-        waiting_for=instance.version.messages if instance.status == "running" else [],
+        waiting_for=instance.messages if instance.status == "running" else [],
         **extra,
     )
 

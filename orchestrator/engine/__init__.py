@@ -27,7 +27,10 @@ def serializer() -> BpmnWorkflowSerializer:
 
 @lru_cache(maxsize=1)
 def codec() -> StateCodec:
-    return StateCodec(serializer())
+    # A serializer of its own: the codec switches its registry to encoder mode while it writes.
+    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    register_workflow(registry)
+    return StateCodec(BpmnWorkflowSerializer(registry))
 
 
 @lru_cache(maxsize=1)

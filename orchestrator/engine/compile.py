@@ -120,6 +120,9 @@ def _spiff_spec(bpmn: dict, dmn: dict, main: str, registry) -> dict:
                                       exc.id or None, exc.line_number or None)]) from None
     except RecursionError:
         raise PackageInvalid([Problem("(package)", "the process is nested too deeply to build")]) from None
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow reports some malformed files with plain errors
+        raise PackageInvalid([Problem("(package)", f"the package could not be built: {type(exc).__name__}: {exc}")]) \
+            from None
 
 
 def _task_meta(processes: dict, forms: Callable[[str], bytes | None]) -> tuple[dict, dict]:

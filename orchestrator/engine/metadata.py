@@ -118,6 +118,7 @@ def camunda_form_schema(node: etree._Element) -> dict:
         "title": node.get("name") or node.get("id"),
         "properties": properties,
         "required": required,
+        "additionalProperties": False,
     }
 
 

@@ -3,6 +3,10 @@
 SpiffWorkflow predicts the whole task tree up front, so a pathway of n steps holds n tasks from the
 start. Serializing the whole tree after every step would make a pathway's life cost O(n²). Instead we
 keep per-task documents and, after a step, write only the tasks whose fingerprint changed.
+
+Each task document holds the task's whole data, not SpiffWorkflow's delta against its parent: a
+parent's data can change after a child's document was written (a predicted child, a multi-instance
+parent collecting outputs), and a delta written against the old parent data would restore wrong.
 """
 
 import json
@@ -15,7 +19,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.util.task import TaskState
 
 TOP = ""  # the scope of the top-level workflow's tasks; subprocess tasks use the subprocess id
-PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
+FINISHED = TaskState.FINISHED_MASK
 LIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
 
 
@@ -35,10 +39,10 @@ class Changes:
 
 def _fingerprint(task) -> tuple:
     # Finished and predicted tasks only change through their state; live ones (timers counting
-    # cycles, events holding payloads) also change their internal data in place.
+    # cycles, events holding payloads, multi-instance tasks collecting outputs) also change in place.
     state = task._state
-    internal = repr(task.internal_data) if state & LIVE else None
-    return state, task.last_state_change, task.triggered, len(task._children), internal
+    live = (repr(task.internal_data), repr(task.data)) if state & LIVE else None
+    return state, task.last_state_change, task.triggered, len(task._children), live
 
 
 def scoped_tasks(workflow: BpmnWorkflow) -> Iterator[tuple[str, object]]:
@@ -64,11 +68,22 @@ class StateCodec:
         self.workflow_converter = restore.args[0].__self__
 
     def dumps(self, obj) -> str:
+        # The encoder mode flag lives on the registry: this codec has a registry of its own, and every
+        # use of it ends in this encoder, so concurrent steps produce the same JSON either way.
         self.registry._encoder_mode = True
         try:
             return json.dumps(self.registry.convert(obj), cls=self.serializer._encoder_cls, separators=(",", ":"))
         finally:
             self.registry._encoder_mode = False
+
+    def task_doc(self, task) -> str:
+        """SpiffWorkflow's task document with the task's whole data (its loader reads either form)."""
+        return self.dumps({
+            "typename": "Task", "id": str(task.id), "parent": str(task._parent) if task._parent else None,
+            "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
+            "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+            "internal_data": task.internal_data, "data": self.registry.clean(task.data), "delta": {},
+        })
 
     def head(self, workflow: BpmnWorkflow) -> dict:
         return {
@@ -99,7 +114,7 @@ class StateCodec:
             key = task.id.int
             fp = after.fingerprints[key] = _fingerprint(task)
             if before.fingerprints.get(key) != fp:
-                upserts.append((scope, str(task.id), self.dumps(task)))
+                upserts.append((scope, str(task.id), self.task_doc(task)))
                 changed.append(task)
         deletes = [str(UUID(int=key)) for key in before.fingerprints.keys() - after.fingerprints.keys()]
         return Changes(self.head(workflow), upserts, deletes), after, changed
@@ -130,7 +145,9 @@ class StateCodec:
 def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow) -> str | None:
     """Name the first difference between two workflows, or None when they are the same.
 
-    Predicted tasks' data is not compared: SpiffWorkflow replaces it when the task becomes ready.
+    Finished tasks' data is not compared: SpiffWorkflow shares nested values between a task and its
+    ancestors, so a later script can change a finished task's data in memory; what was stored is the
+    data the task finished with.
     """
     a = {t.id: t for _, t in scoped_tasks(live)}
     b = {t.id: t for _, t in scoped_tasks(reloaded)}
@@ -142,7 +159,7 @@ def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow) -> str | None:
         for name in fields:
             if getattr(x, name) != getattr(y, name):
                 return f"task {x.task_spec.name} ({task_id}): {name} {getattr(x, name)!r} != {getattr(y, name)!r}"
-        if not x._state & PREDICTED and x.data != y.data:
+        if not x._state & FINISHED and x.data != y.data:
             return f"task {x.task_spec.name} ({task_id}): data {x.data!r} != {y.data!r}"
     for name in ("data", "success", "completed", "correlations"):
         if getattr(live, name) != getattr(reloaded, name):
