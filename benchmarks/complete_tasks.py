@@ -57,6 +57,11 @@ from SpiffWorkflow.util.task import TaskState
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 PROCESS_ID = "seq"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+FORM_NAME = "vaihe.json"
+# Each step answers one integer field, validated as a real form would be.
+FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+        "properties": {"v": {"type": "integer", "minimum": 0}}, "required": ["v"], "additionalProperties": False}
 REFERENCE_MS = 50.0  # spiffworkflow-backend, per task completion, on this kind of machine
 REFERENCE_FACTOR = 10.0
 ENGINE_FACTOR = 3.0
@@ -102,15 +107,18 @@ class Timings:
 # --------------------------------------------------------------------------- BPMN
 
 def sequential_bpmn(n: int) -> str:
-    """One executable process: start -> t1 -> ... -> tN -> end, user tasks without forms."""
+    """One executable process: start -> t1 -> ... -> tN -> end, each user task with the form FORM_NAME."""
+    form = (f'<extensionElements><spiff:properties><spiff:property name="formJsonSchemaFilename" '
+            f'value="{FORM_NAME}"/></spiff:properties></extensionElements>')
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<definitions xmlns="{BPMN_NS}" id="seq{n}_definitions" targetNamespace="http://polku.example/bench">',
+        f'<definitions xmlns="{BPMN_NS}" xmlns:spiff="{SPIFF_NS}" id="seq{n}_definitions" '
+        'targetNamespace="http://polku.example/bench">',
         f'  <process id="{PROCESS_ID}" name="Sequential {n}" isExecutable="true">',
         '    <startEvent id="start"><outgoing>f0</outgoing></startEvent>',
     ]
     for i in range(1, n + 1):
-        lines.append(f'    <userTask id="t{i}" name="Task {i}"><incoming>f{i - 1}</incoming>'
+        lines.append(f'    <userTask id="t{i}" name="Task {i}">{form}<incoming>f{i - 1}</incoming>'
                      f'<outgoing>f{i}</outgoing></userTask>')
     lines.append(f'    <endEvent id="end"><incoming>f{n}</incoming></endEvent>')
     nodes = ["start", *(f"t{i}" for i in range(1, n + 1)), "end"]
@@ -126,6 +134,7 @@ def write_packages(root: Path, sizes: tuple[int, ...]) -> Path:
         folder = root / f"seq{n}"
         folder.mkdir(parents=True)
         (folder / f"seq{n}.bpmn").write_text(sequential_bpmn(n), encoding="utf-8")
+        (folder / FORM_NAME).write_text(json.dumps(FORM), encoding="utf-8")
     return root
 
 
