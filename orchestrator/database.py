@@ -1,5 +1,7 @@
 """Database behaviour per dialect: SQLite pragmas and write locks, PostgreSQL row locks, upserts."""
 
+from functools import lru_cache
+
 from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -55,13 +57,16 @@ def core():
 
 
 def upsert(model, rows: list[dict], keys: list[str], update: list[str]) -> None:
-    """Insert or update rows, as one executemany of a statement compiled once per table."""
-    if not rows:
-        return
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(model.__table__)
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
-    core().execute(stmt, rows)
+    """Insert or update rows, as one executemany of a statement built once per table."""
+    if rows:
+        core().execute(_upsert_statement(db.engine.dialect.name, model.__table__, tuple(keys), tuple(update)), rows)
+
+
+@lru_cache(maxsize=32)
+def _upsert_statement(dialect_name: str, table, keys: tuple[str, ...], update: tuple[str, ...]):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
 
 
 def insert_rows(model, rows: list[dict]) -> None:
