@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from . import runtime
+from . import runtime, sandbox
 from .compile import CompiledPathway, compile_package, deep_recursion
 from .problems import PackageInvalid, Problem
 from .runtime import EngineIncident, TaskNotOpen, TaskView, view
@@ -35,7 +35,7 @@ def codec() -> StateCodec:
 
 @lru_cache(maxsize=1)
 def script_engine() -> PythonScriptEngine:
-    return PythonScriptEngine()
+    return sandbox.script_engine()
 
 
 def compile_files(files: dict[str, bytes], forms) -> CompiledPathway:

@@ -8,7 +8,7 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import timers
+from . import sandbox, timers
 from .metadata import camunda_form_name, human_tasks
 from .problems import Problem
 from .xml import NS
@@ -102,6 +102,11 @@ def _compile(check: Check, source: str | None, mode: str, what: str, node: etree
         ast.parse(source.strip(), mode=mode)
     except SyntaxError as exc:
         check.add(f"{what} does not compile: {exc.msg} in {source.strip()[:80]!r}", node)
+        return
+    try:
+        (sandbox.compile_expression if mode == "eval" else sandbox.compile_script)(source)
+    except sandbox.RestrictedCode as exc:
+        check.add(f"{what} uses what pathway code may not: {exc}", node)
 
 
 def _check_decision(check: Check, node: etree._Element, decisions: set[str]) -> None:
