@@ -14,7 +14,7 @@ from . import runtime, sandbox
 from .compile import CompiledPathway, compile_package, deep_recursion
 from .problems import PackageInvalid, Problem
 from .runtime import EngineIncident, TaskNotOpen, TaskView, view
-from .state import SERIALIZER_VERSION, TOP, Changes, Snapshot, StateCodec, compare, snapshot
+from .state import SERIALIZER_VERSION, Snapshot, StateCodec, compare, snapshot
 from .workflow import register as register_workflow
 
 
@@ -52,6 +52,6 @@ def restore_specs(spec_doc: dict) -> tuple:
 
 __all__ = [
     "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
-    "SERIALIZER_VERSION", "Changes", "compare", "Snapshot", "StateCodec", "TOP", "snapshot", "runtime", "codec",
+    "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "runtime", "codec",
     "script_engine", "compile_files", "restore_specs", "serializer",
 ]

@@ -119,9 +119,6 @@ class StateCodec:
         deletes = [str(UUID(int=key)) for key in before.fingerprints.keys() - after.fingerprints.keys()]
         return Changes(self.head(workflow), upserts, deletes), after, changed
 
-    def full(self, workflow: BpmnWorkflow) -> Changes:
-        return self.changes(workflow, Snapshot())[0]
-
     def load(self, specs: tuple, head: dict, rows: Iterable[tuple[str, str, str]], script_engine) -> BpmnWorkflow:
         """Rebuild a workflow from its head and (scope, task id, task json) rows."""
         spec, subprocess_specs = specs

@@ -38,6 +38,3 @@ def parse_xml(data: bytes, filename: str) -> etree._Element | Problem:
         return Problem(filename, "a DOCTYPE declaration is not allowed in a pathway file", line=1)
     return tree.getroot()
 
-
-def element_id(node: etree._Element) -> str | None:
-    return node.get("id")
