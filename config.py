@@ -14,7 +14,7 @@ class Config:
     """Defaults for running Polku; every value can be set from the environment."""
 
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'polku.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
     # Whole request body limit: a pathway package upload is the largest thing anyone sends.
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))

@@ -16,7 +16,7 @@ def create_app(config_class: type | None = None) -> Flask:
         config_class = Config
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
-    _prepare_sqlite_folder(app)
+    _prepare_database_options(app)
 
     db = extensions.db
     db.init_app(app)
@@ -58,7 +58,10 @@ def create_app(config_class: type | None = None) -> Flask:
     return app
 
 
-def _prepare_sqlite_folder(app: Flask) -> None:
+def _prepare_database_options(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    # A server database may drop idle connections: test each one on checkout. A SQLite file cannot.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not uri.startswith("sqlite"),
+                                               **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
