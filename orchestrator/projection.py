@@ -42,15 +42,20 @@ CLOSE = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).va
 DROP_TIMERS = delete(TIMERS).where(TIMERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _existing(instance_id: int) -> tuple[set[str], set[str]]:
+def existing(instance_id: int) -> tuple[set[str], set[str]]:
     """The instance's open human task ids and waiting timer ids, in one query."""
     rows = core().execute(EXISTING, {"instance": instance_id}).all()
     return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
 
 
-def project(instance: Instance, info, changed: list, deleted: list[str], actor: str) -> None:
-    """Bring HumanTask and Timer rows in line with the tasks a step changed."""
-    open_ids, timer_ids = _existing(instance.id)
+def project(instance: Instance, info, changed: list, deleted: list[str], actor: str,
+            known: tuple[set[str], set[str]] | None = None) -> tuple[set[str], set[str]]:
+    """Bring HumanTask and Timer rows in line with the tasks a step changed.
+
+    ``known`` are the open task and timer ids the previous step left, when the caller has them;
+    returns the ids as this step leaves them.
+    """
+    open_ids, timer_ids = known if known is not None else existing(instance.id)
     at = now()
     new_tasks, timers, closed = [], [], {}
     for task in changed:
@@ -71,6 +76,8 @@ def project(instance: Instance, info, changed: list, deleted: list[str], actor: 
     gone = set(deleted) & timer_ids
     if gone:
         core().execute(DROP_TIMERS, {"ids": list(gone)})
+    return ((open_ids - closed.keys()) | {t["id"] for t in new_tasks},
+            (timer_ids - gone) | {t["id"] for t in timers})
 
 
 def _close(closed: dict[str, str], actor: str, at) -> None:

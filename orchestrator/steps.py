@@ -19,8 +19,8 @@ from .database import begin_write, core, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
 from .models import Event, HumanTask, Instance, PathwayVersion
-from .projection import project
-from .queries import completion_by_key
+from .projection import existing, project
+from .queries import completion_by_key, instance_tasks, instance_timers
 from .store import InstanceRow, Live, WorkflowStore
 
 
@@ -51,6 +51,10 @@ def _write():
     try:
         yield step
         lock_version = step.instance.lock_version if step.live else None
+        if step.live is not None:
+            # What the caller shows next is read before commit: no second transaction for it.
+            step.instance.tasks = instance_tasks(step.instance.id)
+            step.instance.timers = instance_timers(step.instance.id)
         db.session.commit()
     except (StaleDataError, IntegrityError) as exc:
         db.session.rollback()
@@ -89,7 +93,9 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
         instance.status, instance.ended_at = "completed", now()
     instance.updated_at = now()
     changed, deleted = store().save(instance, live)
-    project(instance, store().info(instance.version_id), changed, deleted, actor)
+    live.projected = project(instance, store().info(instance.version_id), changed, deleted, actor, live.projected)
+    if store().verify and live.projected != existing(instance.id):
+        raise AssertionError(f"instance {instance.id}: kept task/timer ids {live.projected} differ from the rows")
     insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": now(), "task_id": None,
                          "spec": None, "data": None, "idempotency_key": None, **event}])
     return instance
@@ -118,7 +124,7 @@ def start(version: PathwayVersion, actor: str, data: dict, business_key: str | N
         workflow = engine.runtime.start(store().info(version.id).specs, engine.script_engine(), data)
         instance = step.instance = store().create(version.id, business_key=business_key, client_id=client_id,
                                                   started_by=actor)
-        step.live = Live(instance.lock_version, workflow, engine.Snapshot())
+        step.live = Live(instance.lock_version, workflow, engine.Snapshot(), projected=(set(), set()))
         incident = _run(instance, step.live, engine.runtime.advance)
         _finish(step, actor, "started", {"data": {"variables": data, **({"incident": incident} if incident else {})}})
     return instance

@@ -47,6 +47,8 @@ class Live:
     lock_version: int
     workflow: object
     snapshot: engine.Snapshot
+    # Ids of the open HumanTask rows and the Timer rows as the last step left them (None: not known).
+    projected: tuple[set[str], set[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class InstanceRow:
     pathway: str = ""
     version_number: int = 0
     messages: list = field(default_factory=list)
+    # The open task rows and timer rows a step left, read in its own transaction (None: not read).
+    tasks: list | None = None
+    timers: list | None = None
 
 
 INSTANCES = Instance.__table__

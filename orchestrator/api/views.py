@@ -16,10 +16,11 @@ class Detail:
 
 def instance_state(instance, **extra) -> Detail:
     """The instance as a step leaves it: open tasks, waiting timers, messages it can take."""
+    tasks, timers = getattr(instance, "tasks", None), getattr(instance, "timers", None)
     return Detail(
         instance,
-        tasks=queries.instance_tasks(instance.id),
-        timers=queries.instance_timers(instance.id),
+        tasks=queries.instance_tasks(instance.id) if tasks is None else tasks,
+        timers=queries.instance_timers(instance.id) if timers is None else timers,
         waiting_for=instance.messages if instance.status == "running" else [],
         **extra,
     )
