@@ -71,4 +71,9 @@ def _upsert_statement(dialect_name: str, table, keys: tuple[str, ...], update: t
 
 def insert_rows(model, rows: list[dict]) -> None:
     if rows:
-        core().execute(model.__table__.insert(), rows)
+        core().execute(_insert_statement(model.__table__), rows)
+
+
+@lru_cache(maxsize=32)
+def _insert_statement(table):
+    return table.insert()

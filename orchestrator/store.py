@@ -89,6 +89,8 @@ class InstanceRow:
 INSTANCES = Instance.__table__
 ROW_COLUMNS = [INSTANCES.c[f.name] for f in fields(InstanceRow) if f.name in INSTANCES.c]
 READ_HEAD = select(INSTANCES.c.head).where(INSTANCES.c.id == bindparam("id"))
+READ_ROW = select(*ROW_COLUMNS).where(INSTANCES.c.id == bindparam("id"))
+LOCK_ROW = READ_ROW.with_for_update()
 WRITE = update(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"),
                                 INSTANCES.c.lock_version == bindparam("expected"))
 
@@ -116,10 +118,9 @@ class WorkflowStore:
 
     def lock(self, instance_id: int) -> InstanceRow | None:
         """Read an instance for a step, inside the write transaction (FOR UPDATE on PostgreSQL)."""
-        stmt = select(*ROW_COLUMNS).where(INSTANCES.c.id == instance_id)
-        if db.engine.dialect.name != "sqlite":
-            stmt = stmt.with_for_update()
-        row = core().execute(stmt).mappings().first()
+        # SQLite holds the whole database for the write transaction already.
+        stmt = READ_ROW if db.engine.dialect.name == "sqlite" else LOCK_ROW
+        row = core().execute(stmt, {"id": instance_id}).mappings().first()
         return self._described(InstanceRow(**row)) if row else None
 
     def create(self, version_id: int, **values) -> InstanceRow:
