@@ -3,11 +3,12 @@
 Inbox and timer queries read these rows and never load a workflow.
 """
 
+from datetime import datetime
+
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import bindparam, delete, literal, select, update
 
 from . import engine
-from .clock import now
 from .database import core, insert_rows, upsert
 from .models import HumanTask, Instance, Timer
 
@@ -48,7 +49,7 @@ def existing(instance_id: int) -> tuple[set[str], set[str]]:
     return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
 
 
-def project(instance: Instance, info, changed: list, deleted: list[str], actor: str,
+def project(instance: Instance, info, changed: list, deleted: list[str], actor: str, at: datetime,
             known: tuple[set[str], set[str]] | None = None) -> tuple[set[str], set[str]]:
     """Bring HumanTask and Timer rows in line with the tasks a step changed.
 
@@ -56,7 +57,6 @@ def project(instance: Instance, info, changed: list, deleted: list[str], actor: 
     returns the ids as this step leaves them.
     """
     open_ids, timer_ids = known if known is not None else existing(instance.id)
-    at = now()
     new_tasks, timers, closed = [], [], {}
     for task in changed:
         view = engine.view(task)

@@ -66,6 +66,7 @@ def running_by_business_key(business_key: str, pathway: str | None) -> list[Inst
 
 TASK_COLUMNS = HumanTask.__table__.c
 TIMER_COLUMNS = Timer.__table__.c
+INBOX_ORDER = (TASK_COLUMNS.due_at.is_(None), TASK_COLUMNS.due_at, TASK_COLUMNS.created_at)  # soonest due first
 
 
 def tasks(state: str = "open", role: str | None = None, assignee: str | None = None, pathway: str | None = None,
@@ -82,13 +83,13 @@ def tasks(state: str = "open", role: str | None = None, assignee: str | None = N
             stmt = stmt.where(column == value)
     if due_before is not None:
         stmt = stmt.where(c.due_at < due_before)
-    stmt = stmt.order_by(c.due_at.is_(None), c.due_at, c.created_at).limit(limit)
+    stmt = stmt.order_by(*INBOX_ORDER).limit(limit)
     return list(core().execute(stmt).mappings())
 
 
 OPEN_TASKS = (select(HumanTask.__table__).where(TASK_COLUMNS.instance_id == bindparam("instance"),
                                                 TASK_COLUMNS.state == "open")
-              .order_by(TASK_COLUMNS.due_at.is_(None), TASK_COLUMNS.due_at, TASK_COLUMNS.created_at))
+              .order_by(*INBOX_ORDER))
 TIMERS = (select(Timer.__table__).where(TIMER_COLUMNS.instance_id == bindparam("instance"))
           .order_by(TIMER_COLUMNS.due_at))
 

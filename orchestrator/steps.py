@@ -38,7 +38,10 @@ def store() -> WorkflowStore:
 
 
 class _Step:
-    """One step in progress: what to remember after commit or forget after a failure."""
+    """One step in progress: what to remember after commit.
+
+    A failed step needs no undoing in memory: loading took its workflow out of the cache.
+    """
 
     instance: InstanceRow | None = None
     live: Live | None = None
@@ -56,13 +59,10 @@ def _write():
             step.instance.tasks = instance_tasks(step.instance.id)
             step.instance.timers = instance_timers(step.instance.id)
         db.session.commit()
-    except (StaleDataError, IntegrityError) as exc:
+    except BaseException as exc:
         db.session.rollback()
-        store().forget(step.instance and step.instance.id)
-        raise StepRefused(409, "the instance changed meanwhile; reload and try again") from exc
-    except BaseException:
-        db.session.rollback()
-        store().forget(step.instance and step.instance.id)
+        if isinstance(exc, StaleDataError | IntegrityError):
+            raise StepRefused(409, "the instance changed meanwhile; reload and try again") from exc
         raise
     _expire_rows_written_by_core()
     if step.live is not None:
@@ -88,15 +88,16 @@ def _run(instance: InstanceRow, live: Live, operation: Callable) -> dict | None:
 
 
 def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
-    instance, live = step.instance, step.live
+    instance, live, at = step.instance, step.live, now()  # one time for everything this step writes
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
-        instance.status, instance.ended_at = "completed", now()
-    instance.updated_at = now()
+        instance.status, instance.ended_at = "completed", at
+    instance.updated_at = at
     changed, deleted = store().save(instance, live)
-    live.projected = project(instance, store().info(instance.version_id), changed, deleted, actor, live.projected)
+    live.projected = project(instance, store().info(instance.version_id), changed, deleted, actor, at,
+                             live.projected)
     if store().verify and live.projected != existing(instance.id):
         raise AssertionError(f"instance {instance.id}: kept task/timer ids {live.projected} differ from the rows")
-    insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": now(), "task_id": None,
+    insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": at, "task_id": None,
                          "spec": None, "data": None, "idempotency_key": None, **event}])
     return instance
 

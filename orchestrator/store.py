@@ -183,10 +183,6 @@ class WorkflowStore:
         if self.verify:
             self.check_round_trip(instance_id, live)
 
-    def forget(self, instance_id: int | None) -> None:
-        if instance_id is not None:
-            self.workflows.pop(instance_id)
-
     def check_round_trip(self, instance_id: int, live: Live) -> None:
         """Reload from the database and compare with the live workflow (tests turn this on)."""
         self.workflows.pop(instance_id)

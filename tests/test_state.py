@@ -70,3 +70,26 @@ def test_instructions_that_fail_to_render_show_as_written(api):
     state = api.complete(state["tasks"][0]["id"], {"kipu": 0})
     assert state.status_code == 200
     assert state.json["tasks"][0]["instructions"] == "Tulos: {{ 100 // kipu }}"
+
+
+def test_a_step_that_fails_after_the_engine_ran_leaves_nothing_behind(api, app, monkeypatch):
+    """The workflow a failed step changed in memory must not serve the next step."""
+    from orchestrator import steps
+
+    bpmn = chain("kesken", user("u1"), user("u2"))
+    assert upload(api, {"k.bpmn": bpmn.encode(), **FREE_FORM}, key="kesken").status_code == 201
+    first = api.start("kesken")["tasks"][0]
+    real_insert = steps.insert_rows
+
+    def failing_insert(model, rows):
+        raise RuntimeError("the event could not be written")
+
+    monkeypatch.setattr(steps, "insert_rows", failing_insert)
+    with pytest.raises(RuntimeError, match="could not be written"):
+        api.complete(first["id"], {"a": 1})
+    monkeypatch.setattr(steps, "insert_rows", real_insert)
+
+    detail = api.get(f"/api/v1/instances/{api.get('/api/v1/tasks/' + first['id']).json['instance_id']}").json
+    assert [t["spec"] for t in detail["tasks"]] == ["u1"] and [e["kind"] for e in detail["history"]] == ["started"]
+    done = api.complete(first["id"], {"a": 2})
+    assert done.status_code == 200 and [t["spec"] for t in done.json["tasks"]] == ["u2"]
