@@ -10,7 +10,8 @@ What it measures, in one run:
    app would do it with the standard ``BpmnWorkflow`` and ``BpmnWorkflowSerializer``:
    ``deserialize_json`` -> run the READY user task -> ``do_engine_steps`` -> ``serialize_json``,
    with the spec inside the JSON. The 10-task instances run between Polku's, so both sides of the
-   ratio come from the same minutes (this kind of machine drifts in speed by up to 2x). For
+   ratio come from the same minutes (this kind of machine drifts in speed by up to 2x); the 10- and
+   500-task instances take turns over the whole run for the same reason. For
    reference also a variant with the spec kept apart (serialized without it, parsed and put back
    before each restore), with ``--spec-apart``.
 3. The cost of one small SQLite commit (UPDATE of one row, WAL, synchronous=NORMAL, as Polku).
@@ -316,25 +317,31 @@ def bench_polku(base: str, counts: dict[int, int], warmup_steps: int,
                 interleave: int) -> tuple[dict[int, PolkuRun], dict[int, BareRun], Timings]:
     """Polku's completions; for sizes up to `interleave`, a bare-engine instance runs after each Polku one.
 
-    Interleaving makes both figures of a ratio come from the same minutes of a machine whose speed drifts.
+    Both kinds of interleaving make the figures of a ratio come from the same minutes of a machine
+    whose speed drifts: the sizes take turns in rounds, and the bare engine runs next to Polku.
     """
-    results, bare = {}, {}
+    results = {n: PolkuRun() for n in counts}
+    bare = {n: BareRun() for n in counts if n <= interleave}
     with JsonClient(base) as session:
         floor = bench_floor(session, base, 200)
-        for n, count in counts.items():
+        for n in counts:
             run_polku_instance(session, base, f"seq{n}", n, warmup_steps)  # warm-up, not counted
-            total = PolkuRun()
-            side = bare[n] = BareRun() if n <= interleave else None
-            for _ in range(count):
-                one = run_polku_instance(session, base, f"seq{n}", n)
-                total.client.extend(one.client)
-                total.server.extend(one.server)
-                total.start.extend(one.start)
-                total.response_bytes += one.response_bytes
-                if side is not None:
-                    side.extend(bench_bare(n, spec_apart=False))
-            results[n] = total
-    return results, {n: r for n, r in bare.items() if r is not None}, floor
+        for n in rounds(counts):
+            one = run_polku_instance(session, base, f"seq{n}", n)
+            total = results[n]
+            total.client.extend(one.client)
+            total.server.extend(one.server)
+            total.start.extend(one.start)
+            total.response_bytes += one.response_bytes
+            if n in bare:
+                bare[n].extend(bench_bare(n, spec_apart=False))
+    return results, bare, floor
+
+
+def rounds(counts: dict[int, int]) -> list[int]:
+    """The instance sizes in the order to run them: every size spread evenly over the whole run."""
+    order = [(i / count, n) for n, count in counts.items() for i in range(count)]
+    return [n for _, n in sorted(order)]
 
 
 # --------------------------------------------------------------------------- bare SpiffWorkflow

@@ -34,12 +34,13 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
     register_api(app, extensions.api)
-    app.before_request(check_input)
-    cli.register(app)
 
     @app.before_request
     def start_clock() -> None:
         g.request_started = time.perf_counter()
+
+    app.before_request(check_input)
+    cli.register(app)
 
     @app.after_request
     def server_timing(response):

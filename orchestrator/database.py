@@ -5,6 +5,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import prepared
 from .extensions import db
 
 IMMEDIATE = "polku_immediate"
@@ -26,7 +27,7 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         immediate = conn.get_execution_options().get(IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def begin_write() -> None:
@@ -59,7 +60,8 @@ def core():
 def upsert(model, rows: list[dict], keys: list[str], update: list[str]) -> None:
     """Insert or update rows, as one executemany of a statement built once per table."""
     if rows:
-        core().execute(_upsert_statement(db.engine.dialect.name, model.__table__, tuple(keys), tuple(update)), rows)
+        prepared.execute_many(_upsert_statement(db.engine.dialect.name, model.__table__, tuple(keys), tuple(update)),
+                              rows)
 
 
 @lru_cache(maxsize=32)
@@ -70,8 +72,8 @@ def _upsert_statement(dialect_name: str, table, keys: tuple[str, ...], update: t
 
 
 def insert_rows(model, rows: list[dict]) -> None:
-    if rows:
-        core().execute(_insert_statement(model.__table__), rows)
+    """Insert rows that name every column they fill (column defaults are not applied)."""
+    prepared.execute_many(_insert_statement(model.__table__), rows)
 
 
 @lru_cache(maxsize=32)

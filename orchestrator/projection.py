@@ -8,8 +8,8 @@ from datetime import datetime
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import bindparam, delete, literal, select, update
 
-from . import engine
-from .database import core, insert_rows, upsert
+from . import engine, prepared
+from .database import insert_rows, upsert
 from .models import HumanTask, Instance, Timer
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
@@ -38,14 +38,14 @@ EXISTING = (
     select(TASKS.c.id, literal("task")).where(TASKS.c.instance_id == bindparam("instance"), TASKS.c.state == "open")
     .union_all(select(TIMERS.c.id, literal("timer")).where(TIMERS.c.instance_id == bindparam("instance")))
 )
-CLOSE = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).values(
+CLOSE = update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(
     state=bindparam("new_state"), completed_at=bindparam("at"), completed_by=bindparam("by"))
-DROP_TIMERS = delete(TIMERS).where(TIMERS.c.id.in_(bindparam("ids", expanding=True)))
+DROP_TIMER = delete(TIMERS).where(TIMERS.c.id == bindparam("timer_id"))
 
 
 def existing(instance_id: int) -> tuple[set[str], set[str]]:
     """The instance's open human task ids and waiting timer ids, in one query."""
-    rows = core().execute(EXISTING, {"instance": instance_id}).all()
+    rows = [tuple(row.values()) for row in prepared.rows(EXISTING, {"instance": instance_id})]
     return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
 
 
@@ -74,18 +74,15 @@ def project(instance: Instance, info, changed: list, deleted: list[str], actor: 
     insert_rows(HumanTask, new_tasks)
     upsert(Timer, timers, ["id"], ["due_at", "spec"])
     gone = set(deleted) & timer_ids
-    if gone:
-        core().execute(DROP_TIMERS, {"ids": list(gone)})
+    prepared.execute_many(DROP_TIMER, ({"timer_id": i} for i in gone))
     return ((open_ids - closed.keys()) | {t["id"] for t in new_tasks},
             (timer_ids - gone) | {t["id"] for t in timers})
 
 
 def _close(closed: dict[str, str], actor: str, at) -> None:
-    for state in ("completed", "cancelled"):
-        ids = [i for i, s in closed.items() if s == state]
-        if ids:
-            core().execute(CLOSE, {"ids": ids, "new_state": state, "at": at,
-                                   "by": actor if state == "completed" else None})
+    prepared.execute_many(CLOSE, ({"task_id": task_id, "new_state": state, "at": at,
+                                   "by": actor if state == "completed" else None}
+                                  for task_id, state in closed.items()))
 
 
 def _human_task(instance: Instance, info, task, view, at) -> dict:

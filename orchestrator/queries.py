@@ -5,6 +5,7 @@ from datetime import datetime
 from flask_smorest import abort
 from sqlalchemy import bindparam, select
 
+from . import prepared
 from .database import core
 from .extensions import db
 from .models import Event, HumanTask, Instance, Pathway, PathwayVersion, Timer
@@ -95,11 +96,11 @@ TIMERS = (select(Timer.__table__).where(TIMER_COLUMNS.instance_id == bindparam("
 
 
 def instance_tasks(instance_id: int) -> list:
-    return list(core().execute(OPEN_TASKS, {"instance": instance_id}).mappings())
+    return prepared.rows(OPEN_TASKS, {"instance": instance_id})
 
 
 def instance_timers(instance_id: int) -> list:
-    return list(core().execute(TIMERS, {"instance": instance_id}).mappings())
+    return prepared.rows(TIMERS, {"instance": instance_id})
 
 
 def history(instance_id: int) -> list[Event]:

@@ -13,9 +13,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import engine
+from . import engine, prepared
 from .clock import now
-from .database import begin_write, core, insert_rows, lock
+from .database import begin_write, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
 from .models import Event, HumanTask, Instance, PathwayVersion
@@ -135,7 +135,7 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
     """Complete a human task with answers checked against its form; a repeated key completes once."""
     try:
         with _write() as step:
-            task = core().execute(TASK, {"id": task_id}).first()
+            task = prepared.first(TASK, {"id": task_id})
             if task is None:
                 raise StepRefused(404, f"task {task_id} not found")
             replay = _replay(idempotency_key, task_id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import engine
+from . import engine, prepared
 from .clock import now
 from .database import core, upsert
 from .extensions import db
@@ -120,7 +120,7 @@ class WorkflowStore:
         """Read an instance for a step, inside the write transaction (FOR UPDATE on PostgreSQL)."""
         # SQLite holds the whole database for the write transaction already.
         stmt = READ_ROW if db.engine.dialect.name == "sqlite" else LOCK_ROW
-        row = core().execute(stmt, {"id": instance_id}).mappings().first()
+        row = prepared.first(stmt, {"id": instance_id})
         return self._described(InstanceRow(**row)) if row else None
 
     def create(self, version_id: int, **values) -> InstanceRow:
@@ -158,13 +158,13 @@ class WorkflowStore:
         Returns the changed tasks and deleted task ids, for projection.
         """
         changes, after, changed = engine.codec().changes(live.workflow, live.snapshot)
-        written = core().execute(WRITE, {
+        written = prepared.execute(WRITE, {
             "row_id": instance.id, "expected": instance.lock_version, "head": changes.head,
             "serializer_version": engine.SERIALIZER_VERSION, "lock_version": instance.lock_version + 1,
             "status": instance.status, "incident": instance.incident, "updated_at": instance.updated_at,
             "ended_at": instance.ended_at,
         })
-        if written.rowcount != 1:
+        if written != 1:
             raise StaleDataError(f"instance {instance.id} was changed by another step")
         instance.lock_version += 1
         if changes.deletes:

@@ -33,6 +33,7 @@ ERRORS = {
 
 
 MAX_DEPTH = 32
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _bad_value(value, path: str = "", depth: int = 0) -> str | None:
@@ -67,8 +68,8 @@ def check_input():
         body = request.get_json(silent=True) if request.is_json else None
     except RecursionError:
         abort(400, message=f"the JSON body is nested more than {MAX_DEPTH} levels deep")
-    problem = (_bad_value(request.args.to_dict(flat=False)) or _bad_value(request.form.to_dict(flat=False))
-               or _bad_value(body))
+    form = request.form.to_dict(flat=False) if request.mimetype in FORM_TYPES else {}
+    problem = _bad_value(request.args.to_dict(flat=False)) or _bad_value(form) or _bad_value(body)
     if problem:
         abort(400, message=problem)
 
