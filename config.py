@@ -24,6 +24,15 @@ class Config:
     POLKU_ENGINE_CACHE_SIZE = int(_env("ENGINE_CACHE_SIZE", "512"))
     # Re-serialize the whole workflow after each step and compare with the stored rows (tests).
     POLKU_VERIFY_STATE = _env("VERIFY_STATE", "0") == "1"
+    # Dates without a zone in timers are read in the pathway's zone (process property timeZone), else this.
+    POLKU_TIME_ZONE = _env("TIME_ZONE", "Europe/Helsinki")
+    # Who runs the timer scheduler: "serve" (the serve command), "always" (every app, for other WSGI
+    # servers) or "off". Any number of processes may run one on the same database.
+    POLKU_SCHEDULER = _env("SCHEDULER", "serve")
+    # The scheduler also wakes at each timer's due time; the sweep catches timers other processes set.
+    POLKU_TIMER_SWEEP_SECONDS = float(_env("TIMER_SWEEP_SECONDS", "2"))
+    # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
+    POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.notify:LogNotifier")
 
     API_TITLE = "Polku API"
     API_VERSION = "v1"
@@ -38,3 +47,4 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("POLKU_TEST_DATABASE_URL", "sqlite://")
     POLKU_VERIFY_STATE = True
+    POLKU_SCHEDULER = "off"

@@ -1,5 +1,6 @@
 """Polku: a BPMN-driven care-process orchestrator for digital care pathways."""
 
+import os
 import time
 from pathlib import Path
 
@@ -23,11 +24,13 @@ def create_app(config_class: type | None = None) -> Flask:
     extensions.migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     extensions.api.init_app(app)
 
-    from . import cli, database
+    from . import cli, database, engine
     from .api import check_input
     from .api import register as register_api
+    from .clock import now
     from .store import WorkflowStore
 
+    engine.use_clock(now)
     with app.app_context():
         database.configure_engine(db.engine)
     app.extensions["polku_store"] = WorkflowStore(
@@ -41,6 +44,10 @@ def create_app(config_class: type | None = None) -> Flask:
 
     app.before_request(check_input)
     cli.register(app)
+    if app.config["POLKU_SCHEDULER"] == "always" and not _reloader_parent(app):
+        from . import scheduler
+
+        scheduler.start(app)
 
     @app.after_request
     def server_timing(response):
@@ -57,6 +64,11 @@ def create_app(config_class: type | None = None) -> Flask:
             db.session.rollback()
 
     return app
+
+
+def _reloader_parent(app: Flask) -> bool:
+    """The development reloader's watcher process: the scheduler belongs in the child it restarts."""
+    return app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
 
 
 def _prepare_database_options(app: Flask) -> None:

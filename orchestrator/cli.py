@@ -35,8 +35,13 @@ def serve_command(host: str, port: int, threads: int) -> None:
     """Serve Polku with waitress, a production WSGI server."""
     from waitress import serve
 
+    app = current_app._get_current_object()
+    if app.config["POLKU_SCHEDULER"] == "serve":
+        from . import scheduler
+
+        scheduler.start(app)
     click.echo(f"Polku listening on http://{host}:{port}/ (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="polku")
+    serve(app, host=host, port=port, threads=threads, ident="polku")
 
 
 def register(app: Flask) -> None:

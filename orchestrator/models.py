@@ -55,6 +55,7 @@ class PathwayVersion(db.Model):
     forms: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     sources: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     messages: Mapped[list[str]] = mapped_column(JSON)
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # the service's zone when None
     deployed_by: Mapped[str] = mapped_column(String(200))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)
@@ -125,10 +126,37 @@ class HumanTask(db.Model):
 
 
 class Timer(db.Model):
+    """A waiting timer; the scheduler claims the due ones by ``due_at`` (an index, never a scan)."""
+
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     spec: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # duration, date or cycle
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Notification(db.Model):
+    """A message for a client or a care team, e.g. a reminder a timer sent; delivered through a port.
+
+    Written in the step's transaction; delivery happens after commit (``delivered_at`` marks it),
+    so a crash between the two delivers late rather than never.
+    """
+
+    __table_args__ = (
+        Index("ix_notification_recipient", "audience", "recipient", "created_at"),
+        Index("ix_notification_undelivered", "delivered_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # reminder
+    audience: Mapped[str] = mapped_column(String(20))  # client or professional
+    recipient: Mapped[str | None] = mapped_column(String(200))  # the client's id, or the team's role
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the human task it is about
+    source: Mapped[str] = mapped_column(String(200))  # the BPMN element that sent it
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Event(db.Model):

@@ -3,6 +3,7 @@
 Inbox and timer queries read these rows and never load a workflow.
 """
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -10,7 +11,7 @@ from sqlalchemy import bindparam, delete, literal, select, update
 
 from . import engine, prepared
 from .database import insert_rows, upsert
-from .models import HumanTask, Instance, Timer
+from .models import HumanTask, Instance, Notification, Timer
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
 _templates = SandboxedEnvironment(autoescape=False)
@@ -49,14 +50,24 @@ def existing(instance_id: int) -> tuple[set[str], set[str]]:
     return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
 
 
-def project(instance: Instance, info, changed: list, deleted: list[str], actor: str, at: datetime,
-            known: tuple[set[str], set[str]] | None = None) -> tuple[set[str], set[str]]:
-    """Bring HumanTask and Timer rows in line with the tasks a step changed.
+@dataclass
+class Projected:
+    """What a step left: open task and timer ids, the timers it fired, the earliest timer it set."""
 
-    ``known`` are the open task and timer ids the previous step left, when the caller has them;
-    returns the ids as this step leaves them.
+    ids: tuple[set[str], set[str]]
+    fired: list = field(default_factory=list)
+    earliest_new_timer: datetime | None = None
+    notified: int = 0
+
+
+def project(instance: Instance, info, changed: list, changes, actor: str, at: datetime,
+            known: tuple[set[str], set[str]] | None = None) -> Projected:
+    """Bring HumanTask, Timer and Notification rows in line with the tasks a step changed.
+
+    ``known`` are the open task and timer ids the previous step left, when the caller has them.
     """
     open_ids, timer_ids = known if known is not None else existing(instance.id)
+    deleted = list(changes.deletes)
     new_tasks, timers, closed = [], [], {}
     for task in changed:
         view = engine.view(task)
@@ -65,18 +76,45 @@ def project(instance: Instance, info, changed: list, deleted: list[str], actor: 
         elif not view.human and view.id in open_ids:
             closed[view.id] = "completed" if view.state == "COMPLETED" else "cancelled"
         if view.timer_due is not None:
-            timers.append({"id": view.id, "instance_id": instance.id, "spec": view.spec, "due_at": view.timer_due})
+            timers.append({"id": view.id, "instance_id": instance.id, "spec": view.spec, "kind": view.timer_kind,
+                           "due_at": view.timer_due})
         elif view.id in timer_ids:
             deleted.append(view.id)
     for task_id in set(deleted) & open_ids:
         closed[task_id] = "cancelled"
     _close(closed, actor, at)
     insert_rows(HumanTask, new_tasks)
-    upsert(Timer, timers, ["id"], ["due_at", "spec"])
+    upsert(Timer, timers, ["id"], ["due_at", "spec", "kind"])
     gone = set(deleted) & timer_ids
     prepared.execute_many(DROP_TIMER, ({"timer_id": i} for i in gone))
-    return ((open_ids - closed.keys()) | {t["id"] for t in new_tasks},
-            (timer_ids - gone) | {t["id"] for t in timers})
+    open_now = (open_ids - closed.keys()) | {t["id"] for t in new_tasks}
+    fired = engine.runtime.fired_timers(changed, changes.created, timer_ids)
+    notices = reminders(instance, info, fired, at)
+    insert_rows(Notification, notices)
+    new_due = [t["due_at"] for t in timers if t["id"] not in timer_ids]
+    return Projected((open_now, (timer_ids - gone) | {t["id"] for t in timers}), [engine.view(t) for t in fired],
+                     min(new_due, default=None), len(notices))
+
+
+def reminders(instance, info, fired: list, at: datetime) -> list[dict]:
+    """A notification for each firing of a timer that carries a reminder text."""
+    notices = []
+    for timer in fired:
+        spec = engine.view(timer).spec
+        meta = info.task_meta.get(spec, {})
+        if not meta.get("reminder"):
+            continue
+        task_meta = info.task_meta.get(meta.get("attached_to") or "", {})
+        role = meta.get("lane") or task_meta.get("lane")
+        to_client = audience(role, task_meta.get("candidate_groups") or []) == "client"
+        notices.append({
+            "instance_id": instance.id, "kind": "reminder", "audience": "client" if to_client else "professional",
+            "recipient": instance.client_id if to_client else role,
+            "task_id": engine.runtime.attached_task_id(timer, meta.get("attached_to")),
+            "source": spec, "text": render(meta["reminder"], engine.runtime.task_data(timer)), "created_at": at,
+            "delivered_at": None, "read_at": None,
+        })
+    return notices
 
 
 def _close(closed: dict[str, str], actor: str, at) -> None:

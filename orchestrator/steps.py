@@ -19,7 +19,7 @@ from .database import begin_write, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
 from .models import Event, HumanTask, Instance, PathwayVersion
-from .projection import existing, project
+from .projection import Projected, existing, project
 from .queries import completion_by_key, instance_tasks, instance_timers
 from .store import InstanceRow, Live, WorkflowStore
 
@@ -45,6 +45,7 @@ class _Step:
 
     instance: InstanceRow | None = None
     live: Live | None = None
+    projected: Projected | None = None
 
 
 @contextmanager
@@ -67,6 +68,9 @@ def _write():
     _expire_rows_written_by_core()
     if step.live is not None:
         store().remember(step.instance.id, lock_version, step.live)
+    if step.projected is not None:
+        for listener in current_app.extensions.get("polku_after_step", ()):
+            listener(step.projected)
 
 
 def _expire_rows_written_by_core() -> None:
@@ -92,9 +96,13 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", at
     instance.updated_at = at
-    changed, deleted = store().save(instance, live)
-    live.projected = project(instance, store().info(instance.version_id), changed, deleted, actor, at,
+    changed, changes = store().save(instance, live)
+    step.projected = project(instance, store().info(instance.version_id), changed, changes, actor, at,
                              live.projected)
+    live.projected = step.projected.ids
+    if step.projected.fired:
+        event["data"] = {**(event.get("data") or {}),
+                         "timers": [{"id": t.id, "spec": t.spec} for t in step.projected.fired]}
     if store().verify and live.projected != existing(instance.id):
         raise AssertionError(f"instance {instance.id}: kept task/timer ids {live.projected} differ from the rows")
     insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": at, "task_id": None,
@@ -110,18 +118,24 @@ def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Ca
         raise StepRefused(404, f"instance {instance_id} not found")
     if instance.status in ("completed", "cancelled"):
         raise StepRefused(409, f"instance {instance_id} is {instance.status}")
-    step.live = store().load(instance)
-    if check is not None:
-        check(instance, step.live.workflow)
-    incident = _run(instance, step.live, operation)
-    if incident:
-        event["data"] = {**(event.get("data") or {}), "incident": incident}
-    return _finish(step, actor, kind, event)
+    with engine.in_zone(_zone(instance.version_id)):
+        step.live = store().load(instance)
+        if check is not None:
+            check(instance, step.live.workflow)
+        incident = _run(instance, step.live, operation)
+        if incident:
+            event["data"] = {**(event.get("data") or {}), "incident": incident}
+        return _finish(step, actor, kind, event)
+
+
+def _zone(version_id: int) -> str:
+    """Dates without a zone in this version's timers are read in its zone, else the service's."""
+    return store().info(version_id).time_zone or current_app.config["POLKU_TIME_ZONE"]
 
 
 def start(version: PathwayVersion, actor: str, data: dict, business_key: str | None,
           client_id: str | None) -> InstanceRow:
-    with _write() as step:
+    with _write() as step, engine.in_zone(_zone(version.id)):
         workflow = engine.runtime.start(store().info(version.id).specs, engine.script_engine(), data)
         instance = step.instance = store().create(version.id, business_key=business_key, client_id=client_id,
                                                   started_by=actor)
@@ -194,9 +208,17 @@ def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceR
                         spec=name, data={"message": name, "payload": payload})
 
 
-def fire_timers(instance_id: int, actor: str = "scheduler") -> InstanceRow | Instance:
+def fire_next(claim: Callable[[], int | None]) -> tuple[int, int] | None:
+    """Fire the due timers of the instance ``claim`` picks inside this step's transaction.
+
+    Returns the instance id and how many timers fired, or None when nothing was due.
+    """
     with _write() as step:
-        return _advance(step, instance_id, actor, "timers_fired", engine.runtime.fire_timers)
+        instance_id = claim()
+        if instance_id is None:
+            return None
+        _advance(step, instance_id, "scheduler", "timers_fired", engine.runtime.fire_timers)
+        return instance_id, len(step.projected.fired)
 
 
 def cancel(instance_id: int, actor: str, reason: str | None) -> InstanceRow | Instance:

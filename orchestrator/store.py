@@ -61,6 +61,7 @@ class VersionInfo:
     task_meta: dict
     forms: dict
     specs: tuple
+    time_zone: str | None = None
 
 
 @dataclass
@@ -108,11 +109,11 @@ class WorkflowStore:
         if info is None:
             row = db.session.execute(
                 select(Pathway.key, PathwayVersion.number, PathwayVersion.messages, PathwayVersion.task_meta,
-                       PathwayVersion.forms, PathwayVersion.spec)
+                       PathwayVersion.forms, PathwayVersion.spec, PathwayVersion.time_zone)
                 .join(PathwayVersion.pathway).where(PathwayVersion.id == version_id)
             ).one()
             info = VersionInfo(row.key, row.number, row.messages, row.task_meta, row.forms,
-                               engine.restore_specs(row.spec))
+                               engine.restore_specs(row.spec), row.time_zone)
             self.versions.put(version_id, info)
         return info
 
@@ -152,10 +153,10 @@ class WorkflowStore:
         workflow = engine.codec().load(specs, head, rows, engine.script_engine())
         return Live(instance.lock_version, workflow, engine.snapshot(workflow))
 
-    def save(self, instance: InstanceRow, live: Live) -> tuple[list, list[str]]:
+    def save(self, instance: InstanceRow, live: Live) -> tuple[list, engine.Changes]:
         """Write the instance row with its head and the changed task rows, unless another step came first.
 
-        Returns the changed tasks and deleted task ids, for projection.
+        Returns the changed tasks and what changed (deleted and created task ids), for projection.
         """
         changes, after, changed = engine.codec().changes(live.workflow, live.snapshot)
         written = prepared.execute(WRITE, {
@@ -174,7 +175,7 @@ class WorkflowStore:
         upsert(TaskState, [{"instance_id": instance.id, "task_id": t, "scope": s, "doc": d}
                            for s, t, d in changes.upserts], ["instance_id", "task_id"], ["scope", "doc"])
         live.snapshot = after
-        return changed, changes.deletes
+        return changed, changes
 
     def remember(self, instance_id: int, lock_version: int, live: Live) -> None:
         """Keep a committed step's workflow for the next step of the same instance."""

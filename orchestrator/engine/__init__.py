@@ -10,11 +10,12 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from . import runtime, sandbox
+from . import runtime, sandbox, state
 from .compile import CompiledPathway, compile_package, deep_recursion
 from .problems import PackageInvalid, Problem
 from .runtime import EngineIncident, TaskNotOpen, TaskView, view
-from .state import SERIALIZER_VERSION, Snapshot, StateCodec, compare, snapshot
+from .state import SERIALIZER_VERSION, Changes, Snapshot, StateCodec, snapshot
+from .timekeeping import DEFAULT_ZONE, in_zone, use_clock, zone_problem
 from .workflow import register as register_workflow
 
 
@@ -38,6 +39,11 @@ def script_engine() -> PythonScriptEngine:
     return sandbox.script_engine()
 
 
+def compare(live, reloaded) -> str | None:
+    """Name the first difference between two workflows, or None when they are the same."""
+    return state.compare(live, reloaded, codec().canonical)
+
+
 def compile_files(files: dict[str, bytes], forms) -> CompiledPathway:
     return compile_package(files, forms, serializer().registry)
 
@@ -51,7 +57,8 @@ def restore_specs(spec_doc: dict) -> tuple:
 
 
 __all__ = [
-    "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
+    "Changes", "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
     "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "runtime", "codec",
-    "script_engine", "compile_files", "restore_specs", "serializer",
+    "script_engine", "compile_files", "restore_specs", "serializer", "in_zone", "use_clock", "zone_problem",
+    "DEFAULT_ZONE",
 ]

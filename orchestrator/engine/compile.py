@@ -11,8 +11,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from .metadata import camunda_form_name, camunda_form_schema, human_tasks
+from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
+from .timekeeping import zone_problem
 from .validate import check_bpmn, schema_problems
 from .xml import NS, parse_xml
 
@@ -39,6 +40,7 @@ class CompiledPathway:
     forms: dict[str, dict]
     sources: dict[str, str] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    time_zone: str | None = None  # dates without a zone are read in it; the service default when None
 
 
 def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None], registry) -> CompiledPathway:
@@ -54,6 +56,7 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
         problems += schema_problems(tree, name) or check_bpmn(tree, name, forms, decisions, set(processes))
     main, main_problems = _main_process(processes, files)
     problems += main_problems
+    time_zone = _time_zone(processes[main], problems) if main else None
     if problems:
         raise PackageInvalid(problems)
     spec = _spiff_spec(bpmn, dmn, main, registry)
@@ -69,7 +72,17 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
         sources={n: d.decode("utf-8", errors="replace") for n, d in files.items()},
         messages=sorted({m.get("name") or m.get("id") for t in bpmn.values()
                          for m in t.iterfind("bpmn:message", NS)}),
+        time_zone=time_zone,
     )
+
+
+def _time_zone(located: tuple[str, etree._Element], problems: list[Problem]) -> str | None:
+    filename, process = located
+    name = process_properties(process).get("timeZone")
+    reason = name is not None and zone_problem(name)
+    if reason:
+        problems.append(Problem(filename, f"timeZone {reason}", process.get("id"), process.sourceline))
+    return name
 
 
 def _parse_all(files: dict[str, bytes]) -> tuple[dict[str, etree._Element], list[Problem]]:
@@ -128,6 +141,7 @@ def _spiff_spec(bpmn: dict, dmn: dict, main: str, registry) -> dict:
 def _task_meta(processes: dict, forms: Callable[[str], bytes | None]) -> tuple[dict, dict]:
     meta, used = {}, {}
     for _, process in processes.values():
+        meta.update(timer_events(process))
         for m, node in human_tasks(process):
             meta[m.id] = m.as_dict()
             if m.form == camunda_form_name(m.id):

@@ -137,6 +137,35 @@ def _apply_constraint(prop: dict, kind: str, config: str | None, required: list[
         prop["readOnly"] = True
 
 
+TIMER_KINDS = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
+
+
+def timer_events(process: etree._Element) -> dict[str, dict]:
+    """Every timer event of a process: its kind, the task it is attached to, and a reminder to send.
+
+    A timer with a ``reminder`` property (either dialect) sends that text, a template over the
+    process's variables, to the people of its lane each time it fires.
+    """
+    lanes = lanes_by_node(process)
+    found = {}
+    for definition in process.iterfind(".//bpmn:timerEventDefinition", NS):
+        node = definition.getparent()
+        kinds = [TIMER_KINDS[etree.QName(c).localname] for c in definition if etree.QName(c).localname in TIMER_KINDS]
+        properties = {**_camunda_properties(node), **_spiff_properties(node)}
+        attached = node.get("attachedToRef")
+        found[node.get("id")] = {
+            "id": node.get("id"), "title": node.get("name") or node.get("id"), "kind": "timer",
+            "timer_kind": kinds[0] if kinds else None, "attached_to": attached,
+            "lane": lanes.get(node.get("id")) or lanes.get(attached or ""),
+            "reminder": properties.get("reminder"), "line": node.sourceline,
+        }
+    return found
+
+
+def process_properties(process: etree._Element) -> dict[str, str]:
+    return {**_camunda_properties(process), **_spiff_properties(process)}
+
+
 def human_tasks(process: etree._Element) -> list[tuple[TaskMeta, etree._Element]]:
     """Every user/manual task of a process (including nested subprocesses) with its node."""
     lanes = lanes_by_node(process)

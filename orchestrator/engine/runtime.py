@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -33,24 +40,87 @@ class TaskView:
     state: str
     human: bool
     timer_due: datetime | None
+    timer_kind: str | None = None
+
+
+TIMER_KINDS = {DurationTimerEventDefinition: "duration", TimeDateEventDefinition: "date",
+               CycleTimerEventDefinition: "cycle"}
+FIRED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
 
 
 def view(task) -> TaskView:
     spec = task.task_spec
     human = bool(getattr(spec, "manual", False)) and task.state == TaskState.READY
-    return TaskView(str(task.id), spec.bpmn_id or spec.name, TaskState.get_name(task.state), human,
-                    _timer_due(task))
+    timer = _timer(task)
+    return TaskView(str(task.id), timer[1] if timer else spec.bpmn_id or spec.name, TaskState.get_name(task.state),
+                    human, _timer_due(task, timer), TIMER_KINDS.get(type(timer[0])) if timer else None)
 
 
-def _timer_due(task) -> datetime | None:
-    event = getattr(task.task_spec, "event_definition", None)
-    if task.state != TaskState.WAITING or not isinstance(event, TimerEventDefinition):
+def _timer(task) -> tuple[TimerEventDefinition, str] | None:
+    """The timer a task waits on, with the id of its BPMN element.
+
+    An event-based gateway waits on all its events at once: SpiffWorkflow moves the timer onto the
+    gateway's task, one definition per outgoing event, in the order of the flows.
+    """
+    spec = task.task_spec
+    event = getattr(spec, "event_definition", None)
+    if isinstance(event, TimerEventDefinition):
+        return event, spec.bpmn_id or spec.name
+    if isinstance(event, MultipleEventDefinition):
+        for output, sub in zip(spec.outputs, event.event_definitions, strict=False):
+            if isinstance(sub, TimerEventDefinition):
+                return sub, output.bpmn_id or sub.name
+    return None
+
+
+def _timer_due(task, timer) -> datetime | None:
+    if timer is None or task.state != TaskState.WAITING:
         return None
-    value = event.details(task).value
+    value = timer[0].details(task).value
     if not isinstance(value, str):
         return None
-    due = TimerEventDefinition.get_datetime(value)
-    return due.astimezone(UTC)
+    return TimerEventDefinition.get_datetime(value).astimezone(UTC)
+
+
+def _timer_kind(task) -> str | None:
+    timer = _timer(task)
+    return TIMER_KINDS.get(type(timer[0])) if timer else None
+
+
+def _won_by_timer(task) -> bool:
+    """Whether a task that stopped waiting did so because its timer fired (not a message that won)."""
+    if not isinstance(task.task_spec.event_definition, MultipleEventDefinition):
+        return True
+    seen = task.internal_data.get("seen_events") or []
+    return any(isinstance(e.event_definition, TimerEventDefinition) for e in seen)
+
+
+def fired_timers(changed: list, created: set[str], waiting: set[str]) -> list:
+    """The timers a step fired, once per firing, from the tasks it changed.
+
+    ``created`` are the ids of tasks the step added and ``waiting`` the ids of the timers that were
+    waiting before it. A cycle timer keeps waiting and starts its outgoing path once per cycle; any
+    other timer fires by leaving the waiting state (a cancelled one, or a race another event won,
+    did not fire).
+    """
+    fired = []
+    for task in changed:
+        task_id = str(task.id)
+        kind = _timer_kind(task)
+        if kind and kind != "cycle" and task_id in waiting and task.state & FIRED and _won_by_timer(task):
+            fired.append(task)
+        parent = task.parent
+        if task_id in created and parent is not None and _timer_kind(parent) == "cycle" \
+                and task.task_spec is parent.task_spec.outputs[0]:
+            fired.append(parent)
+    return fired
+
+
+def attached_task_id(timer, attached_to: str | None) -> str | None:
+    """The task a boundary timer is attached to: its sibling under the boundary split."""
+    if not attached_to or timer.parent is None:
+        return None
+    return next((str(t.id) for t in timer.parent.children if t.task_spec.bpmn_id == attached_to), None)
 
 
 def _failing_task(exc: Exception):
@@ -119,7 +189,13 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
-    return {e.name for e in workflow.waiting_events() if e.event_type == MessageEventDefinition.__name__}
+    """The names of the messages some waiting task would catch (an event-based gateway waits on several)."""
+    names = set()
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        event = getattr(task.task_spec, "event_definition", None)
+        events = event.event_definitions if isinstance(event, MultipleEventDefinition) else [event]
+        names |= {e.name for e in events if isinstance(e, BaseMessageEventDefinition)}
+    return names
 
 
 @_guarded

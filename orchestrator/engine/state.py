@@ -35,6 +35,7 @@ class Changes:
     head: dict
     upserts: list[tuple[str, str, str]]  # (scope, task id, task json)
     deletes: list[str]
+    created: set[str] = field(default_factory=set)  # ids of the tasks that were not there before
 
 
 def _fingerprint(task) -> tuple:
@@ -76,6 +77,10 @@ class StateCodec:
         finally:
             self.registry._encoder_mode = False
 
+    def canonical(self, value):
+        """A value as the state documents hold it, for comparing."""
+        return json.loads(self.dumps(value))
+
     def task_doc(self, task) -> str:
         """SpiffWorkflow's task document with the task's whole data (its loader reads either form)."""
         return self.dumps({
@@ -109,15 +114,18 @@ class StateCodec:
     def changes(self, workflow: BpmnWorkflow, before: Snapshot) -> tuple[Changes, Snapshot, list]:
         """What to write after a step, the snapshot that will then be true, and the changed tasks."""
         after = Snapshot()
-        upserts, changed = [], []
+        upserts, changed, created = [], [], set()
         for scope, task in scoped_tasks(workflow):
             key = task.id.int
             fp = after.fingerprints[key] = _fingerprint(task)
-            if before.fingerprints.get(key) != fp:
+            previous = before.fingerprints.get(key)
+            if previous != fp:
                 upserts.append((scope, str(task.id), self.task_doc(task)))
                 changed.append(task)
+                if previous is None:
+                    created.add(str(task.id))
         deletes = [str(UUID(int=key)) for key in before.fingerprints.keys() - after.fingerprints.keys()]
-        return Changes(self.head(workflow), upserts, deletes), after, changed
+        return Changes(self.head(workflow), upserts, deletes, created), after, changed
 
     def load(self, specs: tuple, head: dict, rows: Iterable[tuple[str, str, str]], script_engine) -> BpmnWorkflow:
         """Rebuild a workflow from its head and (scope, task id, task json) rows."""
@@ -139,7 +147,7 @@ class StateCodec:
         return workflow
 
 
-def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow) -> str | None:
+def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow, canonical=lambda value: value) -> str | None:
     """Name the first difference between two workflows, or None when they are the same.
 
     Finished tasks' data is not compared: SpiffWorkflow shares nested values between a task and its
@@ -154,7 +162,8 @@ def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow) -> str | None:
         y = b[task_id]
         fields = ("_state", "triggered", "internal_data", "_children", "_parent")
         for name in fields:
-            if getattr(x, name) != getattr(y, name):
+            # Internal data may hold engine objects (events an event-based gateway saw): compare them as stored.
+            if canonical(getattr(x, name)) != canonical(getattr(y, name)):
                 return f"task {x.task_spec.name} ({task_id}): {name} {getattr(x, name)!r} != {getattr(y, name)!r}"
         if not x._state & FINISHED and x.data != y.data:
             return f"task {x.task_spec.name} ({task_id}): data {x.data!r} != {y.data!r}"

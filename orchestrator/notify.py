@@ -1,0 +1,70 @@
+"""Delivering notifications (reminders) through a pluggable port.
+
+A step writes Notification rows in its own transaction; delivery runs afterwards, claiming the
+undelivered rows, handing each to the configured notifier and marking it delivered. A crash
+between the two delivers late, never loses one. Email and SMS adapters implement ``Notifier``
+and are named in ``POLKU_NOTIFIER``; the default writes to the log.
+"""
+
+import importlib
+import logging
+from typing import Protocol
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+
+from .clock import now
+from .database import begin_write, core
+from .extensions import db
+from .models import Notification
+
+log = logging.getLogger(__name__)
+NOTIFICATIONS = Notification.__table__
+_PENDING = (select(NOTIFICATIONS).where(NOTIFICATIONS.c.delivered_at.is_(None))
+            .order_by(NOTIFICATIONS.c.id).limit(bindparam("limit")))
+_DELIVERED = (update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == bindparam("notification_id"))
+              .values(delivered_at=bindparam("at")))
+
+
+class Notifier(Protocol):
+    def deliver(self, notification) -> None:
+        """Send one notification (a row with kind, audience, recipient, text…); raise if it could not go."""
+
+
+class LogNotifier:
+    """Writes each notification to the log: the default until an email or SMS adapter is configured."""
+
+    def deliver(self, notification) -> None:
+        log.info("notification %s (%s) to %s %s: %s", notification.id, notification.kind, notification.audience,
+                 notification.recipient or "-", notification.text)
+
+
+def notifier() -> Notifier:
+    found = current_app.extensions.get("polku_notifier")
+    if found is None:
+        module, _, name = current_app.config["POLKU_NOTIFIER"].partition(":")
+        found = current_app.extensions["polku_notifier"] = getattr(importlib.import_module(module), name)()
+    return found
+
+
+def deliver_pending(batch: int = 100) -> int:
+    """Deliver what is waiting, a batch per transaction; returns how many went out."""
+    sent = 0
+    while True:
+        begin_write()
+        stmt = _PENDING if db.engine.dialect.name == "sqlite" else _PENDING.with_for_update(skip_locked=True)
+        rows = core().execute(stmt, {"limit": batch}).all()
+        delivered = []
+        for row in rows:
+            try:
+                notifier().deliver(row)
+            except Exception:  # noqa: BLE001 - a failed delivery stays pending and is tried again
+                log.exception("notification %s could not be delivered; it stays pending", row.id)
+                continue
+            delivered.append({"notification_id": row.id, "at": now()})
+        if delivered:
+            core().execute(_DELIVERED, delivered)
+        db.session.commit()
+        sent += len(delivered)
+        if len(rows) < batch or not delivered:
+            return sent

@@ -1,0 +1,73 @@
+"""APScheduler as the in-process alarm clock; the database decides what fires.
+
+Each server process runs its own BackgroundScheduler with an in-memory job store (APScheduler's
+stores must not be shared between processes). Two jobs: a sweep on a short interval, which also
+runs at start-up to catch up on timers that fell due while the service was down, and a wake-up
+armed at the earliest due time and re-armed when a step sets an earlier timer. Both fire due
+timers through ``timers.fire_due`` and then deliver notifications.
+"""
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from . import notify, timers
+from .clock import now
+
+log = logging.getLogger(__name__)
+SWEEP, WAKE = "polku-timer-sweep", "polku-timer-wake"
+# The engine fires a timer once its due time has passed: wake just after it.
+WAKE_MARGIN = timedelta(milliseconds=5)
+
+
+class TimerScheduler:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
+                                                                         "misfire_grace_time": None})
+        self._run_lock = threading.Lock()
+        self._armed: datetime | None = None
+
+    def start(self) -> None:
+        self.scheduler.add_job(self.run, "interval", seconds=self.app.config["POLKU_TIMER_SWEEP_SECONDS"], id=SWEEP,
+                               name="fire due timers (sweep)", next_run_time=datetime.now(UTC))
+        self.app.extensions.setdefault("polku_after_step", []).append(self.after_step)
+        self.scheduler.start()
+        log.info("timer scheduler started (sweep every %s s)", self.app.config["POLKU_TIMER_SWEEP_SECONDS"])
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown(wait=True)
+
+    def run(self) -> None:
+        """Fire everything due, deliver notifications, arm the wake-up for the next due timer."""
+        with self._run_lock, self.app.app_context():
+            fired = timers.fire_due()
+            if fired:
+                log.info("fired the timers of %d instance(s)", fired)
+            notify.deliver_pending()
+            self.arm(timers.next_due())
+
+    def arm(self, due: datetime | None) -> None:
+        self._armed = due
+        if due is None:
+            return
+        at = max(due + WAKE_MARGIN, now())
+        self.scheduler.add_job(self.run, "date", run_date=at, id=WAKE, name="fire due timers (wake-up)",
+                               replace_existing=True)
+
+    def after_step(self, projected) -> None:
+        """A step set an earlier timer, or wrote notifications: come back for them in time."""
+        due = projected.earliest_new_timer
+        if projected.notified:
+            self.arm(now())
+        elif due is not None and (self._armed is None or due < self._armed):
+            self.arm(due)
+
+
+def start(app: Flask) -> TimerScheduler:
+    scheduler = app.extensions["polku_scheduler"] = TimerScheduler(app)
+    scheduler.start()
+    return scheduler

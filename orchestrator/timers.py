@@ -1,0 +1,80 @@
+"""Firing due timers: any number of processes, each timer's transition applied exactly once.
+
+The Timer rows are the truth about what is due. A firing claims one instance with a due timer
+inside the step's own write transaction (``FOR UPDATE … SKIP LOCKED`` on PostgreSQL, so other
+processes pass it by; on SQLite the write transaction holds the whole database), lets the engine
+refresh that instance's timers, and commits. The engine fires only what its state says is due,
+so a timer another process fired meanwhile cannot fire again.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select
+
+from . import steps
+from .clock import now
+from .database import core
+from .extensions import db
+from .models import Instance, Timer
+
+log = logging.getLogger(__name__)
+TIMERS, INSTANCES = Timer.__table__, Instance.__table__
+
+_DUE = (select(TIMERS.c.instance_id)
+        .join(INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
+        .where(TIMERS.c.due_at < bindparam("now"), INSTANCES.c.status == "running",
+               TIMERS.c.instance_id.not_in(bindparam("skip", expanding=True)))
+        .order_by(TIMERS.c.due_at)
+        .limit(1))
+_NEXT_DUE = (select(func.min(TIMERS.c.due_at)).join(INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
+             .where(INSTANCES.c.status == "running"))
+
+
+def _claim(at: datetime, skip: set[int]) -> int | None:
+    """The instance with the earliest due timer that no other process holds; locked until commit."""
+    stmt = _DUE if db.engine.dialect.name == "sqlite" else _DUE.with_for_update(of=INSTANCES, skip_locked=True)
+    return core().execute(stmt, {"now": at, "skip": sorted(skip) or [0]}).scalar()
+
+
+def fire_due(limit: int | None = None) -> int:
+    """Fire every timer due now, earliest first, one step transaction per instance; returns the steps run.
+
+    An instance whose step fails (or fires nothing although a row says it is due) is left for the
+    next run, logged, rather than tried again in a loop.
+    """
+    done, skip = 0, set()
+    while limit is None or done < limit:
+        claim = _Claim(now(), skip)
+        try:
+            fired = steps.fire_next(claim)
+        except Exception:  # noqa: BLE001 - one broken instance must not stop the others' timers
+            log.exception("firing the timers of instance %s failed; left for the next run", claim.found)
+            if claim.found is None:
+                return done
+            skip.add(claim.found)
+            continue
+        if fired is None:
+            return done
+        instance_id, count = fired
+        if count == 0:
+            log.warning("instance %s had a due timer row but no timer fired", instance_id)
+            skip.add(instance_id)
+        done += 1
+    return done
+
+
+class _Claim:
+    """Claims inside the step's transaction, and remembers what it claimed should the step fail."""
+
+    def __init__(self, at: datetime, skip: set[int]):
+        self.at, self.skip, self.found = at, skip, None
+
+    def __call__(self) -> int | None:
+        self.found = _claim(self.at, self.skip)
+        return self.found
+
+
+def next_due() -> datetime | None:
+    """When the earliest waiting timer of a running instance falls due."""
+    return db.session.execute(_NEXT_DUE).scalar()

@@ -1,0 +1,233 @@
+"""Every BPMN timer shape a pathway uses fires at its time on the moved clock, once."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator import deploy, notify, timers
+from orchestrator.clock import CLOCK
+from orchestrator.extensions import db
+from orchestrator.models import Event, HumanTask, Notification, Timer
+
+from .conftest import ROOT
+from .fixtures import timer_shapes as shapes
+from .test_deploy import upload
+
+START = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # 09:00 in Helsinki (summer time)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def clock():
+    CLOCK.set(START)
+    yield CLOCK
+    CLOCK.release()
+
+
+def deploy_bpmn(key: str, bpmn: str):
+    package = deploy.from_files({f"{key}.bpmn": bpmn.encode()}, key, ROOT / "forms")
+    return deploy.deploy([package], "tester")[0]
+
+
+def start(api, key: str, bpmn: str, **body) -> dict:
+    deploy_bpmn(key, bpmn)
+    return api.start(key, **body)
+
+
+def timer_rows(instance_id: int) -> list[Timer]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Timer).where(Timer.instance_id == instance_id)))
+
+
+def open_tasks(instance_id: int) -> list[str]:
+    db.session.expire_all()
+    return sorted(t.spec for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "open")))
+
+
+def fired(instance_id: int) -> list[str]:
+    """Every timer firing the history records, in order."""
+    events = db.session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id))
+    return [t["spec"] for e in events for t in (e.data or {}).get("timers", [])]
+
+
+def move_to(at: datetime) -> int:
+    CLOCK.set(at)
+    return timers.fire_due()
+
+
+def test_duration_timer_fires_once_when_due(api, clock):
+    instance = start(api, "odotus", shapes.intermediate("timeDuration", "P2D"))
+    [row] = timer_rows(instance["id"])
+    assert (row.kind, row.spec, row.due_at) == ("duration", "ajastin", START + timedelta(days=2))
+    assert instance["timers"][0]["due_at"].startswith("2026-06-03T06:00:00")
+
+    assert move_to(START + timedelta(days=2) - SECOND) == 0
+    assert open_tasks(instance["id"]) == [] and fired(instance["id"]) == []
+    assert move_to(START + timedelta(days=2) + SECOND) == 1
+    assert open_tasks(instance["id"]) == ["jatko"] and timer_rows(instance["id"]) == []
+    assert move_to(START + timedelta(days=30)) == 0
+    assert fired(instance["id"]) == ["ajastin"]
+
+
+def test_date_timer_without_zone_is_read_in_helsinki_time(api, clock):
+    instance = start(api, "paivays", shapes.intermediate("timeDate", "2026-06-10T09:00:00", pid="paivays"))
+    due = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)  # 09:00 EEST
+    assert timer_rows(instance["id"])[0].due_at == due
+    assert timer_rows(instance["id"])[0].kind == "date"
+    assert move_to(due - SECOND) == 0
+    assert move_to(due + SECOND) == 1
+    assert open_tasks(instance["id"]) == ["jatko"] and fired(instance["id"]) == ["ajastin"]
+
+
+def test_a_pathway_can_name_its_own_time_zone(api, clock):
+    instance = start(api, "utc", shapes.intermediate("timeDate", "2026-06-10T09:00:00", pid="utc", time_zone="UTC"))
+    assert timer_rows(instance["id"])[0].due_at == datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
+
+
+def test_an_unknown_time_zone_is_refused_at_deploy(api):
+    bpmn = shapes.intermediate("timeDate", "2026-06-10T09:00:00", pid="vyohyke", time_zone="Europe/Hki")
+    response = upload(api, {"vyohyke.bpmn": bpmn.encode()}, key="vyohyke")
+    assert response.status_code == 422
+    assert "Europe/Hki" in response.json["errors"][0]["reason"]
+    assert response.json["errors"][0]["element"] == "vyohyke"
+
+
+def test_intermediate_cycle_timer_fires_each_cycle_then_stops(api, clock):
+    instance = start(api, "sykli", shapes.intermediate("timeCycle", "R3/P1D", pid="sykli"))
+    for day in (1, 2, 3):
+        assert move_to(START + timedelta(days=day, seconds=1)) == 1
+    assert move_to(START + timedelta(days=10)) == 0
+    assert fired(instance["id"]) == ["ajastin"] * 3
+    assert timer_rows(instance["id"]) == []
+
+
+def test_reminder_cycle_fires_three_times_then_stops(api, clock):
+    instance = start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"), client_id="asiakas-7",
+                     variables={"nimi": "Aino"})
+    [task] = instance["tasks"]
+    for day in (1, 2, 3):
+        assert move_to(START + timedelta(days=day) - SECOND) == 0
+        assert move_to(START + timedelta(days=day, seconds=1)) == 1
+        assert open_tasks(instance["id"]) == ["mittaus"]  # a reminder leaves the task open
+    assert timer_rows(instance["id"]) == []
+    for day in (4, 5, 9):
+        assert move_to(START + timedelta(days=day, seconds=1)) == 0
+    assert fired(instance["id"]) == ["muistutus"] * 3
+
+    notes = list(db.session.scalars(select(Notification).order_by(Notification.id)))
+    assert [(n.kind, n.audience, n.recipient, n.task_id, n.source) for n in notes] == \
+        [("reminder", "client", "asiakas-7", task["id"], "muistutus")] * 3
+    assert notes[0].text == "Muista mitata verenpaineesi, Aino."
+    assert [n.created_at for n in notes] == [START + timedelta(days=d, seconds=1) for d in (1, 2, 3)]
+
+
+def test_reminder_cycle_stops_when_the_task_is_done(api, clock):
+    instance = start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"))
+    for day in (1, 2):
+        assert move_to(START + timedelta(days=day, seconds=1)) == 1
+    assert api.complete(instance["tasks"][0]["id"], {}).status_code == 200
+    assert timer_rows(instance["id"]) == []
+    assert move_to(START + timedelta(days=10)) == 0
+    assert fired(instance["id"]) == ["muistutus"] * 2
+
+
+def test_interrupting_timer_escalates_to_the_nurse(api, clock):
+    instance = start(api, "eskalaatio", shapes.escalation("P7D"))
+    assert move_to(START + timedelta(days=7) - SECOND) == 0
+    assert open_tasks(instance["id"]) == ["kysely"]
+    assert move_to(START + timedelta(days=7, seconds=1)) == 1
+    assert open_tasks(instance["id"]) == ["soita"]
+    db.session.expire_all()
+    kysely = db.session.scalar(select(HumanTask).where(HumanTask.spec == "kysely"))
+    soita = db.session.scalar(select(HumanTask).where(HumanTask.spec == "soita"))
+    assert kysely.state == "cancelled" and (soita.role, soita.audience) == ("Hoitaja", "professional")
+    assert move_to(START + timedelta(days=30)) == 0
+    assert fired(instance["id"]) == ["ei_vastausta"]
+
+
+def test_an_answer_in_time_cancels_the_escalation(api, clock):
+    instance = start(api, "eskalaatio", shapes.escalation("P7D"))
+    CLOCK.set(START + timedelta(days=3))
+    assert api.complete(instance["tasks"][0]["id"], {}).json["status"] == "completed"
+    assert timer_rows(instance["id"]) == []
+    assert move_to(START + timedelta(days=8)) == 0
+    assert fired(instance["id"]) == []
+
+
+def test_race_won_by_the_message_never_fires_the_timer(api, clock):
+    instance = start(api, "kilpa", shapes.race("P14D"))
+    assert [t["spec"] for t in instance["timers"]] == ["ei_tulosta"]
+    CLOCK.set(START + timedelta(days=5))
+    response = api.post("/api/v1/messages", {"name": "lab_result_ready", "instance_id": instance["id"],
+                                             "payload": {"crp": 4}})
+    assert response.status_code == 200, response.json
+    assert response.json["timers"] == [] and timer_rows(instance["id"]) == []
+    assert move_to(START + timedelta(days=60)) == 0
+    assert open_tasks(instance["id"]) == ["arvioi"] and fired(instance["id"]) == []
+    assert db.session.scalar(select(Notification)) is None
+
+
+def test_race_won_by_the_timer_closes_the_door_on_the_message(api, clock):
+    instance = start(api, "kilpa", shapes.race("P14D"))
+    assert move_to(START + timedelta(days=14, seconds=1)) == 1
+    assert open_tasks(instance["id"]) == ["muistuta"] and fired(instance["id"]) == ["ei_tulosta"]
+    response = api.post("/api/v1/messages", {"name": "lab_result_ready", "instance_id": instance["id"]})
+    assert response.status_code == 409
+    assert db.session.scalar(select(Notification)).text == "Käy laboratoriossa."
+
+
+def test_timers_of_many_instances_fire_in_due_order(api, clock):
+    deploy_bpmn("odotus", shapes.intermediate("timeDuration", "P2D"))
+    ids = []
+    for hours in (5, 1, 3):
+        CLOCK.set(START + timedelta(hours=hours))
+        ids.append(api.start("odotus")["id"])
+    assert move_to(START + timedelta(days=3)) == 3
+    firing_order = [e.instance_id for e in db.session.scalars(
+        select(Event).where(Event.kind == "timers_fired").order_by(Event.id))]
+    assert firing_order == [ids[1], ids[2], ids[0]]
+
+
+def test_a_timer_value_that_is_not_a_duration_becomes_an_incident_not_a_loop(api, clock):
+    bpmn = shapes.intermediate("timeDuration", "P2D").replace('"P2D"', "odotusaika")
+    deploy_bpmn("muuttuja", bpmn.replace('id="odotus"', 'id="muuttuja"'))
+    instance = api.start("muuttuja", variables={"odotusaika": "kaksi päivää"})
+    assert instance["status"] == "incident" and "ajastin" in instance["incident"]
+    assert move_to(START + timedelta(days=3)) == 0
+
+
+class Recorder:
+    """A notifier port that keeps what it was given; the second delivery fails once."""
+
+    def __init__(self):
+        self.sent, self.failures = [], 1
+
+    def deliver(self, notification) -> None:
+        if len(self.sent) == 1 and self.failures:
+            self.failures -= 1
+            raise ConnectionError("SMS gateway down")
+        self.sent.append((notification.recipient, notification.text))
+
+
+def test_notifications_are_delivered_once_through_the_port(api, clock, app):
+    app.extensions["polku_notifier"] = port = Recorder()
+    start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"), client_id="asiakas-7", variables={"nimi": "Aino"})
+    move_to(START + timedelta(days=1, seconds=1))
+    move_to(START + timedelta(days=2, seconds=1))
+    assert notify.deliver_pending() == 1  # the second one failed and stays pending
+    assert notify.deliver_pending() == 1
+    assert notify.deliver_pending() == 0
+    assert port.sent == [("asiakas-7", "Muista mitata verenpaineesi, Aino.")] * 2
+    db.session.expire_all()
+    assert [n.delivered_at for n in db.session.scalars(select(Notification))] == [CLOCK.now()] * 2
+
+
+def test_the_default_port_writes_to_the_log(app, caplog):
+    from orchestrator.notify import LogNotifier
+
+    caplog.set_level("INFO")
+    row = Notification(id=5, kind="reminder", audience="client", recipient="asiakas-7", text="Hei")
+    LogNotifier().deliver(row)
+    assert "notification 5 (reminder) to client asiakas-7: Hei" in caplog.text
