@@ -3,12 +3,13 @@
 from datetime import datetime
 
 from flask_smorest import abort
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 
 from . import prepared
+from .clock import now
 from .database import core
 from .extensions import db
-from .models import Event, HumanTask, Instance, Pathway, PathwayVersion, Timer
+from .models import Event, HumanTask, Instance, Notification, Pathway, PathwayVersion, Timer
 
 
 def pathway_or_404(key: str) -> Pathway:
@@ -72,7 +73,7 @@ INBOX_ORDER = (TASK_COLUMNS.due_at.is_(None), TASK_COLUMNS.due_at, TASK_COLUMNS.
 
 def tasks(state: str = "open", role: str | None = None, assignee: str | None = None, pathway: str | None = None,
           audience: str | None = None, instance: int | None = None, due_before: datetime | None = None,
-          limit: int = 100) -> list[HumanTask]:
+          overdue: bool | None = None, limit: int = 100) -> list[HumanTask]:
     """The inbox: filtered, soonest due first, then oldest. Rows, not entities: nothing here is changed."""
     c = TASK_COLUMNS
     stmt = select(HumanTask.__table__)
@@ -84,6 +85,9 @@ def tasks(state: str = "open", role: str | None = None, assignee: str | None = N
             stmt = stmt.where(column == value)
     if due_before is not None:
         stmt = stmt.where(c.due_at < due_before)
+    if overdue is not None:
+        late = c.due_at < now()
+        stmt = stmt.where(late if overdue else or_(c.due_at.is_(None), ~late))
     stmt = stmt.order_by(*INBOX_ORDER).limit(limit)
     return list(core().execute(stmt).mappings())
 
@@ -101,6 +105,19 @@ def instance_tasks(instance_id: int) -> list:
 
 def instance_timers(instance_id: int) -> list:
     return prepared.rows(TIMERS, {"instance": instance_id})
+
+
+def notifications(audience: str | None = None, recipient: str | None = None, instance: int | None = None,
+                  unread: bool | None = None, limit: int = 100) -> list[Notification]:
+    """Newest first."""
+    stmt = select(Notification).order_by(Notification.id.desc()).limit(limit)
+    for column, value in ((Notification.audience, audience), (Notification.recipient, recipient),
+                          (Notification.instance_id, instance)):
+        if value:
+            stmt = stmt.where(column == value)
+    if unread is not None:
+        stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
+    return list(db.session.scalars(stmt))
 
 
 def history(instance_id: int) -> list[Event]:

@@ -18,7 +18,7 @@ from .clock import now
 from .database import begin_write, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
-from .models import Event, HumanTask, Instance, PathwayVersion
+from .models import Event, HumanTask, Instance, Notification, PathwayVersion
 from .projection import Projected, existing, project
 from .queries import completion_by_key, instance_tasks, instance_timers
 from .store import InstanceRow, Live, WorkflowStore
@@ -244,6 +244,15 @@ def release(task_id: str) -> HumanTask:
         task = _open_task(task_id)
         task.assignee = None
     return task
+
+
+def mark_read(notification_id: int) -> Notification:
+    with _write():
+        notification = lock(Notification, notification_id)
+        if notification is None:
+            raise StepRefused(404, f"notification {notification_id} not found")
+        notification.read_at = notification.read_at or now()
+    return notification
 
 
 def _open_task(task_id: str) -> HumanTask:

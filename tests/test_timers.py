@@ -1,5 +1,6 @@
 """Every BPMN timer shape a pathway uses fires at its time on the moved clock, once."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,13 +42,14 @@ def timer_rows(instance_id: int) -> list[Timer]:
 
 
 def open_tasks(instance_id: int) -> list[str]:
-    db.session.expire_all()
+    db.session.rollback()  # a fresh read: another thread may have written meanwhile
     return sorted(t.spec for t in db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "open")))
 
 
 def fired(instance_id: int) -> list[str]:
     """Every timer firing the history records, in order."""
+    db.session.rollback()
     events = db.session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id))
     return [t["spec"] for e in events for t in (e.data or {}).get("timers", [])]
 
@@ -231,3 +233,45 @@ def test_the_default_port_writes_to_the_log(app, caplog):
     row = Notification(id=5, kind="reminder", audience="client", recipient="asiakas-7", text="Hei")
     LogNotifier().deliver(row)
     assert "notification 5 (reminder) to client asiakas-7: Hei" in caplog.text
+
+
+def test_reminders_reach_the_client_through_the_api(api, clock):
+    start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"), client_id="asiakas-7", variables={"nimi": "Aino"})
+    for day in (1, 2):
+        move_to(START + timedelta(days=day, seconds=1))
+    inbox = api.get("/api/v1/notifications?recipient=asiakas-7&audience=client").json
+    assert [(n["kind"], n["text"]) for n in inbox] == [("reminder", "Muista mitata verenpaineesi, Aino.")] * 2
+    assert inbox[0]["created_at"] > inbox[1]["created_at"]  # newest first
+    read = api.post(f"/api/v1/notifications/{inbox[0]['id']}/read")
+    assert read.status_code == 200 and read.json["read_at"] is not None
+    assert [n["id"] for n in api.get("/api/v1/notifications?recipient=asiakas-7&unread=true").json] == \
+        [inbox[1]["id"]]
+    assert api.get("/api/v1/notifications?recipient=someone-else").json == []
+    assert api.post("/api/v1/notifications/999/read").status_code == 404
+
+
+def test_inbox_filters_overdue_tasks(api, sample, clock):
+    instance = api.start()  # the questionnaire is due in seven days
+    [task] = instance["tasks"]
+    assert task["due_at"].startswith("2026-06-08T06:00:00")
+    CLOCK.set(START + timedelta(days=7, hours=1))
+    assert [t["id"] for t in api.get("/api/v1/tasks?overdue=true").json] == [task["id"]]
+    assert api.get("/api/v1/tasks?overdue=false").json == []
+    CLOCK.set(START + timedelta(days=6))
+    assert api.get("/api/v1/tasks?overdue=true").json == []
+
+
+def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app):
+    from orchestrator.scheduler import TimerScheduler
+
+    instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1S"))
+    scheduler = TimerScheduler(app)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 15
+        while open_tasks(instance["id"]) != ["jatko"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown()
+    assert open_tasks(instance["id"]) == ["jatko"]
+    assert fired(instance["id"]) == ["ajastin"]

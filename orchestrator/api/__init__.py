@@ -75,10 +75,10 @@ def check_input():
 
 
 def register(app: Flask, api: Api) -> None:
-    from . import instances, messages, pathways, tasks
+    from . import instances, messages, notifications, pathways, tasks
 
     for exc_class, handler in ERRORS.items():
         app.register_error_handler(exc_class, handler)
-    for module in (pathways, instances, tasks, messages):
+    for module in (pathways, instances, tasks, messages, notifications):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.spec.components.security_scheme("actor", {"type": "apiKey", "in": "header", "name": "X-Polku-Actor"})

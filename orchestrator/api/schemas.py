@@ -137,6 +137,7 @@ class TaskQuerySchema(Schema):
     audience = fields.String(validate=validate.OneOf(["client", "professional"]))
     instance = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     due_before = fields.AwareDateTime(default_timezone=None)
+    overdue = fields.Boolean(metadata={"description": "only tasks past their due time (true), or not (false)"})
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
@@ -151,6 +152,28 @@ class MessageSchema(Schema):
     business_key = fields.String(validate=validate.Length(min=1, max=200))
     pathway = fields.String(validate=validate.Length(max=100))
     payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    kind = fields.String(metadata={"description": "reminder"})
+    audience = fields.String(metadata={"description": "client or professional"})
+    recipient = fields.String(allow_none=True, metadata={"description": "the client's id, or the care team's role"})
+    task_id = fields.String(allow_none=True, metadata={"description": "the human task it is about"})
+    source = fields.String(metadata={"description": "the BPMN element that sent it"})
+    text = fields.String()
+    created_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationQuerySchema(Schema):
+    audience = fields.String(validate=validate.OneOf(["client", "professional"]))
+    recipient = fields.String(validate=validate.Length(max=200))
+    instance = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    unread = fields.Boolean(metadata={"description": "only those not yet marked read"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class ClaimSchema(Schema):
