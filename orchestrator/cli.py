@@ -1,6 +1,7 @@
 """Command-line interface: ``flask --app orchestrator deploy bpmn/`` and ``serve``."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -44,6 +45,47 @@ def serve_command(host: str, port: int, threads: int) -> None:
     serve(app, host=host, port=port, threads=threads, ident="polku")
 
 
+@click.command("simulate")
+@click.argument("pathway")
+@click.option("--days", default=84, show_default=True, help="how long to simulate")
+@click.option("--answers", "answers_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="a JSON file of scripted answers, delays and messages (see orchestrator/simulate.py)")
+def simulate_command(pathway: str, days: int, answers_file: Path | None) -> None:
+    """Run PATHWAY (a key under the bpmn folder, or a package folder) on a simulated clock.
+
+    Prints its timeline; the live database is not touched.
+    """
+    from . import simulate
+
+    config = current_app.config
+    folder = Path(pathway) if Path(pathway).is_dir() else config["POLKU_BPMN_DIR"] / pathway
+    if not (folder.is_dir() and any(folder.glob("*.bpmn"))):
+        raise click.UsageError(f"no pathway package '{pathway}': give a key under {config['POLKU_BPMN_DIR']} "
+                               "or a folder with .bpmn files")
+    zone = config["POLKU_TIME_ZONE"]
+    try:
+        script = simulate.Script.load(answers_file, zone) if answers_file else simulate.Script(simulate.start_of(zone))
+        lines = simulate.run(_throwaway_app(config), folder, config["POLKU_FORMS_DIR"], script, days)
+    except (simulate.ScriptInvalid, PackageInvalid) as exc:
+        for problem in getattr(exc, "problems", [exc]):
+            click.echo(f"error: {problem}", err=True)
+        raise click.exceptions.Exit(1) from None
+    click.echo(f"{folder.name}: {days} days from {script.start.astimezone(ZoneInfo(zone)):%a %Y-%m-%d %H:%M} ({zone})")
+    click.echo(simulate.format_timeline(lines, script.start, zone))
+
+
+def _throwaway_app(config):
+    """An app like this one on another database, without a scheduler."""
+    from . import create_app
+
+    def factory(database_url: str) -> Flask:
+        values = {k: v for k, v in config.items() if k.isupper()}
+        values.update(SQLALCHEMY_DATABASE_URI=database_url, SQLALCHEMY_ENGINE_OPTIONS={}, POLKU_SCHEDULER="off")
+        return create_app(type("SimulationConfig", (), values))
+    return factory
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(deploy_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(simulate_command)

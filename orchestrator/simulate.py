@@ -1,0 +1,205 @@
+"""Run a pathway on a simulated clock with scripted answers, on a throwaway database.
+
+A designer sees a 12-week pathway's timeline — every task, timer, reminder and message with its
+simulated date — in seconds, before any client does. The live database is never touched: the run
+uses a fresh SQLite file in a temporary folder and the same step code as the service.
+
+The answers file (JSON)::
+
+    {"start": "2026-01-05T09:00:00+02:00",            # optional; default: next Monday 09:00
+     "client_id": "asiakas-1", "variables": {...},      # optional
+     "tasks": {"esitietolomake": {"oireet": "..."},      # answers by task id; a list answers repeats
+               "mittaus": [{"arvo": 120}, {"arvo": 118}]},
+     "delays": {"esitietolomake": "P4D"},               # optional: how long after opening to answer
+     "messages": [{"after": "P5D", "name": "lab_result_ready", "payload": {...}}]}
+
+A task without scripted answers stays open (the timeline says so).
+"""
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy import select
+
+from . import deploy, engine, queries, steps, timers
+from .clock import CLOCK
+from .extensions import db
+from .forms import InvalidAnswers
+from .models import Event, HumanTask, Notification
+
+TICK = timedelta(milliseconds=1)  # a timer fires once its due time has passed
+ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "reminder": 2, "task opened": 3}
+
+
+class ScriptInvalid(ValueError):
+    """The answers file cannot drive a simulation; the message names the field."""
+
+
+@dataclass
+class Script:
+    start: datetime
+    tasks: dict = field(default_factory=dict)
+    delays: dict = field(default_factory=dict)
+    messages: list = field(default_factory=list)
+    variables: dict = field(default_factory=dict)
+    client_id: str | None = None
+
+    @classmethod
+    def load(cls, path: Path, zone: str) -> "Script":
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ScriptInvalid(f"{path}: cannot be read as JSON: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ScriptInvalid(f"{path}: expected a JSON object with 'tasks', 'delays', 'messages'")
+        for name, kind in (("tasks", dict), ("delays", dict), ("variables", dict), ("messages", list)):
+            if not isinstance(raw.get(name, kind()), kind):
+                raise ScriptInvalid(f"{path}: '{name}' must be a JSON {'object' if kind is dict else 'list'}")
+        try:
+            return cls(start=start_of(zone, raw.get("start")), tasks=dict(raw.get("tasks") or {}),
+                       delays={k: _duration(v, f"delays.{k}") for k, v in (raw.get("delays") or {}).items()},
+                       messages=[_message(m, i) for i, m in enumerate(raw.get("messages") or [])],
+                       variables=dict(raw.get("variables") or {}), client_id=raw.get("client_id"))
+        except (TypeError, ValueError) as exc:
+            raise ScriptInvalid(f"{path}: {exc}") from None
+
+    def answers(self, spec: str, round_: int) -> dict | None:
+        found = self.tasks.get(spec)
+        if isinstance(found, list):
+            return found[round_] if round_ < len(found) else None
+        return found
+
+
+def start_of(zone: str, value: str | None = None) -> datetime:
+    """The simulation's start: the given time (read in ``zone`` without one), else next Monday 09:00."""
+    if value is None:
+        local = datetime.now(ZoneInfo(zone)).replace(hour=9, minute=0, second=0, microsecond=0)
+        return (local + timedelta(days=(7 - local.weekday()) % 7 or 7)).astimezone(UTC)
+    start = datetime.fromisoformat(value)
+    return (start if start.tzinfo else start.replace(tzinfo=ZoneInfo(zone))).astimezone(UTC)
+
+
+def _duration(value, name: str) -> timedelta:
+    if not isinstance(value, str) or engine.timers.check_literal("duration", value):
+        raise ValueError(f"{name}: '{value}' is not an ISO-8601 duration such as \"P3D\"")
+    at = datetime(2000, 1, 1, tzinfo=UTC)
+    return engine.runtime.due_after(at, value) - at
+
+
+def _message(item, index: int) -> dict:
+    if not isinstance(item, dict) or not item.get("name"):
+        raise ValueError(f"messages[{index}]: needs a 'name' (and 'after', 'payload')")
+    return {"after": _duration(item.get("after", "PT0S"), f"messages[{index}].after"), "name": item["name"],
+            "payload": item.get("payload") or {}}
+
+
+@dataclass
+class Line:
+    at: datetime
+    what: str
+    detail: str = ""
+
+
+def run(app_factory, package_dir: Path, forms_dir: Path, script: Script, days: int) -> list[Line]:
+    """Simulate one instance for ``days``; returns its timeline."""
+    with tempfile.TemporaryDirectory(prefix="polku-sim-") as tmp:
+        app: Flask = app_factory(f"sqlite:///{Path(tmp) / 'simulation.db'}")
+        CLOCK.set(script.start)
+        try:
+            with app.app_context():
+                db.create_all()
+                return _drive(package_dir, forms_dir, script, script.start + timedelta(days=days))
+        finally:
+            CLOCK.release()
+            with app.app_context():
+                db.engine.dispose()
+
+
+def _drive(package_dir: Path, forms_dir: Path, script: Script, end: datetime) -> list[Line]:
+    [deployed] = deploy.deploy([deploy.from_dir(package_dir, forms_dir)], "simulation")
+    instance = steps.start(deployed.version, "simulation", script.variables, None, script.client_id)
+    pending = sorted(script.messages, key=lambda m: m["after"])
+    answered: dict[str, int] = {}
+    while True:
+        _answer_due(instance.id, script, answered)
+        while pending and script.start + pending[0]["after"] <= CLOCK.now():
+            message = pending.pop(0)
+            steps.deliver(instance.id, message["name"], message["payload"], "simulation")
+        status = queries.instance_or_404(instance.id).status
+        upcoming = [t for t in (timers.next_due(), _next_answer(instance.id, script, answered),
+                                pending and script.start + pending[0]["after"]) if t]
+        if status != "running" or not upcoming or min(upcoming) > end:
+            break
+        CLOCK.set(max(min(upcoming) + TICK, CLOCK.now()))
+        timers.fire_due()
+        db.session.rollback()
+    return timeline(instance.id, end)
+
+
+def _open(instance_id: int) -> list[HumanTask]:
+    db.session.rollback()
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                           HumanTask.state == "open")))
+
+
+def _answer_due(instance_id: int, script: Script, answered: dict[str, int]) -> None:
+    for task in _open(instance_id):
+        answers = script.answers(task.spec, answered.get(task.spec, 0))
+        if answers is None or task.created_at + script.delays.get(task.spec, timedelta(0)) > CLOCK.now():
+            continue
+        try:
+            steps.complete(task.id, answers, "simulation")
+        except InvalidAnswers as exc:
+            problems = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+            raise ScriptInvalid(f"tasks.{task.spec}: the answers do not fit the form ({problems})") from None
+        answered[task.spec] = answered.get(task.spec, 0) + 1
+
+
+def _next_answer(instance_id: int, script: Script, answered: dict[str, int]) -> datetime | None:
+    times = [t.created_at + script.delays.get(t.spec, timedelta(0)) for t in _open(instance_id)
+             if script.answers(t.spec, answered.get(t.spec, 0)) is not None]
+    return min(times, default=None)
+
+
+def timeline(instance_id: int, end: datetime) -> list[Line]:
+    lines = []
+    for task in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)):
+        lines.append(Line(task.created_at, "task opened", f"{task.spec} \"{task.title}\" ({task.role or '-'})"))
+        if task.state == "open":
+            lines.append(Line(end, "task still open", f"{task.spec} (no answer scripted)"))
+    for event in db.session.scalars(select(Event).where(Event.instance_id == instance_id)):
+        lines += _event_lines(event)
+    for note in db.session.scalars(select(Notification).where(Notification.instance_id == instance_id)):
+        to = " ".join(filter(None, (note.audience, note.recipient)))
+        lines.append(Line(note.created_at, "reminder", f"to {to}: {note.text}"))
+    return sorted(lines, key=lambda line: (line.at, ORDER.get(line.what, 2)))
+
+
+def _event_lines(event: Event) -> list[Line]:
+    data = event.data or {}
+    found = [Line(event.at, "timer fired", t["spec"]) for t in data.get("timers", [])]
+    if event.kind == "task_completed":
+        answers = json.dumps(data.get("answers"), ensure_ascii=False)
+        found.append(Line(event.at, "task completed", f"{event.spec} {answers}"))
+    elif event.kind == "message_delivered":
+        found.append(Line(event.at, "message", event.spec or ""))
+    elif event.kind == "started":
+        found.append(Line(event.at, "started", ""))
+    if data.get("incident"):
+        found.append(Line(event.at, "INCIDENT", f"{data['incident']['element']}: {data['incident']['message']}"))
+    return found
+
+
+def format_timeline(lines: list[Line], start: datetime, zone: str) -> str:
+    tz = ZoneInfo(zone)
+    out = []
+    for line in lines:
+        local = line.at.astimezone(tz)
+        day = (line.at - start).days
+        out.append(f"day {day:>3}  {local:%a %Y-%m-%d %H:%M}  {line.what:<15} {line.detail}".rstrip())
+    return "\n".join(out)

@@ -1,0 +1,59 @@
+"""`flask simulate` runs a pathway on a simulated clock, on a throwaway database."""
+
+import json
+
+from sqlalchemy import func, select
+
+from orchestrator.clock import CLOCK
+from orchestrator.extensions import db
+from orchestrator.models import Instance
+
+from .conftest import FIXTURES
+
+
+def simulate(app, *args):
+    return app.test_cli_runner().invoke(args=["simulate", *args])
+
+
+def test_a_twelve_week_run_prints_the_timeline_with_simulated_dates(app):
+    result = simulate(app, "esitieto", "--days", "84", "--answers", str(FIXTURES / "esitieto-answers.json"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "esitieto: 84 days from Mon 2026-01-05 09:00 (Europe/Helsinki)"
+    expected = [
+        "day   0  Mon 2026-01-05 09:00  started",
+        "day   3  Thu 2026-01-08 09:00  timer fired     muistutus_esitiedot",
+        "day   3  Thu 2026-01-08 09:00  reminder        to client asiakas-1: "
+        "Muistathan täyttää esitietolomakkeen ennen vastaanottoa.",
+        "day   4  Fri 2026-01-09 12:00  task completed  hoitajan_arvio",
+        "day   8  Tue 2026-01-13 09:00  message         lab_result_ready",
+        "day   9  Wed 2026-01-14 11:00  task completed  asiakas_kuittaa",
+    ]
+    for wanted in expected:
+        assert any(line.startswith(wanted) for line in lines), (wanted, result.output)
+    assert [line for line in lines if "timer fired" in line] == [expected[1]]  # the reminder fires once
+    # Nothing reached the app's own database, and the clock is the system's again.
+    assert db.session.scalar(select(func.count(Instance.id))) == 0
+    assert not CLOCK.simulated
+
+
+def test_unanswered_tasks_stay_open_to_the_end(app):
+    result = simulate(app, "esitieto", "--days", "10")
+    assert result.exit_code == 0, result.output
+    assert "task still open esitietolomake (no answer scripted)" in result.output
+    assert result.output.count("timer fired") == 1
+
+
+def test_bad_scripts_are_named_not_tracebacks(app, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"tasks": {"esitietolomake": {"kipu": "kova"}}}))
+    result = simulate(app, "esitieto", "--answers", str(bad))
+    assert result.exit_code == 1
+    assert "tasks.esitietolomake: the answers do not fit the form" in result.output
+    assert "/kipu: 'kova' is not of type 'integer'" in result.output
+    bad.write_text(json.dumps({"delays": {"esitietolomake": "3 days"}}))
+    assert "delays.esitietolomake: '3 days' is not an ISO-8601 duration" in simulate(app, "esitieto", "--answers",
+                                                                                       str(bad)).output
+    missing = simulate(app, "ei-ole")
+    assert missing.exit_code == 2 and "no pathway package 'ei-ole'" in missing.output
+    assert not CLOCK.simulated
