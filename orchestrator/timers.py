@@ -32,8 +32,13 @@ _NEXT_DUE = (select(func.min(TIMERS.c.due_at)).join(INSTANCES, INSTANCES.c.id ==
 
 
 def _claim(at: datetime, skip: set[int]) -> int | None:
-    """The instance with the earliest due timer that no other process holds; locked until commit."""
-    stmt = _DUE if db.engine.dialect.name == "sqlite" else _DUE.with_for_update(of=INSTANCES, skip_locked=True)
+    """The instance with the earliest due timer that no other process holds; locked until commit.
+
+    The timer row is locked with the instance: a row another process has just fired and deleted
+    then drops out of the claim instead of handing over an instance with nothing left to fire.
+    """
+    stmt = _DUE if db.engine.dialect.name == "sqlite" else _DUE.with_for_update(of=[TIMERS, INSTANCES],
+                                                                                skip_locked=True)
     return core().execute(stmt, {"now": at, "skip": sorted(skip) or [0]}).scalar()
 
 
