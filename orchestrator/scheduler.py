@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 SWEEP, WAKE = "polku-timer-sweep", "polku-timer-wake"
 # The engine fires a timer once its due time has passed: wake just after it.
 WAKE_MARGIN = timedelta(milliseconds=5)
+LOOKAHEAD = timedelta(milliseconds=100)
 
 
 class TimerScheduler:
@@ -44,11 +45,17 @@ class TimerScheduler:
     def run(self) -> None:
         """Fire everything due, deliver notifications, arm the wake-up for the next due timer."""
         with self._run_lock, self.app.app_context():
-            fired = timers.fire_due()
-            if fired:
-                log.info("fired the timers of %d instance(s)", fired)
-            notify.deliver_pending()
-            self.arm(timers.next_due())
+            while True:
+                fired = timers.fire_due()
+                if fired:
+                    log.info("fired the timers of %d instance(s)", fired)
+                notify.deliver_pending()
+                due = timers.next_due()
+                # A wake-up armed for a moment this run outlasts would be skipped as "already running":
+                # fire what falls due meanwhile here instead.
+                if not fired or due is None or due > now() + LOOKAHEAD:
+                    break
+            self.arm(due)
 
     def arm(self, due: datetime | None) -> None:
         self._armed = due

@@ -10,7 +10,7 @@ so a timer another process fired meanwhile cannot fire again.
 import logging
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from . import steps
 from .clock import now
@@ -27,8 +27,9 @@ _DUE = (select(TIMERS.c.instance_id)
                TIMERS.c.instance_id.not_in(bindparam("skip", expanding=True)))
         .order_by(TIMERS.c.due_at)
         .limit(1))
-_NEXT_DUE = (select(func.min(TIMERS.c.due_at)).join(INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
-             .where(INSTANCES.c.status == "running"))
+# ORDER BY … LIMIT 1 walks the due-time index; min() over the join makes PostgreSQL read both tables.
+_NEXT_DUE = (select(TIMERS.c.due_at).join(INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
+             .where(INSTANCES.c.status == "running").order_by(TIMERS.c.due_at).limit(1))
 
 
 def _claim(at: datetime, skip: set[int]) -> int | None:
