@@ -40,6 +40,19 @@ def begin_write() -> None:
     db.session.connection(execution_options={IMMEDIATE: True})
 
 
+@lru_cache(maxsize=32)
+def _locking(stmt, of: tuple, skip_locked: bool):
+    return stmt.with_for_update(of=list(of) or None, skip_locked=skip_locked)
+
+
+def for_update(stmt, of: tuple = (), skip_locked: bool = False):
+    """A prebuilt SELECT that locks the rows it reads on PostgreSQL; SQLite holds the whole database anyway.
+
+    The locking form is built once per statement, so statements compiled once stay compiled once.
+    """
+    return stmt if db.engine.dialect.name == "sqlite" else _locking(stmt, of, skip_locked)
+
+
 def lock(model, key):
     """Load one row inside a write transaction: FOR UPDATE on PostgreSQL (SQLite holds the whole database)."""
     stmt = select(model).where(model.__mapper__.primary_key[0] == key)

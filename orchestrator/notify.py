@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from .clock import now
-from .database import begin_write, core
+from .database import begin_write, core, for_update
 from .extensions import db
 from .models import Notification
 
@@ -52,8 +52,7 @@ def deliver_pending(batch: int = 100) -> int:
     sent = 0
     while True:
         begin_write()
-        stmt = _PENDING if db.engine.dialect.name == "sqlite" else _PENDING.with_for_update(skip_locked=True)
-        rows = core().execute(stmt, {"limit": batch}).all()
+        rows = core().execute(for_update(_PENDING, skip_locked=True), {"limit": batch}).all()
         delivered = []
         for row in rows:
             try:

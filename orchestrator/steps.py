@@ -49,13 +49,14 @@ class _Step:
 
 
 @contextmanager
-def _write():
+def _write(respond: bool = True):
+    """One write transaction for a step; ``respond``: also read the open tasks and timers to answer with."""
     step = _Step()
     begin_write()
     try:
         yield step
         lock_version = step.instance.lock_version if step.live else None
-        if step.live is not None:
+        if step.live is not None and respond:
             # What the caller shows next is read before commit: no second transaction for it.
             step.instance.tasks = instance_tasks(step.instance.id)
             step.instance.timers = instance_timers(step.instance.id)
@@ -213,7 +214,7 @@ def fire_next(claim: Callable[[], int | None]) -> tuple[int, int] | None:
 
     Returns the instance id and how many timers fired, or None when nothing was due.
     """
-    with _write() as step:
+    with _write(respond=False) as step:  # the scheduler answers nobody
         instance_id = claim()
         if instance_id is None:
             return None

@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import engine, prepared
 from .clock import now
-from .database import core, upsert
+from .database import core, for_update, upsert
 from .extensions import db
 from .models import Instance, Pathway, PathwayVersion, TaskState
 
@@ -91,7 +91,6 @@ INSTANCES = Instance.__table__
 ROW_COLUMNS = [INSTANCES.c[f.name] for f in fields(InstanceRow) if f.name in INSTANCES.c]
 READ_HEAD = select(INSTANCES.c.head).where(INSTANCES.c.id == bindparam("id"))
 READ_ROW = select(*ROW_COLUMNS).where(INSTANCES.c.id == bindparam("id"))
-LOCK_ROW = READ_ROW.with_for_update()
 WRITE = update(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"),
                                 INSTANCES.c.lock_version == bindparam("expected"))
 
@@ -119,9 +118,7 @@ class WorkflowStore:
 
     def lock(self, instance_id: int) -> InstanceRow | None:
         """Read an instance for a step, inside the write transaction (FOR UPDATE on PostgreSQL)."""
-        # SQLite holds the whole database for the write transaction already.
-        stmt = READ_ROW if db.engine.dialect.name == "sqlite" else LOCK_ROW
-        row = prepared.first(stmt, {"id": instance_id})
+        row = prepared.first(for_update(READ_ROW), {"id": instance_id})
         return self._described(InstanceRow(**row)) if row else None
 
     def create(self, version_id: int, **values) -> InstanceRow:

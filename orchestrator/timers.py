@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 
 from . import steps
 from .clock import now
-from .database import core
+from .database import core, for_update
 from .extensions import db
 from .models import Instance, Timer
 
@@ -38,8 +38,7 @@ def _claim(at: datetime, skip: set[int]) -> int | None:
     The timer row is locked with the instance: a row another process has just fired and deleted
     then drops out of the claim instead of handing over an instance with nothing left to fire.
     """
-    stmt = _DUE if db.engine.dialect.name == "sqlite" else _DUE.with_for_update(of=[TIMERS, INSTANCES],
-                                                                                skip_locked=True)
+    stmt = for_update(_DUE, of=(TIMERS, INSTANCES), skip_locked=True)
     return core().execute(stmt, {"now": at, "skip": sorted(skip) or [0]}).scalar()
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from lxml import etree
 
+from .timers import KINDS
 from .xml import NS
 
 HUMAN_TAGS = ("userTask", "manualTask")
@@ -137,9 +138,6 @@ def _apply_constraint(prop: dict, kind: str, config: str | None, required: list[
         prop["readOnly"] = True
 
 
-TIMER_KINDS = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
-
-
 def timer_events(process: etree._Element) -> dict[str, dict]:
     """Every timer event of a process: its kind, the task it is attached to, and a reminder to send.
 
@@ -150,7 +148,7 @@ def timer_events(process: etree._Element) -> dict[str, dict]:
     found = {}
     for definition in process.iterfind(".//bpmn:timerEventDefinition", NS):
         node = definition.getparent()
-        kinds = [TIMER_KINDS[etree.QName(c).localname] for c in definition if etree.QName(c).localname in TIMER_KINDS]
+        kinds = [KINDS[etree.QName(c).localname] for c in definition if etree.QName(c).localname in KINDS]
         properties = {**_camunda_properties(node), **_spiff_properties(node)}
         attached = node.get("attachedToRef")
         found[node.get("id")] = {
