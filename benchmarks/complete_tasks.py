@@ -52,6 +52,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import requests
+from figures import Timings
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -79,35 +80,6 @@ sys.setrecursionlimit(20_000)
 
 
 # --------------------------------------------------------------------------- figures
-
-@dataclass
-class Timings:
-    """Durations in milliseconds, with the summary figures the report needs."""
-
-    ms: list[float] = field(default_factory=list)
-
-    def add(self, seconds: float) -> None:
-        self.ms.append(seconds * 1000.0)
-
-    def extend(self, other: Timings) -> None:
-        self.ms.extend(other.ms)
-
-    def percentile(self, p: float) -> float:
-        data = sorted(self.ms)
-        if not data:
-            return float("nan")
-        k = (len(data) - 1) * p / 100.0
-        lo, hi = int(k), min(int(k) + 1, len(data) - 1)
-        return data[lo] + (data[hi] - data[lo]) * (k - lo)
-
-    def summary(self) -> dict:
-        if not self.ms:
-            return {"n": 0}
-        mean = statistics.fmean(self.ms)
-        return {"n": len(self.ms), "mean_ms": round(mean, 3), "p50_ms": round(self.percentile(50), 3),
-                "p95_ms": round(self.percentile(95), 3), "max_ms": round(max(self.ms), 3),
-                "per_s": round(1000.0 / mean, 1)}
-
 
 # --------------------------------------------------------------------------- BPMN
 

@@ -72,7 +72,6 @@ import logging
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,6 +83,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from figures import Timings
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 
 from config import Config
@@ -113,32 +113,6 @@ INSTANCES, TASK_STATES, TIMERS, EVENTS = (m.__table__ for m in (Instance, TaskSt
 
 
 # --------------------------------------------------------------------------- figures
-
-@dataclass
-class Series:
-    """Durations (or lags) in milliseconds."""
-
-    ms: list[float] = field(default_factory=list)
-
-    def add(self, seconds: float) -> None:
-        self.ms.append(seconds * 1000.0)
-
-    def percentile(self, p: float) -> float:
-        data = sorted(self.ms)
-        if not data:
-            return float("nan")
-        k = (len(data) - 1) * p / 100.0
-        lo, hi = int(k), min(int(k) + 1, len(data) - 1)
-        return data[lo] + (data[hi] - data[lo]) * (k - lo)
-
-    def summary(self) -> dict:
-        if not self.ms:
-            return {"n": 0}
-        return {"n": len(self.ms), "mean_ms": round(statistics.fmean(self.ms), 3),
-                "p50_ms": round(self.percentile(50), 3), "p95_ms": round(self.percentile(95), 3),
-                "p99_ms": round(self.percentile(99), 3), "min_ms": round(min(self.ms), 3),
-                "max_ms": round(max(self.ms), 3)}
-
 
 @dataclass
 class Check:
@@ -241,7 +215,7 @@ class Seeded:
     due_at: dict[int, datetime] = field(default_factory=dict)  # instance id -> its due time in the window
     window_start: datetime | None = None
     window_end: datetime | None = None
-    start: Series = field(default_factory=Series)
+    start: Timings = field(default_factory=Timings)
     copied: int = 0
     copy_s: float = 0.0
     cancelled: int = 0
@@ -250,7 +224,7 @@ class Seeded:
     late_s: float = 0.0  # how long after the window began that ended (0 when in time)
 
 
-def start_one(version: PathwayVersion, at: datetime, timings: Series) -> int:
+def start_one(version: PathwayVersion, at: datetime, timings: Timings) -> int:
     t0 = time.perf_counter()
     row = steps.start(version, ACTOR, {"due": iso(at)}, None, None)
     timings.add(time.perf_counter() - t0)
@@ -417,9 +391,9 @@ def verify_waiting(instance_id: int, at: datetime) -> None:
 SWEEP_PARTS = ("claim", "fire_due", "deliver_pending", "next_due", "sweep")
 
 
-def measure_sweep(reps: int) -> dict[str, Series]:
+def measure_sweep(reps: int) -> dict[str, Timings]:
     """The database work of a scheduler run while nothing is due."""
-    parts = {name: Series() for name in SWEEP_PARTS}
+    parts = {name: Timings() for name in SWEEP_PARTS}
     for i in range(reps + WARMUP):
         t0 = time.perf_counter()
         db.session.connection()
@@ -509,7 +483,7 @@ def firing_figures(seeded: Seeded) -> dict:
     rows = db.session.execute(select(EVENTS.c.instance_id, EVENTS.c.at, EVENTS.c.data)
                               .where(EVENTS.c.kind == "timers_fired")).all()
     db.session.rollback()
-    lag, fired, strays, last = Series(), Counter(), 0, None
+    lag, fired, strays, last = Timings(), Counter(), 0, None
     for instance_id, at, data in rows:
         due = seeded.due_at.get(instance_id)
         if due is None:
@@ -530,7 +504,7 @@ def run_burst(url: str, args, version_id: int) -> dict:
     with app_context(url, args.sweep):
         version = db.session.get(PathwayVersion, version_id)
         at = (now() + BURST_AHEAD).replace(microsecond=0)
-        ids = {start_one(version, at, Series()) for _ in range(args.burst)}
+        ids = {start_one(version, at, Timings()) for _ in range(args.burst)}
     with app_context(url, args.sweep):
         CLOCK.set(at + timedelta(seconds=1))
         try:
