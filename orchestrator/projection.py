@@ -88,7 +88,7 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
     gone = set(deleted) & timer_ids
     prepared.execute_many(DROP_TIMER, ({"timer_id": i} for i in gone))
     open_now = (open_ids - closed.keys()) | {t["id"] for t in new_tasks}
-    fired = engine.runtime.fired_timers(changed, changes.created, timer_ids)
+    fired = engine.runtime.fired_timers(changed, changes.created, timer_ids) if info.timed else []
     notices = reminders(instance, info, fired, at)
     insert_rows(Notification, notices)
     new_due = [t["due_at"] for t in timers if t["id"] not in timer_ids]

@@ -62,6 +62,10 @@ class VersionInfo:
     forms: dict
     specs: tuple
     time_zone: str | None = None
+    timed: bool = field(init=False)  # whether any of its processes has a timer
+
+    def __post_init__(self):
+        object.__setattr__(self, "timed", engine.runtime.has_timers(self.specs))  # frozen
 
 
 @dataclass

@@ -57,12 +57,16 @@ def view(task) -> TaskView:
 
 
 def _timer(task) -> tuple[TimerEventDefinition, str] | None:
-    """The timer a task waits on, with the id of its BPMN element.
+    """The timer a task waits on, with the id of its BPMN element."""
+    return _timer_of(task.task_spec)
+
+
+def _timer_of(spec) -> tuple[TimerEventDefinition, str] | None:
+    """The timer a task spec waits on, with the id of its BPMN element.
 
     An event-based gateway waits on all its events at once: SpiffWorkflow moves the timer onto the
     gateway's task, one definition per outgoing event, in the order of the flows.
     """
-    spec = task.task_spec
     event = getattr(spec, "event_definition", None)
     if isinstance(event, TimerEventDefinition):
         return event, spec.bpmn_id or spec.name
@@ -71,6 +75,13 @@ def _timer(task) -> tuple[TimerEventDefinition, str] | None:
             if isinstance(sub, TimerEventDefinition):
                 return sub, output.bpmn_id or sub.name
     return None
+
+
+def has_timers(specs: tuple) -> bool:
+    """Whether any process of a version (its subprocesses too) waits on a timer anywhere."""
+    spec, subprocess_specs = specs
+    return any(_timer_of(task_spec) is not None
+               for process in (spec, *subprocess_specs.values()) for task_spec in process.task_specs.values())
 
 
 def _timer_due(task, timer) -> datetime | None:
