@@ -87,7 +87,7 @@ from figures import Timings
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 
 from config import Config
-from orchestrator import create_app, deploy, engine, notify, steps, timers
+from orchestrator import create_app, deploy, engine, notify, prepared, steps, timers
 from orchestrator.clock import CLOCK, now
 from orchestrator.extensions import db
 from orchestrator.models import Event, Instance, PathwayVersion, TaskState, Timer
@@ -442,16 +442,12 @@ def explain(statement: str, parameters) -> list[str]:
 
 
 def query_plans() -> dict[str, dict]:
-    with captured() as claim:
-        db.session.connection()
-        timers._claim(now(), set())
-        db.session.rollback()
     with captured() as next_due:
         timers.next_due()
         db.session.rollback()
     plans = {}
-    for name, seen in (("claim", claim), ("next_due", next_due)):
-        statement, parameters = seen[-1]
+    for name, (statement, parameters) in (("claim", prepared.statement(timers.claim_statement(), {"now": now()})),
+                                          ("next_due", next_due[-1])):
         plans[name] = {"sql": " ".join(statement.split()), "plan": explain(statement, parameters)}
     return plans
 

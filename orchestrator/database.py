@@ -12,7 +12,12 @@ IMMEDIATE = "polku_immediate"
 
 
 def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL, foreign keys, and transactions we begin ourselves (so a step can BEGIN IMMEDIATE)."""
+    """SQLite: WAL, foreign keys, and transactions we begin ourselves (so a step can BEGIN IMMEDIATE).
+
+    PostgreSQL: SQLAlchemy's statements are refused inside a pipeline of prepared ones.
+    """
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", prepared.refuse_in_pipeline)
     if engine.dialect.name != "sqlite":
         return
 

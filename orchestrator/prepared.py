@@ -7,18 +7,27 @@ parameter names, with SQLAlchemy's own bind and result processors for its column
 aware datetimes), and each call is one ``cursor.execute``/``executemany`` on the same DB-API
 connection, so it takes part in the transaction SQLAlchemy began.
 
+On PostgreSQL a step's writes can travel together (``pipelined``): each statement is sent
+without waiting for its answer, so a step's dozen statements cost a few round trips, not a dozen.
+
 Only for statements whose parameters are all given by the caller: no column defaults, no
-expanding ``IN`` lists.
+expanding ``IN`` lists. Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from .extensions import db
+
+# Row counts to check once a pipeline has its answers: (cursor, expected count, error to raise).
+_deferred: ContextVar[list | None] = ContextVar("polku_pipeline_checks", default=None)
 
 
 class Record(dict):
@@ -71,18 +80,38 @@ def _compile(stmt: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Comp
                      tuple(column.key for column in selected), results)
 
 
-def _prepare(stmt: Executable, values: dict):
+def statement(stmt: Executable, values: dict) -> tuple[str, tuple | dict]:
+    """The SQL and driver parameters a statement runs as here (for EXPLAIN and the like)."""
     compiled = _compile(stmt, tuple(values), db.engine.dialect)
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    return compiled, cursor
+    return compiled.sql, compiled.parameters(values)
+
+
+def _driver_connection():
+    return db.session.connection().connection.driver_connection
+
+
+def _prepare(stmt: Executable, values: dict):
+    return _compile(stmt, tuple(values), db.engine.dialect), _driver_connection().cursor()
+
+
+@contextmanager
+def _translated(sql: str | None = None, parameters=None) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's, as if the statement had gone through ``Connection.execute``."""
+    dbapi_error = db.engine.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as exc:
+        raise DBAPIError.instance(sql, parameters, exc, dbapi_error, dialect=db.engine.dialect) from exc
 
 
 def rows(stmt: Executable, values: dict) -> list[Record]:
     """The rows of a SELECT, as dicts of converted values."""
     compiled, cursor = _prepare(stmt, values)
+    parameters = compiled.parameters(values)
     try:
-        cursor.execute(compiled.sql, compiled.parameters(values))
-        return [compiled.row(raw) for raw in cursor.fetchall()]
+        with _translated(compiled.sql, parameters):
+            cursor.execute(compiled.sql, parameters)
+            return [compiled.row(raw) for raw in cursor.fetchall()]
     finally:
         cursor.close()
 
@@ -92,14 +121,25 @@ def first(stmt: Executable, values: dict) -> Record | None:
     return found[0] if found else None
 
 
-def execute(stmt: Executable, values: dict) -> int:
-    """Run an INSERT/UPDATE/DELETE once; returns the number of rows it touched."""
+def execute(stmt: Executable, values: dict, expect: int | None = None,
+            otherwise: Callable[[], Exception] | None = None) -> None:
+    """Run an INSERT/UPDATE/DELETE once.
+
+    With ``expect``: unless it touched that many rows, raise ``otherwise()`` — at once, or inside a
+    pipeline when its answers are in (still before the transaction commits).
+    """
     compiled, cursor = _prepare(stmt, values)
-    try:
-        cursor.execute(compiled.sql, compiled.parameters(values))
-        return cursor.rowcount
-    finally:
-        cursor.close()
+    parameters = compiled.parameters(values)
+    with _translated(compiled.sql, parameters):
+        cursor.execute(compiled.sql, parameters)
+    checks = _deferred.get()
+    if expect is not None and checks is not None:
+        checks.append((cursor, expect, otherwise))
+        return
+    touched = cursor.rowcount
+    cursor.close()  # on PostgreSQL this forgets the row count
+    if expect is not None and touched != expect:
+        raise otherwise()
 
 
 def execute_many(stmt: Executable, values: Iterable[dict]) -> None:
@@ -108,7 +148,43 @@ def execute_many(stmt: Executable, values: Iterable[dict]) -> None:
     if not values:
         return
     compiled, cursor = _prepare(stmt, values[0])
+    parameters = [compiled.parameters(v) for v in values]
     try:
-        cursor.executemany(compiled.sql, [compiled.parameters(v) for v in values])
+        with _translated(compiled.sql, parameters):
+            if len(parameters) == 1:
+                cursor.execute(compiled.sql, parameters[0])  # psycopg's executemany costs extra round trips
+            else:
+                cursor.executemany(compiled.sql, parameters)
     finally:
         cursor.close()
+
+
+def refuse_in_pipeline(*_) -> None:
+    """Hooked before SQLAlchemy's own statements: inside a pipeline their results would not be there yet."""
+    if _deferred.get() is not None:
+        raise RuntimeError("SQLAlchemy cannot run statements inside prepared.pipelined(); use prepared's functions")
+
+
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """Statements run inside are sent without waiting for each answer (PostgreSQL's pipeline mode).
+
+    A read inside waits for the answers before it; errors come out by the end of the block at the
+    latest, as SQLAlchemy's exceptions. Elsewhere (SQLite, or a pipeline already open) it does nothing.
+    """
+    pipeline = getattr(_driver_connection(), "pipeline", None)
+    if pipeline is None or _deferred.get() is not None:
+        yield
+        return
+    checks = []
+    token = _deferred.set(checks)
+    try:
+        with _translated(), pipeline():
+            yield
+        stale = next((otherwise for cursor, expect, otherwise in checks if cursor.rowcount != expect), None)
+        if stale is not None:
+            raise stale()
+    finally:
+        _deferred.reset(token)
+        for cursor, _, _ in checks:
+            cursor.close()

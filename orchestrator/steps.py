@@ -97,24 +97,26 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", at
     instance.updated_at = at
-    changed, changes = store().save(instance, live)
-    step.projected = project(instance, store().info(instance.version_id), changed, changes, actor, at,
-                             live.projected)
-    live.projected = step.projected.ids
-    if step.projected.fired:
-        event["data"] = {**(event.get("data") or {}),
-                         "timers": [{"id": t.id, "spec": t.spec} for t in step.projected.fired]}
-    if store().verify and live.projected != existing(instance.id):
-        raise AssertionError(f"instance {instance.id}: kept task/timer ids {live.projected} differ from the rows")
-    insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": at, "task_id": None,
-                         "spec": None, "data": None, "idempotency_key": None, **event}])
+    with prepared.pipelined():  # the writes need no answers: on PostgreSQL they travel together
+        changed, changes = store().save(instance, live)
+        step.projected = project(instance, store().info(instance.version_id), changed, changes, actor, at,
+                                 live.projected)
+        live.projected = step.projected.ids
+        if step.projected.fired:
+            event["data"] = {**(event.get("data") or {}),
+                             "timers": [{"id": t.id, "spec": t.spec} for t in step.projected.fired]}
+        if store().verify and live.projected != existing(instance.id):
+            raise AssertionError(f"instance {instance.id}: kept task/timer ids {live.projected} differ from the rows")
+        insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": at, "task_id": None,
+                             "spec": None, "data": None, "idempotency_key": None, **event}])
     return instance
 
 
 def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Callable,
-             check: Callable | None = None, **event) -> InstanceRow:
-    """Lock, load, check, run and persist one step inside the current write transaction."""
-    instance = step.instance = store().lock(instance_id)
+             check: Callable | None = None, locked: InstanceRow | None = None, **event) -> InstanceRow:
+    """Lock (unless ``locked`` is the row already locked), load, check, run and persist one step
+    inside the current write transaction."""
+    instance = step.instance = locked or store().lock(instance_id)
     if instance is None:
         raise StepRefused(404, f"instance {instance_id} not found")
     if instance.status in ("completed", "cancelled"):
@@ -209,17 +211,17 @@ def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceR
                         spec=name, data={"message": name, "payload": payload})
 
 
-def fire_next(claim: Callable[[], int | None]) -> tuple[int, int] | None:
-    """Fire the due timers of the instance ``claim`` picks inside this step's transaction.
+def fire_next(claim: Callable[[], InstanceRow | None]) -> tuple[int, int] | None:
+    """Fire the due timers of the instance ``claim`` picks (and locks) inside this step's transaction.
 
     Returns the instance id and how many timers fired, or None when nothing was due.
     """
     with _write(respond=False) as step:  # the scheduler answers nobody
-        instance_id = claim()
-        if instance_id is None:
+        claimed = claim()
+        if claimed is None:
             return None
-        _advance(step, instance_id, "scheduler", "timers_fired", engine.runtime.fire_timers)
-        return instance_id, len(step.projected.fired)
+        _advance(step, claimed.id, "scheduler", "timers_fired", engine.runtime.fire_timers, locked=claimed)
+        return claimed.id, len(step.projected.fired)
 
 
 def cancel(instance_id: int, actor: str, reason: str | None) -> InstanceRow | Instance:

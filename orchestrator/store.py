@@ -1,11 +1,12 @@
 """Loading and saving workflow state: head document + changed task rows, with a cache of live workflows."""
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Text, bindparam, cast, delete, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import engine, prepared
@@ -89,12 +90,17 @@ class InstanceRow:
     # The open task rows and timer rows a step left, read in its own transaction (None: not read).
     tasks: list | None = None
     timers: list | None = None
+    head_json: str | None = None  # the head document as stored, read with the row; parsed only on a cache miss
 
 
 INSTANCES = Instance.__table__
 ROW_COLUMNS = [INSTANCES.c[f.name] for f in fields(InstanceRow) if f.name in INSTANCES.c]
-READ_HEAD = select(INSTANCES.c.head).where(INSTANCES.c.id == bindparam("id"))
-READ_ROW = select(*ROW_COLUMNS).where(INSTANCES.c.id == bindparam("id"))
+# What a step reads of its instance, the head as text: a cached workflow does not need it parsed.
+ROW = select(*ROW_COLUMNS, cast(INSTANCES.c.head, Text).label("head_json"))
+READ_ROW = ROW.where(INSTANCES.c.id == bindparam("id"))
+STATES = TaskState.__table__
+READ_STATES = select(STATES.c.scope, STATES.c.task_id, STATES.c.doc).where(STATES.c.instance_id == bindparam("id"))
+DELETE_TASK = delete(STATES).where(STATES.c.instance_id == bindparam("instance"), STATES.c.task_id == bindparam("task"))
 WRITE = update(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"),
                                 INSTANCES.c.lock_version == bindparam("expected"))
 
@@ -122,8 +128,11 @@ class WorkflowStore:
 
     def lock(self, instance_id: int) -> InstanceRow | None:
         """Read an instance for a step, inside the write transaction (FOR UPDATE on PostgreSQL)."""
-        row = prepared.first(for_update(READ_ROW), {"id": instance_id})
-        return self._described(InstanceRow(**row)) if row else None
+        return self.row(prepared.first(for_update(READ_ROW), {"id": instance_id}))
+
+    def row(self, record: dict | None) -> InstanceRow | None:
+        """An instance as a step uses it, from a record of ``ROW``'s columns."""
+        return self._described(InstanceRow(**record)) if record else None
 
     def create(self, version_id: int, **values) -> InstanceRow:
         at = now()
@@ -146,11 +155,9 @@ class WorkflowStore:
         live = self.workflows.take(instance.id)
         if live is not None and live.lock_version == instance.lock_version:
             return live
-        rows = db.session.execute(
-            select(TaskState.scope, TaskState.task_id, TaskState.doc).where(TaskState.instance_id == instance.id)
-        ).all()
+        rows = [(r.scope, r.task_id, r.doc) for r in prepared.rows(READ_STATES, {"id": instance.id})]
         specs = self.info(instance.version_id).specs
-        head = core().execute(READ_HEAD, {"id": instance.id}).scalar_one()
+        head = json.loads(instance.head_json)
         workflow = engine.codec().load(specs, head, rows, engine.script_engine())
         return Live(instance.lock_version, workflow, engine.snapshot(workflow))
 
@@ -160,19 +167,14 @@ class WorkflowStore:
         Returns the changed tasks and what changed (deleted and created task ids), for projection.
         """
         changes, after, changed = engine.codec().changes(live.workflow, live.snapshot)
-        written = prepared.execute(WRITE, {
+        prepared.execute(WRITE, {
             "row_id": instance.id, "expected": instance.lock_version, "head": changes.head,
             "serializer_version": engine.SERIALIZER_VERSION, "lock_version": instance.lock_version + 1,
             "status": instance.status, "incident": instance.incident, "updated_at": instance.updated_at,
             "ended_at": instance.ended_at,
-        })
-        if written != 1:
-            raise StaleDataError(f"instance {instance.id} was changed by another step")
+        }, expect=1, otherwise=lambda: StaleDataError(f"instance {instance.id} was changed by another step"))
         instance.lock_version += 1
-        if changes.deletes:
-            table = TaskState.__table__
-            core().execute(delete(table).where(table.c.instance_id == instance.id,
-                                              table.c.task_id.in_(changes.deletes)))
+        prepared.execute_many(DELETE_TASK, ({"instance": instance.id, "task": t} for t in changes.deletes))
         upsert(TaskState, [{"instance_id": instance.id, "task_id": t, "scope": s, "doc": d}
                            for s, t, d in changes.upserts], ["instance_id", "task_id"], ["scope", "doc"])
         live.snapshot = after

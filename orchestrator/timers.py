@@ -12,34 +12,43 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from . import steps
+from . import prepared, steps
 from .clock import now
 from .database import core, for_update
 from .extensions import db
 from .models import Instance, Timer
+from .store import ROW, InstanceRow
 
 log = logging.getLogger(__name__)
 TIMERS, INSTANCES = Timer.__table__, Instance.__table__
 
-_DUE = (select(TIMERS.c.instance_id)
-        .join(INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
-        .where(TIMERS.c.due_at < bindparam("now"), INSTANCES.c.status == "running",
-               TIMERS.c.instance_id.not_in(bindparam("skip", expanding=True)))
+# The claimed instance comes back as a step reads it, so the step need not read it again.
+_DUE = (ROW.join_from(TIMERS, INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
+        .where(TIMERS.c.due_at < bindparam("now"), INSTANCES.c.status == "running")
         .order_by(TIMERS.c.due_at)
         .limit(1))
+_DUE_SKIPPING = _DUE.where(TIMERS.c.instance_id.not_in(bindparam("skip", expanding=True)))
 # ORDER BY … LIMIT 1 walks the due-time index; min() over the join makes PostgreSQL read both tables.
 _NEXT_DUE = (select(TIMERS.c.due_at).join(INSTANCES, INSTANCES.c.id == TIMERS.c.instance_id)
              .where(INSTANCES.c.status == "running").order_by(TIMERS.c.due_at).limit(1))
 
 
-def _claim(at: datetime, skip: set[int]) -> int | None:
+def _claim(at: datetime, skip: set[int]) -> InstanceRow | None:
     """The instance with the earliest due timer that no other process holds; locked until commit.
 
     The timer row is locked with the instance: a row another process has just fired and deleted
     then drops out of the claim instead of handing over an instance with nothing left to fire.
     """
-    stmt = for_update(_DUE, of=(TIMERS, INSTANCES), skip_locked=True)
-    return core().execute(stmt, {"now": at, "skip": sorted(skip) or [0]}).scalar()
+    if not skip:
+        return steps.store().row(prepared.first(claim_statement(), {"now": at}))
+    # Rare (an instance whose step failed this run): the list of ids to pass by needs SQLAlchemy's expansion.
+    stmt = for_update(_DUE_SKIPPING, of=(TIMERS, INSTANCES), skip_locked=True)
+    return steps.store().row(core().execute(stmt, {"now": at, "skip": sorted(skip)}).mappings().first())
+
+
+def claim_statement():
+    """The claim as this database runs it (locking on PostgreSQL), parameter ``now``."""
+    return for_update(_DUE, of=(TIMERS, INSTANCES), skip_locked=True)
 
 
 def fire_due(limit: int | None = None) -> int:
@@ -75,9 +84,10 @@ class _Claim:
     def __init__(self, at: datetime, skip: set[int]):
         self.at, self.skip, self.found = at, skip, None
 
-    def __call__(self) -> int | None:
-        self.found = _claim(self.at, self.skip)
-        return self.found
+    def __call__(self) -> InstanceRow | None:
+        claimed = _claim(self.at, self.skip)
+        self.found = claimed.id if claimed else None
+        return claimed
 
 
 def next_due() -> datetime | None:
