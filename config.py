@@ -31,6 +31,9 @@ class Config:
     POLKU_SCHEDULER = _env("SCHEDULER", "serve")
     # The scheduler also wakes at each timer's due time; the sweep catches timers other processes set.
     POLKU_TIMER_SWEEP_SECONDS = float(_env("TIMER_SWEEP_SECONDS", "2"))
+    # Threads per process that fire a backlog of due timers together on PostgreSQL, each in its own
+    # transaction (one waits on the database while another runs the engine). SQLite has one writer: 1.
+    POLKU_TIMER_WORKERS = int(_env("TIMER_WORKERS", "4"))
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
     POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.notify:LogNotifier")
 

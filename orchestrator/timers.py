@@ -43,7 +43,7 @@ def _claim(at: datetime, skip: set[int]) -> InstanceRow | None:
         return steps.store().row(prepared.first(claim_statement(), {"now": at}))
     # Rare (an instance whose step failed this run): the list of ids to pass by needs SQLAlchemy's expansion.
     stmt = for_update(_DUE_SKIPPING, of=(TIMERS, INSTANCES), skip_locked=True)
-    return steps.store().row(core().execute(stmt, {"now": at, "skip": sorted(skip)}).mappings().first())
+    return steps.store().row(core().execute(stmt, {"now": at, "skip": sorted(set(skip))}).mappings().first())
 
 
 def claim_statement():
@@ -51,13 +51,14 @@ def claim_statement():
     return for_update(_DUE, of=(TIMERS, INSTANCES), skip_locked=True)
 
 
-def fire_due(limit: int | None = None) -> int:
+def fire_due(limit: int | None = None, skip: set[int] | None = None) -> int:
     """Fire every timer due now, earliest first, one step transaction per instance; returns the steps run.
 
     An instance whose step fails (or fires nothing although a row says it is due) is left for the
-    next run, logged, rather than tried again in a loop.
+    next run, logged, rather than tried again in a loop. Threads firing together share ``skip``, the
+    instances so left, so none of them tries one again either.
     """
-    done, skip = 0, set()
+    done, skip = 0, set() if skip is None else skip
     while limit is None or done < limit:
         claim = _Claim(now(), skip)
         try:

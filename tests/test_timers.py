@@ -275,3 +275,22 @@ def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app):
         scheduler.shutdown()
     assert open_tasks(instance["id"]) == ["jatko"]
     assert fired(instance["id"]) == ["ajastin"]
+
+
+def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, app, clock):
+    """On PostgreSQL several threads fire together (SKIP LOCKED keeps them apart); SQLite uses one."""
+    from orchestrator.scheduler import TimerScheduler
+
+    deploy_bpmn("odotus", shapes.intermediate("timeDuration", "PT1H"))
+    ids = [api.start("odotus")["id"] for _ in range(40)]
+    app.config["POLKU_TIMER_WORKERS"] = 4
+    scheduler = TimerScheduler(app)
+    try:
+        assert scheduler.helpers == (3 if db.engine.dialect.name == "postgresql" else 0)
+        CLOCK.set(START + timedelta(hours=1, seconds=1))
+        assert scheduler.fire() == 40
+        assert scheduler.fire() == 0
+    finally:
+        scheduler.shutdown()
+    assert [fired(i) for i in ids] == [["ajastin"]] * 40
+    assert all(open_tasks(i) == ["jatko"] for i in ids)
