@@ -86,8 +86,22 @@ def statement(stmt: Executable, values: dict) -> tuple[str, tuple | dict]:
     return compiled.sql, compiled.parameters(values)
 
 
+# The connection of the transaction a step holds, so each statement need not ask the session for it.
+_connection: ContextVar = ContextVar("polku_step_connection", default=None)
+
+
+@contextmanager
+def one_connection() -> Iterator[None]:
+    """Inside a transaction that stays open throughout: statements use its connection directly."""
+    token = _connection.set(db.session.connection().connection.driver_connection)
+    try:
+        yield
+    finally:
+        _connection.reset(token)
+
+
 def _driver_connection():
-    return db.session.connection().connection.driver_connection
+    return _connection.get() or db.session.connection().connection.driver_connection
 
 
 def _prepare(stmt: Executable, values: dict):

@@ -54,12 +54,13 @@ def _write(respond: bool = True):
     step = _Step()
     begin_write()
     try:
-        yield step
-        lock_version = step.instance.lock_version if step.live else None
-        if step.live is not None and respond:
-            # What the caller shows next is read before commit: no second transaction for it.
-            step.instance.tasks = instance_tasks(step.instance.id)
-            step.instance.timers = instance_timers(step.instance.id)
+        with prepared.one_connection():
+            yield step
+            lock_version = step.instance.lock_version if step.live else None
+            if step.live is not None and respond:
+                # What the caller shows next is read before commit: no second transaction for it.
+                step.instance.tasks = instance_tasks(step.instance.id)
+                step.instance.timers = instance_timers(step.instance.id)
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()
