@@ -34,6 +34,7 @@ class TimerScheduler:
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
                                                                          "misfire_grace_time": None})
         self._run_lock = threading.Lock()
+        self._wanted = threading.Event()  # a run was asked for while one was going
         self._armed: datetime | None = None
         with app.app_context():
             parallel = db.engine.dialect.name == "postgresql"  # SQLite lets one transaction write at a time
@@ -54,19 +55,41 @@ class TimerScheduler:
             self._pool.shutdown(wait=True)
 
     def run(self) -> None:
-        """Fire everything due, deliver notifications, arm the wake-up for the next due timer."""
-        with self._run_lock, self.app.app_context():
-            while True:
-                fired = self.fire()
-                if fired:
-                    log.info("fired the timers of %d instance(s)", fired)
-                notify.deliver_pending()
-                due = timers.next_due()
-                # A wake-up armed for a moment this run outlasts would be skipped as "already running":
-                # fire what falls due meanwhile here instead.
-                if not fired or due is None or due > now() + LOOKAHEAD:
-                    break
-            self.arm(due)
+        """Fire everything due, deliver notifications, arm the wake-up for the next due timer.
+
+        One run at a time. A run that finds another going does not wait for it (a job waiting on the
+        lock makes APScheduler skip that job's next times): it asks the one going to look once more.
+        """
+        self._wanted.set()
+        while self._wanted.is_set() and self._run_lock.acquire(blocking=False):
+            try:
+                self._wanted.clear()
+                with self.app.app_context():
+                    due = self._run_once()
+                if not self._wanted.is_set():  # else the next pass arms, after its own work
+                    self.arm(due)
+            finally:
+                self._run_lock.release()
+
+    def _run_once(self) -> datetime | None:
+        """Fire until nothing falls due within the look-ahead; returns when the next timer does."""
+        while True:
+            began = now()
+            fired = self.fire()
+            if fired:
+                log.info("fired the timers of %d instance(s)", fired)
+            notify.deliver_pending()
+            due = timers.next_due()
+            # A wake-up armed for a moment this run outlasts would be skipped as "already running":
+            # fire what falls due meanwhile here instead.
+            if self._wanted.is_set() or (fired and due is not None and due <= now() + LOOKAHEAD):
+                self._wanted.clear()
+                continue
+            if not fired and due is not None and due < began:
+                # Due before this pass claimed, yet not fired: another process holds it, or its step
+                # failed and waits for the sweep. Waking at once for it would only spin.
+                return None
+            return due
 
     def fire(self) -> int:
         """Fire everything due; returns the steps run. An idle run costs one claim, as without helpers."""
@@ -91,10 +114,12 @@ class TimerScheduler:
 
     def after_step(self, projected) -> None:
         """A step set an earlier timer, or wrote notifications: come back for them in time."""
-        due = projected.earliest_new_timer
-        if projected.notified:
-            self.arm(now())
-        elif due is not None and (self._armed is None or due < self._armed):
+        due = now() if projected.notified else projected.earliest_new_timer
+        if due is None:
+            return
+        if self._run_lock.locked():  # the run going on (maybe this very step's) looks again before it ends
+            self._wanted.set()
+        elif self._armed is None or due < self._armed:
             self.arm(due)
 
 

@@ -1,5 +1,6 @@
 """Every BPMN timer shape a pathway uses fires at its time on the moved clock, once."""
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -294,3 +295,59 @@ def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, ap
         scheduler.shutdown()
     assert [fired(i) for i in ids] == [["ajastin"]] * 40
     assert all(open_tasks(i) == ["jatko"] for i in ids)
+
+
+def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_again(api, app, clock):
+    """Waiting on the run lock would make APScheduler skip that job's next times, so no run waits."""
+    from orchestrator.scheduler import TimerScheduler
+
+    instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1H"))
+    scheduler = TimerScheduler(app)
+    runs, asked = [], []
+    run_once = scheduler._run_once
+
+    def run_once_then_ask_for_another():
+        run_once()
+        runs.append(fired(instance["id"]))
+        if len(runs) == 1:  # the timer falls due, and the sweep asks for a run while this one goes
+            CLOCK.set(START + timedelta(hours=1, seconds=1))
+            other = threading.Thread(target=scheduler.run)
+            began = time.monotonic()
+            other.start()
+            other.join(10)
+            asked.append(time.monotonic() - began)
+
+    scheduler._run_once = run_once_then_ask_for_another
+    try:
+        scheduler.run()
+    finally:
+        scheduler.shutdown()
+    assert asked[0] < 5, "the second run returned without waiting for the first"
+    assert runs == [[], ["ajastin"]], "the run going on looked again and fired the timer, once"
+    assert open_tasks(instance["id"]) == ["jatko"]
+
+
+def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app, clock, monkeypatch, caplog):
+    from orchestrator import steps
+    from orchestrator.scheduler import TimerScheduler
+
+    instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1H"))
+    later = start(api, "myohemmin", shapes.intermediate("timeDuration", "PT3H"))
+
+    def broken(*args, **kwargs):  # after the claim, inside the step's transaction
+        raise RuntimeError("the step broke")
+
+    monkeypatch.setattr(steps, "_advance", broken)
+    scheduler = TimerScheduler(app)
+    CLOCK.set(START + timedelta(hours=1, seconds=1))
+    try:
+        scheduler.run()
+        assert scheduler._armed is None, "no wake-up armed for a moment already past"
+        assert f"instance {instance['id']} failed; left for the next run" in caplog.text
+        monkeypatch.undo()
+        scheduler.run()  # the next sweep fires it
+        assert scheduler._armed == START + timedelta(hours=3), "then the wake-up is armed for the next timer"
+    finally:
+        scheduler.shutdown()
+    assert fired(instance["id"]) == ["ajastin"]
+    assert fired(later["id"]) == []
