@@ -30,10 +30,11 @@ from . import deploy, engine, queries, steps, timers
 from .clock import CLOCK
 from .extensions import db
 from .forms import InvalidAnswers
-from .models import Event, HumanTask, Notification
+from .models import Event, HumanTask, Instance, Notification, Timer
 
 TICK = timedelta(milliseconds=1)  # a timer fires once its due time has passed
-ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "reminder": 2, "task opened": 3}
+ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "reminder": 2, "task opened": 3,
+         "pathway ended": 4}
 
 
 class ScriptInvalid(ValueError):
@@ -177,6 +178,11 @@ def timeline(instance_id: int, end: datetime) -> list[Line]:
     for note in db.session.scalars(select(Notification).where(Notification.instance_id == instance_id)):
         to = " ".join(filter(None, (note.audience, note.recipient)))
         lines.append(Line(note.created_at, "reminder", f"to {to}: {note.text}"))
+    for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance_id)):
+        lines.append(Line(timer.due_at, "timer waiting", f"{timer.spec} (due after the simulated days)"))
+    instance = db.session.get(Instance, instance_id)
+    if instance.ended_at is not None:
+        lines.append(Line(instance.ended_at, "pathway ended", instance.status))
     return sorted(lines, key=lambda line: (line.at, ORDER.get(line.what, 2)))
 
 

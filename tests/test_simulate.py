@@ -28,10 +28,12 @@ def test_a_twelve_week_run_prints_the_timeline_with_simulated_dates(app):
         "day   4  Fri 2026-01-09 12:00  task completed  hoitajan_arvio",
         "day   8  Tue 2026-01-13 09:00  message         lab_result_ready",
         "day   9  Wed 2026-01-14 11:00  task completed  asiakas_kuittaa",
+        "day   9  Wed 2026-01-14 11:00  pathway ended   completed",
     ]
     for wanted in expected:
         assert any(line.startswith(wanted) for line in lines), (wanted, result.output)
     assert [line for line in lines if "timer fired" in line] == [expected[1]]  # the reminder fires once
+    assert lines[-1] == expected[-1] and "timer waiting" not in result.output
     # Nothing reached the app's own database, and the clock is the system's again.
     assert db.session.scalar(select(func.count(Instance.id))) == 0
     assert not CLOCK.simulated
@@ -42,6 +44,14 @@ def test_unanswered_tasks_stay_open_to_the_end(app):
     assert result.exit_code == 0, result.output
     assert "task still open esitietolomake (no answer scripted)" in result.output
     assert result.output.count("timer fired") == 1
+    assert "pathway ended" not in result.output
+
+
+def test_timers_still_waiting_at_the_end_are_shown_with_their_dates(app):
+    result = simulate(app, "esitieto", "--days", "2", "--answers", str(FIXTURES / "esitieto-answers.json"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == ("day   3  Thu 2026-01-08 09:00  timer waiting   muistutus_esitiedot "
+                                              "(due after the simulated days)")
 
 
 def test_bad_scripts_are_named_not_tracebacks(app, tmp_path):

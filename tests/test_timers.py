@@ -351,3 +351,23 @@ def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app,
         scheduler.shutdown()
     assert fired(instance["id"]) == ["ajastin"]
     assert fired(later["id"]) == []
+
+
+def test_a_step_that_sets_an_earlier_timer_rearms_the_wake_up(api, app):
+    """With the sweep an hour apart, only the wake-up the new timer re-armed can fire it in time."""
+    from orchestrator.scheduler import TimerScheduler
+
+    deploy_bpmn("odotus", shapes.intermediate("timeDuration", "PT1S"))
+    app.config["POLKU_TIMER_SWEEP_SECONDS"] = 3600
+    scheduler = TimerScheduler(app)
+    scheduler.start()  # its start-up sweep finds nothing to fire and no timer to wake for
+    try:
+        time.sleep(0.5)
+        assert not scheduler._run_lock.locked() and scheduler._armed is None, "the start-up sweep is over"
+        instance = api.start("odotus")
+        deadline = time.monotonic() + 15
+        while open_tasks(instance["id"]) != ["jatko"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown()
+    assert fired(instance["id"]) == ["ajastin"]
