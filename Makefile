@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app orchestrator
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint bench install install-test clean
+.PHONY: run test test-sqlite test-postgres lint bench install install-test messages clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -19,8 +19,23 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+# Message catalogs are compiled at install; the .mo files are not kept in git.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard orchestrator/translations/*/LC_MESSAGES/messages.po))
+%.mo: %.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+# The browser tests drive Debian's Chromium; the OpenID provider they sign in at runs on Node.js.
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed $(CATALOGS)
+install-test: $(VENV)/.installed-test $(CATALOGS) tests/oidc/node_modules/.package-lock.json
+	.ci/ensure-chromium
+
+## messages: extract the UI's strings and update the fi, sv and en catalogs
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o orchestrator/translations/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i orchestrator/translations/messages.pot -d orchestrator/translations --no-fuzzy-matching
 
 ## run: install, migrate the database, deploy the sample pathways, serve on http://$(HOST):$(PORT)/
 run: install

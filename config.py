@@ -37,6 +37,27 @@ class Config:
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
     POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.notify:LogNotifier")
 
+    # "development" allows the test sign-in (a stand-in for strong authentication); "production" never does.
+    POLKU_ENV = _env("ENV", "development")
+    # OpenID Connect sign-in (strong authentication through the identity provider). When the issuer is set,
+    # the test sign-in is off.
+    POLKU_OIDC_ISSUER = _env("OIDC_ISSUER", "")
+    POLKU_OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID", "")
+    POLKU_OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET", "")
+    POLKU_OIDC_SCOPE = _env("OIDC_SCOPE", "openid profile")
+    # The ID-token claim that carries a client's personal identity code (else the subject identifies them).
+    POLKU_OIDC_IDENTITY_CLAIM = _env("OIDC_IDENTITY_CLAIM", "personal_identity_code")
+    # A session ends after this many minutes without a request.
+    POLKU_IDLE_MINUTES = int(_env("IDLE_MINUTES", "20"))
+    SESSION_COOKIE_NAME = "polku_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = POLKU_ENV != "development"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session it is bound to
+    BABEL_DEFAULT_LOCALE = "fi"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Helsinki"
+    POLKU_LANGUAGES = ("fi", "sv", "en")
+
     API_TITLE = "Polku API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

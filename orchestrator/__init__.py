@@ -15,7 +15,8 @@ def create_app(config_class: type | None = None) -> Flask:
         from config import Config
 
         config_class = Config
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
+                static_folder="web/static")
     app.config.from_object(config_class)
     _prepare_database_options(app)
 
@@ -37,6 +38,9 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
     register_api(app, extensions.api)
+    from . import web
+
+    web.init(app)
 
     @app.before_request
     def start_clock() -> None:

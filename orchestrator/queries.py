@@ -9,7 +9,18 @@ from . import prepared
 from .clock import now
 from .database import core
 from .extensions import db
-from .models import Event, HumanTask, Instance, Notification, Pathway, PathwayVersion, Timer
+from .models import (
+    CareTeam,
+    Event,
+    HumanTask,
+    Instance,
+    Membership,
+    Notification,
+    Pathway,
+    PathwayVersion,
+    Person,
+    Timer,
+)
 
 
 def pathway_or_404(key: str) -> Pathway:
@@ -126,3 +137,73 @@ def history(instance_id: int) -> list[Event]:
 
 def completion_by_key(key: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.idempotency_key == key))
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def client_instances(client_id: str) -> list[Instance]:
+    """A client's instances, newest first."""
+    return list(db.session.scalars(select(Instance).where(Instance.client_id == client_id)
+                                   .order_by(Instance.created_at.desc(), Instance.id.desc())))
+
+
+def client_open_tasks(client_id: str) -> list[HumanTask]:
+    """The client's own open tasks on their running instances, soonest due first."""
+    return list(db.session.scalars(
+        select(HumanTask).join(Instance, Instance.id == HumanTask.instance_id)
+        .where(Instance.client_id == client_id, Instance.status.in_(("running", "incident")),
+               HumanTask.audience == "client", HumanTask.state == "open")
+        .order_by(*INBOX_ORDER)))
+
+
+def instance_human_tasks(instance_id: int) -> list[HumanTask]:
+    """Every task an instance has had, in the order they opened."""
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                   .order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def answers(instance_id: int) -> list[Event]:
+    """The completions of an instance with their answers, oldest first."""
+    return list(db.session.scalars(select(Event).where(Event.instance_id == instance_id,
+                                                       Event.kind == "task_completed").order_by(Event.id)))
+
+
+def completion(task_id: str) -> Event | None:
+    return db.session.scalar(select(Event).where(Event.task_id == task_id, Event.kind == "task_completed"))
+
+
+def team_tasks(teams: set[str], me: str, pathway: str | None = None, client: str | None = None,
+               overdue: bool = False, due_before: datetime | None = None, mine: bool = False) -> list:
+    """Open professional tasks of the given care teams (and any assigned to ``me``), soonest due first.
+
+    Rows carry the instance's client id.
+    """
+    c = TASK_COLUMNS
+    stmt = (select(HumanTask.__table__, Instance.client_id)
+            .join(Instance, Instance.id == c.instance_id)
+            .where(c.state == "open", c.audience == "professional", or_(c.role.in_(sorted(teams)), c.assignee == me)))
+    if pathway:
+        stmt = stmt.where(c.pathway_key == pathway)
+    if client:
+        stmt = stmt.where(Instance.client_id == client)
+    if overdue:
+        stmt = stmt.where(c.due_at < now())
+    if due_before is not None:
+        stmt = stmt.where(c.due_at < due_before)
+    if mine:
+        stmt = stmt.where(c.assignee == me)
+    return list(core().execute(stmt.order_by(*INBOX_ORDER).limit(500)).mappings())
+
+
+def people_by_client(client_ids) -> dict:
+    ids = sorted(set(filter(None, client_ids)))
+    if not ids:
+        return {}
+    return {p.client_id: p for p in db.session.scalars(select(Person).where(Person.client_id.in_(ids)))}
+
+
+def team_members(teams: set[str]) -> list:
+    members = (select(Membership.person_id).join(CareTeam, CareTeam.id == Membership.team_id)
+               .where(CareTeam.key.in_(sorted(teams))))
+    return list(db.session.scalars(select(Person).where(Person.id.in_(members)).order_by(Person.name)))

@@ -1,9 +1,11 @@
 """Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL when
 POLKU_TEST_DATABASE_URL is set), a client that speaks JSON, and the sample pathway."""
 
+import re
 import shutil
 from pathlib import Path
 
+import flask
 import pytest
 from sqlalchemy import text
 
@@ -103,3 +105,58 @@ ANSWERS = {
     "tulosten_arvio": {"yhteenveto": "Tulokset ovat viitealueella."},
     "asiakas_kuittaa": {"luettu": True, "palaute": 5},
 }
+
+
+class Web:
+    """A browser stand-in for the server-rendered pages: signs in and posts forms with their CSRF token."""
+
+    TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def __init__(self, client):
+        self.client, self.token = client, None
+
+    def get(self, url, **kw):
+        self._fresh_g()
+        response = self.client.get(url, **kw)
+        self._remember(response)
+        return response
+
+    def post(self, url, data=None, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.get("/sign-in")
+            data.setdefault("csrf_token", self.token)
+        self._fresh_g()
+        response = self.client.post(url, data=data, **kw)
+        self._remember(response)
+        return response
+
+    @staticmethod
+    def _fresh_g():
+        """The test's app context outlives each request, and Flask-WTF keeps a request's token in ``g``."""
+        flask.g.pop("csrf_token", None)
+
+    def sign_in(self, person: str):
+        self.token = None
+        response = self.post("/sign-in/test", {"person": person})
+        assert response.status_code == 302, response.data
+        self.get(response.headers["Location"])
+        return self
+
+    def _remember(self, response):
+        found = self.TOKEN.search(response.get_data(as_text=True)) if response.mimetype == "text/html" else None
+        if found:
+            self.token = found.group(1)
+
+
+@pytest.fixture
+def web(app):
+    """Sign in as a demo person: ``web.sign_in("asiakas-123")``."""
+    return Web(app.test_client())
+
+
+@pytest.fixture
+def web_as(app):
+    """A fresh signed-in browser per call: ``web_as("hoitaja.virtanen")``."""
+    return lambda person: Web(app.test_client()).sign_in(person)

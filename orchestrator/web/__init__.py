@@ -1,0 +1,57 @@
+"""Server-rendered pages for clients, professionals, designers and administrators.
+
+Pages work without JavaScript. Every form post carries a CSRF token; every page is Finnish first,
+with Swedish and English; every view that shows a client's data goes through ``guard`` and writes
+one ``access`` row.
+"""
+
+from flask import Flask, render_template, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from .. import extensions
+
+csrf = CSRFProtect()
+babel = Babel()
+ERROR_PAGES = (400, 403, 404, 405, 413, 422, 500, 503)
+
+
+def init(app: Flask) -> None:
+    from . import admin, auth, client, filters, i18n, oidc, work
+
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, for pages only (the API has none)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
+    oidc.init(app)
+    for module in (auth, i18n, client, work, admin):
+        app.register_blueprint(module.blp)
+    filters.register(app)
+
+    @app.before_request
+    def check_csrf():
+        if request.method == "POST" and not request.path.startswith("/api/"):
+            csrf.protect()
+
+    @app.after_request
+    def page_headers(response):
+        if not request.path.startswith("/api/"):
+            response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; "
+                                        "form-action 'self'; base-uri 'none'; object-src 'none'")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.register_error_handler(CSRFError, lambda e: (render_template("web/error.html", status=400,
+                                                                     reason=e.description), 400))
+    for status in ERROR_PAGES:
+        app.register_error_handler(status, _page_error(status))
+
+
+def _page_error(status: int):
+    def handler(error):
+        if request.path.startswith("/api/"):
+            return extensions.api.handle_http_exception(error)  # the API answers in JSON
+        return render_template("web/error.html", status=status, reason=getattr(error, "description", None)), status
+
+    return handler

@@ -1,0 +1,32 @@
+"""The access log: every response that shows a client's data writes one row (Act 703/2023)."""
+
+from flask import request
+
+from ..clock import now
+from ..extensions import db
+from ..models import AccessLog
+from . import sessions
+
+
+def record(client_id: str, object_type: str, object_id, purpose: str) -> None:
+    """Log that the signed-in user is shown this client's data; committed before the page is built."""
+    record_each({client_id: object_id}, object_type, purpose)
+
+
+def record_each(shown: dict[str, object], object_type: str, purpose: str) -> None:
+    """One row for each client a list shows (client id -> the object shown of theirs)."""
+    done = sessions.per_request()
+    if done.get("access_logged"):
+        raise RuntimeError("a request logs its access once")
+    user, at = sessions.current(), now()
+    db.session.add_all(AccessLog(at=at, person_id=user.person.id, actor=user.person.name, role=user.role,
+                                 client_id=client_id, object_type=object_type, object_id=str(object_id),
+                                 purpose=purpose, route=request.endpoint or request.path)
+                       for client_id, object_id in shown.items())
+    db.session.commit()
+    done["access_logged"] = True
+
+
+def purpose() -> str:
+    """Why the data is shown: the client's own use, or care given by a professional."""
+    return "own-data" if sessions.current().role == "client" else "care"

@@ -1,0 +1,79 @@
+"""Designer and administrator pages: deployed pathways, uploading a package, care teams and members."""
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import deploy, queries
+from ..engine import PackageInvalid
+from ..extensions import db
+from ..models import CareTeam, Person
+from . import demo, guard
+
+blp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blp.route("/pathways", methods=["GET", "POST"])
+@guard.signed_in("designer", "admin")
+def pathways():
+    """Deployed pathways with their versions; a package upload shows its validation report here."""
+    report, deployed, status = None, None, 200
+    if request.method == "POST":
+        report, deployed = _deploy_upload()
+        status = 422 if report else 200
+    return render_template("web/admin/pathways.html", pathways=queries.pathways(), report=report,
+                           deployed=deployed, key=request.form.get("key", "")), status
+
+
+def _deploy_upload():
+    key = request.form.get("key", "").strip()
+    uploads = [f for f in request.files.getlist("files") if f.filename]
+    if not key or not uploads:
+        return [{"file": "", "element": "", "line": None,
+                 "reason": _("Give the pathway key and choose the package's files (or one zip).")}], None
+    forms_dir = current_app.config["POLKU_FORMS_DIR"]
+    try:
+        if len(uploads) == 1 and uploads[0].filename.lower().endswith(".zip"):
+            package = deploy.from_zip(uploads[0].read(), key, forms_dir)
+        else:
+            package = deploy.from_files({f.filename: f.read() for f in uploads}, key, forms_dir)
+        return None, deploy.deploy([package], guard.actor())[0]
+    except PackageInvalid as invalid:
+        return [problem.as_dict() for problem in invalid.problems], None
+
+
+@blp.route("/teams", methods=["GET", "POST"])
+@guard.signed_in("admin")
+def teams():
+    """Care teams and who belongs to them; add a team, add or remove a member."""
+    error, status = None, 200
+    if request.method == "POST":
+        error = _change_teams()
+        if error is None:
+            return redirect(url_for("admin.teams"))
+        status = 422
+    found = list(db.session.scalars(select(CareTeam).order_by(CareTeam.key)))
+    people = list(db.session.scalars(select(Person).order_by(Person.name)))
+    professionals = [p for p in people if "professional" in p.roles]
+    return render_template("web/admin/teams.html", teams=found, professionals=professionals, error=error), status
+
+
+def _change_teams() -> str | None:
+    action = request.form.get("action")
+    if action == "add-team":
+        key = request.form.get("key", "").strip()
+        if not key:
+            return _("Give the team's name as the pathways' lanes name it.")
+        demo.team(key)
+    else:
+        team = db.session.get(CareTeam, request.form.get("team", type=int) or 0)
+        person = db.session.get(Person, request.form.get("person", type=int) or 0)
+        if team is None or person is None or action not in ("add-member", "remove-member"):
+            return _("Choose a team and a person.")
+        members = person.teams
+        if action == "add-member" and team not in members:
+            members.append(team)
+        elif action == "remove-member" and team in members:
+            members.remove(team)
+    db.session.commit()
+    return None

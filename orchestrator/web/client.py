@@ -1,0 +1,61 @@
+"""The client's pages: my pathways and history, a pathway's timeline, my tasks and their forms."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import queries
+from ..extensions import db
+from ..models import AccessLog
+from . import access, guard, timeline
+from .forms_page import Form
+
+blp = Blueprint("client", __name__, url_prefix="/me")
+ACTIVE = ("running", "incident")
+
+
+@blp.route("")
+@guard.signed_in("client")
+def pathways():
+    """Omat polut: active pathways, open tasks, and ended pathways as history."""
+    me = guard.user().person.client_id
+    access.record(me, "pathway-list", me, access.purpose())
+    instances = queries.client_instances(me)
+    return render_template("web/client/pathways.html", tasks=queries.client_open_tasks(me),
+                           active=[i for i in instances if i.status in ACTIVE],
+                           ended=[i for i in instances if i.status not in ACTIVE])
+
+
+@blp.route("/pathways/<int:instance_id>")
+@guard.signed_in("client")
+def pathway(instance_id: int):
+    instance = guard.instance_for(instance_id)
+    access.record(instance.client_id, "instance", instance.id, access.purpose())
+    return render_template("web/client/pathway.html", line=timeline.of(instance))
+
+
+@blp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@guard.signed_in("client")
+def task(task_id: str):
+    """The task's form; a completed task shows what was sent."""
+    found = guard.task_for(task_id)
+    instance = guard.instance_for(found.instance_id)
+    access.record(instance.client_id, "task", found.id, access.purpose())
+    form = Form(found)
+    if found.state != "open":
+        return render_template("web/task_done.html", task=found, form=form, sent=queries.completion(found.id),
+                               back=url_for("client.pathway", instance_id=instance.id))
+    if request.method == "POST" and form.post():
+        return redirect(url_for("client.task", task_id=found.id, sent=1))
+    return render_template("web/task_form.html", task=found, form=form, instance=instance,
+                           action=url_for("client.task", task_id=found.id), drafts=True), form.status
+
+
+@blp.route("/access-log")
+@guard.signed_in("client")
+def access_log():
+    """Who has viewed my data, newest first."""
+    me = guard.user().person.client_id
+    access.record(me, "access-log", me, access.purpose())
+    rows = db.session.scalars(select(AccessLog).where(AccessLog.client_id == me)
+                              .order_by(AccessLog.id.desc()).limit(200))
+    return render_template("web/client/access_log.html", rows=list(rows))

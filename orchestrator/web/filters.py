@@ -1,0 +1,36 @@
+"""Template helpers: dates and numbers in the reader's language, times in Europe/Helsinki."""
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from ..clock import now
+from . import sessions
+
+STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "completed": _l("Ended"),
+          "cancelled": _l("Ended early")}
+ROLES = {"client": _l("Client"), "professional": _l("Professional"), "designer": _l("Pathway designer"),
+         "admin": _l("Administrator")}
+OBJECTS = {"pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "task": _l("Task and answers"),
+           "access-log": _l("Access log"), "client": _l("Client's pathways")}
+PURPOSES = {"own-data": _l("Own use"), "care": _l("Care")}
+LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
+
+
+def when(value, style: str = "medium") -> str:
+    return format_datetime(value, style) if value is not None else ""
+
+
+def day(value) -> str:
+    return format_date(value, "medium") if value is not None else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(when=when, day=day, status=lambda s: STATUS.get(s, s))
+
+    @app.context_processor
+    def page_globals():
+        return {"current_user": sessions.current() if not request.path.startswith("/static/") else None,
+                "locale": str(get_locale()), "languages": LANGUAGE_NAMES, "now": now(), "roles": ROLES,
+                "objects": OBJECTS, "purposes": PURPOSES,
+                "lang_url": lambda code: url_for("lang.choose", code=code, next=request.full_path.rstrip("?"))}

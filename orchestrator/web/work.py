@@ -1,0 +1,90 @@
+"""The professional's pages: the team inbox, a task with the client's context, a client's pathways."""
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import queries, steps
+from ..clock import now
+from ..steps import StepRefused
+from . import access, guard, timeline
+from .forms_page import Form
+from .i18n import local_path
+
+blp = Blueprint("work", __name__, url_prefix="/work")
+DUE = {"overdue": None, "today": timedelta(days=1), "week": timedelta(days=7)}
+
+
+@blp.route("")
+@guard.signed_in("professional")
+def inbox():
+    """Tasks for my care teams, soonest due first, with filters and their counts."""
+    person = guard.user().person
+    me, teams = guard.actor(), person.team_keys
+    chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client") or None,
+              "due": request.args.get("due") if request.args.get("due") in DUE else None,
+              "mine": request.args.get("mine") == "1"}
+    every = queries.team_tasks(teams, me)
+    shown = queries.team_tasks(teams, me, chosen["pathway"], chosen["client"], chosen["due"] == "overdue",
+                               now() + DUE[chosen["due"]] if DUE.get(chosen["due"]) else None, chosen["mine"])
+    access.record_each({row.client_id: row.instance_id for row in shown if row.client_id}, "inbox", "care")
+    at = now()
+    counts = {"all": len(every), "mine": sum(1 for r in every if r.assignee == me),
+              "overdue": sum(1 for r in every if r.due_at and r.due_at < at)}
+    pathways = sorted({r.pathway_key for r in every})
+    return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts, pathways=pathways,
+                           people=queries.people_by_client(r.client_id for r in shown), me=me)
+
+
+@blp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@guard.signed_in("professional")
+def task(task_id: str):
+    """The task with the client's context: the pathway's timeline and earlier answers."""
+    found = guard.task_for(task_id)
+    instance = guard.instance_for(found.instance_id)
+    access.record(instance.client_id, "task", found.id, "care")
+    form = Form(found)
+    context = {"instance": instance, "line": timeline.of(instance), "answers": queries.answers(instance.id),
+               "client": queries.people_by_client([instance.client_id]).get(instance.client_id),
+               "colleagues": queries.team_members(guard.task_teams(found)), "me": guard.actor()}
+    if found.state != "open":
+        return render_template("web/task_done.html", task=found, form=form, sent=queries.completion(found.id),
+                               back=url_for("work.client", client_id=instance.client_id))
+    if request.method == "POST" and form.post():
+        return redirect(url_for("work.task", task_id=found.id, sent=1))
+    return render_template("web/work/task.html", task=found, form=form, action=url_for("work.task", task_id=found.id),
+                           drafts=True, **context), form.status
+
+
+@blp.route("/tasks/<task_id>/<any(claim, release, assign):what>", methods=["POST"])
+@guard.signed_in("professional")
+def assign(task_id: str, what: str):
+    """Claim a task, put it back to the team, or give it to a colleague of the task's team."""
+    found = guard.task_for(task_id)
+    try:
+        if what == "release":
+            steps.release(found.id)
+        else:
+            to = guard.actor() if what == "claim" else request.form.get("assignee", "")
+            colleagues = {p.subject.split(":", 1)[-1] for p in queries.team_members(guard.task_teams(found))}
+            if to not in colleagues:
+                abort(422, description=_("Choose a colleague from the task's care team."))
+            steps.claim(found.id, to)
+    except StepRefused as refused:
+        return render_template("web/error.html", status=refused.status, reason=refused.message), refused.status
+    return redirect(local_back(found.id))
+
+
+def local_back(task_id: str) -> str:
+    return local_path(request.form.get("next"), url_for("work.task", task_id=task_id))
+
+
+@blp.route("/clients/<client_id>")
+@guard.signed_in("professional")
+def client(client_id: str):
+    """A client's pathways that my teams follow."""
+    instances = guard.client_instances(client_id)
+    access.record(client_id, "client", client_id, "care")
+    return render_template("web/work/client.html", instances=instances, client_id=client_id,
+                           person=queries.people_by_client([client_id]).get(client_id))

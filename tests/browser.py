@@ -1,0 +1,62 @@
+"""Browser tests' tools: the app served on loopback, Debian's Chromium through Playwright, axe-core.
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium (installed by the test
+set-up, ``.ci/ensure-chromium``). axe-core comes with axe-playwright-python.
+"""
+
+import socket
+import threading
+from contextlib import contextmanager
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, sync_playwright
+from waitress.server import create_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_AXE = Axe()
+
+
+@contextmanager
+def served(app):
+    """The app on a free loopback port, in a thread; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(5)
+
+
+@contextmanager
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the element ``selector`` names has the focus, as a keyboard user would."""
+    target = page.locator(selector)
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
+
+
+def wcag_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now, one line each."""
+    results = _AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]} on {page.url}"
+            for v in results.response["violations"]]

@@ -1,0 +1,181 @@
+"""The pages as people use them: sign-in, a client's form, the team inbox, the designer's upload."""
+
+import io
+import re
+import zipfile
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from orchestrator.clock import CLOCK, now
+from orchestrator.extensions import db
+from orchestrator.models import AccessLog, HumanTask, UserSession
+
+from .conftest import ANSWERS, ROOT
+
+
+def start_for(api, client_id="asiakas-123") -> dict:
+    return api.start("esitieto", business_key=f"{client_id}:esitieto", client_id=client_id)
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def nurse_task(instance_id: int) -> HumanTask:
+    db.session.rollback()
+    return db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                     HumanTask.audience == "professional",
+                                                     HumanTask.state == "open"))
+
+
+def test_the_test_sign_in_says_what_it_is_and_needs_a_csrf_token(web):
+    page = web.get("/sign-in")
+    assert page.status_code == 200
+    assert "Testitunnistautuminen" in text(page) or "Test sign-in" in text(page)
+    assert web.post("/sign-in/test", {"person": "asiakas-123"}, csrf=False).status_code == 400
+    assert web.post("/sign-in/test", {"person": "nobody"}).status_code == 422
+    assert web.get("/me").status_code == 302, "nobody signed in yet"
+
+
+def test_a_client_fills_in_the_form_fixes_an_error_and_sees_the_answer_in_history(api, sample, web_as):
+    instance = start_for(api)
+    task_id = instance["tasks"][0]["id"]
+    aino = web_as("asiakas-123")
+    home = text(aino.get("/me"))
+    assert "Täytä esitietolomake" in home and instance["tasks"][0]["title"] in home
+
+    page = aino.get(f"/me/tasks/{task_id}")
+    assert page.status_code == 200
+    wrong = aino.post(f"/me/tasks/{task_id}", {"action": "send", "oireet": "Yskä", "kesto_paivia": "3",
+                                              "kipu": "12", "key": "k1"})
+    assert wrong.status_code == 422
+    assert 'aria-invalid="true"' in text(wrong) and 'href="#f-kipu"' in text(wrong)
+    assert 'value="Yskä"' in text(wrong) or ">Yskä<" in text(wrong), "what was typed stays"
+
+    sent = aino.post(f"/me/tasks/{task_id}", {"action": "send", "oireet": "Yskä ja kuume", "kesto_paivia": "3",
+                                             "kipu": "8", "key": "k2"})
+    assert sent.status_code == 302
+    done = text(aino.get(sent.headers["Location"]))
+    assert "Yskä ja kuume" in done
+    again = aino.post(f"/me/tasks/{task_id}", {"action": "send", "oireet": "Toinen", "kesto_paivia": "1",
+                                              "kipu": "1", "key": "k2"})
+    assert again.status_code == 200 and "Toinen" not in text(again), "a completed task takes no more answers"
+    timeline = text(aino.get(f"/me/pathways/{instance['id']}"))
+    assert "Täytä esitietolomake" in timeline and "Arvioi esitiedot" in timeline
+
+
+def test_a_draft_is_kept_and_shown_again(api, sample, web_as):
+    task_id = start_for(api)["tasks"][0]["id"]
+    aino = web_as("asiakas-123")
+    saved = aino.post(f"/me/tasks/{task_id}", {"action": "draft", "oireet": "Luonnos", "kipu": ""})
+    assert saved.status_code == 200
+    assert "Luonnos" in text(aino.get(f"/me/tasks/{task_id}"))
+
+
+def test_a_nurse_claims_and_completes_a_task_from_the_inbox(api, sample, web_as):
+    instance = start_for(api)
+    api.complete(instance["tasks"][0]["id"], ANSWERS["esitietolomake"])
+    task = nurse_task(instance["id"])
+    hanna = web_as("hoitaja.virtanen")
+    inbox = text(hanna.get("/work"))
+    assert task.title in inbox and "Aino Asiakas" in inbox
+    claimed = hanna.post(f"/work/tasks/{task.id}/claim", {"next": "/work"})
+    assert claimed.status_code == 302
+    assert "Vain omat" in text(hanna.get("/work?mine=1")) or task.title in text(hanna.get("/work?mine=1"))
+    page = text(hanna.get(f"/work/tasks/{task.id}"))
+    assert "Yskä ja kuume" in page, "the client's earlier answers are shown"
+    done = hanna.post(f"/work/tasks/{task.id}", {"action": "send", "laboratorio": "false",
+                                                "viesti_asiakkaalle": "Tervetuloa vastaanotolle.", "key": "n1"})
+    assert done.status_code == 302, text(done)
+    db.session.rollback()
+    assert db.session.get(HumanTask, task.id).completed_by == "hoitaja.virtanen"
+
+
+def test_nobody_sees_what_is_not_theirs(api, sample, web_as):
+    instance = start_for(api)
+    client_task = instance["tasks"][0]["id"]
+    bertil, lauri = web_as("asiakas-456"), web_as("laakari.korhonen")
+    assert bertil.get(f"/me/tasks/{client_task}").status_code == 404
+    assert bertil.get(f"/me/pathways/{instance['id']}").status_code == 404
+    assert "Täytä esitietolomake" not in text(bertil.get("/me"))
+    api.complete(client_task, ANSWERS["esitietolomake"])
+    task = nurse_task(instance["id"])
+    assert lauri.get(f"/work/tasks/{task.id}").status_code == 404
+    assert lauri.get("/work/clients/asiakas-123").status_code == 404
+    assert task.title not in text(lauri.get("/work"))
+    assert bertil.get("/work").status_code == 403
+    assert web_as("hoitaja.virtanen").get(f"/me/tasks/{client_task}").status_code == 403
+
+
+def test_each_page_with_client_data_logs_the_access_once_and_the_client_sees_it(api, sample, web_as):
+    instance = start_for(api)
+    aino = web_as("asiakas-123")
+
+    def rows():
+        db.session.rollback()
+        return db.session.scalar(select(func.count()).select_from(AccessLog))
+
+    before = rows()
+    aino.get(f"/me/pathways/{instance['id']}")
+    assert rows() == before + 1
+    api.complete(instance["tasks"][0]["id"], ANSWERS["esitietolomake"])
+    hanna = web_as("hoitaja.virtanen")
+    hanna.get(f"/work/tasks/{nurse_task(instance['id']).id}")
+    log = text(aino.get("/me/access-log"))
+    assert "Hanna Virtanen" in log
+
+
+def test_the_access_log_cannot_be_changed(api, sample, web_as):
+    web_as("asiakas-123").get("/me")
+    row = db.session.scalar(select(AccessLog))
+    row.purpose = "rewritten"
+    try:
+        db.session.commit()
+        raise AssertionError("the database let an access-log row change")
+    except Exception as exc:  # noqa: BLE001 - either driver's error
+        assert "append-only" in str(exc)
+        db.session.rollback()
+
+
+def test_sign_out_ends_the_session_for_good_and_an_idle_one_expires(app, web_as):
+    aino = web_as("asiakas-123")
+    cookie = aino.client.get_cookie("polku_session").value
+    assert aino.post("/sign-out").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("polku_session", cookie)
+    assert replay.get("/me").status_code == 302, "the old cookie signs nobody in"
+    assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
+
+    bertil = web_as("asiakas-456")
+    CLOCK.set(now() + timedelta(minutes=app.config["POLKU_IDLE_MINUTES"] + 1))
+    try:
+        assert bertil.get("/me").status_code == 302
+    finally:
+        CLOCK.release()
+
+
+def test_a_designer_uploads_a_broken_pathway_and_sees_the_errors(sample, web_as):
+    sari = web_as("suunnittelija.laine")
+    bpmn = (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_bytes().replace(b'"P3D"', b"P3D")
+    data = {"key": "rikki", "files": (io.BytesIO(bpmn), "rikki.bpmn")}
+    page = sari.post("/admin/pathways", data, content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "rikki.bpmn" in text(page) and "quote" in text(page).lower()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("esitieto.bpmn", (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_bytes())
+        zf.writestr("kiireellisyys.dmn", (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes())
+    archive.seek(0)
+    ok = sari.post("/admin/pathways", {"key": "esitieto2", "files": (archive, "esitieto.zip")},
+                   content_type="multipart/form-data")
+    assert ok.status_code == 200 and "esitieto2" in text(ok)
+
+
+def test_the_language_can_be_switched_on_every_page(web_as):
+    aino = web_as("asiakas-123")
+    assert "Omat polut" in text(aino.get("/me"))
+    assert aino.get("/lang/sv?next=/me").headers["Location"] == "/me"
+    assert "Mina vårdstigar" in text(aino.get("/me"))
+    aino.get("/lang/en?next=https://evil.example/")
+    assert "My pathways" in text(aino.get("/me"))
