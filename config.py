@@ -47,6 +47,10 @@ class Config:
     POLKU_OIDC_SCOPE = _env("OIDC_SCOPE", "openid profile")
     # The ID-token claim that carries a client's personal identity code (else the subject identifies them).
     POLKU_OIDC_IDENTITY_CLAIM = _env("OIDC_IDENTITY_CLAIM", "personal_identity_code")
+    # Systems that call the API (the lab, the patient record system): "name=token,name2=token2". They send
+    # "Authorization: Bearer <token>". In development a name in the X-Polku-Actor header stands in.
+    POLKU_SERVICE_TOKENS = dict(reversed(pair.split("=", 1)) for pair in _env("SERVICE_TOKENS", "").split(",")
+                                if "=" in pair)
     # A session ends after this many minutes without a request.
     POLKU_IDLE_MINUTES = int(_env("IDLE_MINUTES", "20"))
     SESSION_COOKIE_NAME = "polku_session"

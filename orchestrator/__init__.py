@@ -26,7 +26,7 @@ def create_app(config_class: type | None = None) -> Flask:
     extensions.api.init_app(app)
 
     from . import cli, database, engine
-    from .api import check_input
+    from .api import authenticate, check_input
     from .api import register as register_api
     from .clock import now
     from .store import WorkflowStore
@@ -46,6 +46,7 @@ def create_app(config_class: type | None = None) -> Flask:
     def start_clock() -> None:
         g.request_started = time.perf_counter()
 
+    app.before_request(authenticate)
     app.before_request(check_input)
     cli.register(app)
     if app.config["POLKU_SCHEDULER"] == "always" and not _reloader_parent(app):

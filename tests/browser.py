@@ -47,7 +47,7 @@ def chromium():
 
 def tab_to(page: Page, selector: str, limit: int = 60) -> None:
     """Press Tab until the element ``selector`` names has the focus, as a keyboard user would."""
-    target = page.locator(selector)
+    target = page.locator(selector).first
     for _ in range(limit):
         page.keyboard.press("Tab")
         if target.evaluate("el => el === document.activeElement"):
@@ -60,3 +60,15 @@ def wcag_violations(page: Page) -> list[str]:
     results = _AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]} on {page.url}"
             for v in results.response["violations"]]
+
+
+def choose_radio(page: Page, group: str, value: str, limit: int = 20) -> None:
+    """Tab into a radio group and move with the arrow keys to the option (which selects it)."""
+    tab_to(page, f"input[name='{group}']:checked, input[name='{group}']:first-of-type")
+    target = page.locator(f"input[name='{group}'][value='{value}']")
+    for _ in range(limit):
+        if target.evaluate("el => el === document.activeElement"):
+            page.keyboard.press("Space")
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"option {value} of {group} cannot be reached with the arrow keys on {page.url}")

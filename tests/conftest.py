@@ -134,8 +134,10 @@ class Web:
 
     @staticmethod
     def _fresh_g():
-        """The test's app context outlives each request, and Flask-WTF keeps a request's token in ``g``."""
+        """The test's app context outlives each request; Flask-WTF and Flask-Babel keep a request's token
+        and language in ``g``."""
         flask.g.pop("csrf_token", None)
+        flask.g.pop("_flask_babel", None)
 
     def sign_in(self, person: str):
         self.token = None

@@ -7,10 +7,11 @@ redirect, 403 (wrong role) or 404 (not theirs), and never a page that shows her 
 
 import pytest
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from orchestrator.clock import now
 from orchestrator.extensions import db
-from orchestrator.models import HumanTask
+from orchestrator.models import AccessLog, HumanTask, Notification
 
 from .conftest import ANSWERS, Web
 
@@ -25,6 +26,8 @@ NAME, ANSWER = "Aino Asiakas", ANSWERS["esitietolomake"]["oireet"]
 PUBLIC = {"auth.home", "auth.sign_in", "auth.test_sign_in", "auth.oidc_start", "auth.oidc_callback",
           "auth.sign_out", "auth.accessibility", "lang.choose", "static"}
 OBJECT_ARGS = {"instance_id", "task_id", "client_id"}
+OBJECT_ARGS_API = {"instance_id", "task_id", "notification_id"}
+PUBLIC_API = {"/api/v1/openapi.json"}
 
 
 @pytest.fixture
@@ -115,3 +118,106 @@ def test_a_post_without_its_csrf_token_is_refused(app, world):
                 response = web.post(url, {}, csrf=False)
                 response.close()
                 assert response.status_code == 400, f"POST {url} without a CSRF token -> {response.status_code}"
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def api_rules(app):
+    return sorted((r for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and r.rule not in PUBLIC_API),
+                  key=lambda r: r.rule)
+
+
+def api_urls(app, rule, world) -> list[str]:
+    values = {"instance_id": [world["instance_id"]], "task_id": world["client_tasks"] + world["nurse_tasks"],
+              "notification_id": [world["notification_id"]], "key": ["esitieto"], "number": [1]}
+    combos = [{}]
+    for arg in sorted(rule.arguments):
+        combos = [{**c, arg: v} for c in combos for v in values[arg]]
+    with app.test_request_context():
+        return [url_for(rule.endpoint, **c) for c in combos]
+
+
+@pytest.fixture
+def notified(world):
+    note = Notification(instance_id=world["instance_id"], kind="reminder", audience="client", recipient=OWNER,
+                        source="muistutus", text="Muistathan", created_at=now())
+    db.session.add(note)
+    db.session.commit()
+    return {**world, "notification_id": note.id}
+
+
+def test_every_api_route_needs_a_caller(app, notified):
+    client = app.test_client()
+    for rule in api_rules(app):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for url in api_urls(app, rule, notified):
+                response = client.open(url, method=method, json={})
+                assert response.status_code == 401, f"anonymous {method} {url} -> {response.status_code}"
+                assert OWNER not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", [w for w in USERS if w != "anonymous"])
+def test_no_api_route_leaks_a_clients_data(app, notified, who):
+    """Signed in with the session cookie, as a browser page's script would be (the CSRF header sent)."""
+    web = browser(app, USERS[who])
+    may_see = who in SEES_OWNER
+    for rule in api_rules(app):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for url in api_urls(app, rule, notified):
+                web._fresh_g()
+                response = web.client.open(url, method=method, json={}, headers={"X-CSRFToken": web.token})
+                body, where = response.get_data(as_text=True), f"{who}: {method} {url} -> {response.status_code}"
+                assert response.status_code < 500, where
+                if not may_see:
+                    assert OWNER not in body and ANSWER not in body, f"leak: {where}"
+                    if OBJECT_ARGS_API & set(rule.arguments):
+                        assert response.status_code in (403, 404, 422), where
+
+
+def test_a_cookie_signed_api_post_needs_the_csrf_header(app, notified):
+    nurse = browser(app, "hoitaja.virtanen")
+    task = notified["nurse_tasks"][0]
+    nurse._fresh_g()
+    refused = nurse.client.post(f"/api/v1/tasks/{task}/claim", json={})
+    assert refused.status_code == 400
+    nurse._fresh_g()
+    taken = nurse.client.post(f"/api/v1/tasks/{task}/claim", json={}, headers={"X-CSRFToken": nurse.token})
+    assert taken.status_code == 200 and taken.json["assignee"] == "hoitaja.virtanen"
+
+
+# --------------------------------------------------------------------------- the access log
+
+
+def owner_rows() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(AccessLog).where(AccessLog.client_id == OWNER))
+
+
+@pytest.mark.parametrize("who", list(SEES_OWNER))
+def test_every_response_that_shows_a_clients_data_logs_it_exactly_once(app, notified, who):
+    """Each GET of a page or API route: one access-log row for Aino when it shows her data, none otherwise."""
+    web = browser(app, USERS[who])
+    seen = 0
+    for rule in page_rules(app) + api_rules(app):
+        if "GET" not in rule.methods or rule.endpoint in ("auth.home", "auth.sign_in", "static"):
+            continue
+        roles = getattr(app.view_functions[rule.endpoint], "polku_roles", None)
+        for url in (api_urls if rule.rule.startswith("/api/") else urls)(app, rule, notified):
+            before = owner_rows()
+            response = web.get(url)
+            response.close()
+            shows = shows_owner(rule, roles, who, response)
+            assert owner_rows() - before == (1 if shows else 0), f"{who}: GET {url} -> {response.status_code}"
+            seen += shows
+    assert seen >= 5
+
+
+def shows_owner(rule, roles, who: str, response) -> bool:
+    """Whether this 200 response shows Aino's data: a page of her own or her team's, an API answer about
+    her instance, task or notification, or a list with any of those in it (pathway documents show nobody's)."""
+    if response.status_code != 200:
+        return False
+    if rule.rule.startswith("/api/"):
+        return not rule.rule.startswith("/api/v1/pathways") and bool(response.json)
+    return roles is not None and SEES_OWNER[who] in roles

@@ -26,7 +26,7 @@ def upload(api, files: dict[str, bytes], key="testi"):
 
 def upload_zip(api, archive: bytes, key="testi"):
     return api.client.post(f"/api/v1/pathways/{key}/versions", data={"package": (io.BytesIO(archive), "p.zip")},
-                           content_type="multipart/form-data")
+                           content_type="multipart/form-data", headers={"X-Polku-Actor": "suunnittelija"})
 
 
 def zipped(files: dict[str, bytes]) -> bytes:
@@ -174,7 +174,7 @@ def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
     boundary = "rajaraja"
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="iso.bpmn"\r\n\r\n').encode()
     body += b"<x>" + b"a" * (50 * 1024 * 1024) + f"</x>\r\n--{boundary}--\r\n".encode()
-    response = api.client.post("/api/v1/pathways/iso/versions", data=body,
+    response = api.client.post("/api/v1/pathways/iso/versions", data=body, headers={"X-Polku-Actor": "tester"},
                                content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413
     assert response.is_json and "code" in response.json

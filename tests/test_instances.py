@@ -225,5 +225,5 @@ def test_a_task_without_a_form_takes_no_answers(api):
                                   '{"data": ' * 40 + "{}" + "}" * 40])
 def test_numbers_json_lacks_and_deep_nesting_are_refused(api, sample, body):
     task = api.start()["tasks"][0]
-    response = api.client.post(f"/api/v1/tasks/{task['id']}/complete", data=body, content_type="application/json")
+    response = api.post(f"/api/v1/tasks/{task['id']}/complete", data=body, content_type="application/json")
     assert response.status_code == 400, response.json

@@ -2,18 +2,62 @@
 
 import math
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api, abort
+from sqlalchemy import select
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .. import web
 from ..engine import PackageInvalid
+from ..extensions import db
 from ..forms import InvalidAnswers
+from ..models import Instance, UserSession
 from ..steps import StepRefused
+from ..web import access, auth, demo, guard, sessions
+
+PUBLIC = ("/api/v1/openapi.json",)
 
 
 def actor() -> str:
-    """Who is calling. Until sign-in arrives the caller names itself; events record it."""
-    return (request.headers.get("X-Polku-Actor") or "api").strip()[:200] or "api"
+    """How the history names the caller."""
+    return guard.actor()
+
+
+def log_shown(shown: dict, object_type: str, by_instance: bool = False) -> None:
+    """One access-log row for each client whose data this response shows (keys: client ids, or instance ids)."""
+    if by_instance:
+        owners = {i.id: i.client_id for i in db.session.scalars(select(Instance).where(Instance.id.in_(list(shown))))}
+        shown = {owners.get(key): value for key, value in shown.items()}
+    shown = {client: value for client, value in shown.items() if client}
+    if shown:
+        access.record_each(shown, object_type, access.purpose())
+
+
+def authenticate() -> None:
+    """Who calls the API: a signed-in person (the session cookie), a service with its bearer token, or,
+    in development only, whoever the X-Polku-Actor header names (a demo person acts as that person).
+    Nobody else gets past here."""
+    if not request.path.startswith("/api/") or request.path in PUBLIC:
+        return
+    if sessions.current() is not None:
+        if request.method == "POST":  # a cookie also rides along with another site's form post
+            web.csrf.protect()
+        return
+    sessions.per_request()["user"] = _service_or_dev_caller()
+
+
+def _service_or_dev_caller():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    services = current_app.config["POLKU_SERVICE_TOKENS"]
+    if scheme.lower() == "bearer" and token in services:
+        return guard.Service(services[token])
+    name = (request.headers.get("X-Polku-Actor") or "").strip()[:200]
+    if name and auth.dev_sign_in_allowed():
+        known = demo.BY_KEY.get(name)
+        if known is None:
+            return guard.Service(name, method="dev")
+        return UserSession(person=demo.person_for(known), role=known.role, method="dev")
+    abort(401, message="sign in, or send a service's bearer token")
 
 
 def _error(status: int, message: str, errors: list | None = None):
@@ -81,4 +125,7 @@ def register(app: Flask, api: Api) -> None:
         app.register_error_handler(exc_class, handler)
     for module in (pathways, instances, tasks, messages, notifications):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
-    api.spec.components.security_scheme("actor", {"type": "apiKey", "in": "header", "name": "X-Polku-Actor"})
+    api.spec.components.security_scheme("service", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "polku_session"})
+    api.spec.components.security_scheme("actor", {"type": "apiKey", "in": "header", "name": "X-Polku-Actor",
+                                                  "description": "development only"})

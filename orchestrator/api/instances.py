@@ -4,7 +4,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import queries, steps
-from . import actor
+from ..web import guard
+from . import actor, log_shown
 from .schemas import (
     CancelSchema,
     InstanceDetailSchema,
@@ -24,16 +25,26 @@ class Instances(MethodView):
     @blp.arguments(InstanceQuerySchema, location="query")
     @blp.response(200, InstanceSchema(many=True))
     def get(self, args):
-        """List instances, newest first."""
-        return queries.instances(**args)
+        """List the instances the caller may see, newest first."""
+        guard.require("client", "professional")
+        if guard.user().role == "client":
+            args["client_id"] = guard.user().person.client_id
+        found = [i for i in queries.instances(**args) if guard.may_see_instance(i)]
+        log_shown({i.client_id: i.id for i in found}, "instance-list")
+        return found
 
     @blp.arguments(StartSchema)
     @blp.response(201, InstanceStateSchema)
     @blp.alt_response(404, description="no such pathway or version")
     def post(self, args):
-        """Start an instance of a pathway (its latest version unless one is named)."""
+        """Start an instance of a pathway (its latest version unless one is named).
+
+        A client starts one for themselves; a professional for a client, on a pathway their team follows."""
+        guard.require("client", "professional")
         version = queries.version_or_404(args["pathway"], args.get("version"))
-        instance = steps.start(version, actor(), args["variables"], args.get("business_key"), args.get("client_id"))
+        client_id = guard.starts_for(version, args.get("client_id"))
+        instance = steps.start(version, actor(), args["variables"], args.get("business_key"), client_id)
+        log_shown({instance.client_id: instance.id}, "instance")
         return state(instance)
 
 
@@ -41,7 +52,9 @@ class Instances(MethodView):
 @blp.response(200, InstanceDetailSchema)
 def get_instance(instance_id):
     """One instance with its open tasks, waiting timers and history."""
-    return detail(queries.instance_or_404(instance_id))
+    instance = guard.instance_for(instance_id)
+    log_shown({instance.client_id: instance.id}, "instance")
+    return detail(instance)
 
 
 @blp.route("/<int(min=1, max=2147483647):instance_id>/cancel", methods=["POST"])
@@ -49,5 +62,8 @@ def get_instance(instance_id):
 @blp.response(200, InstanceStateSchema)
 @blp.alt_response(409, description="the instance has already ended")
 def cancel(args, instance_id):
-    """Cancel a running instance; its open tasks and timers go with it."""
-    return state(steps.cancel(instance_id, actor(), args.get("reason")))
+    """Cancel a running instance; its open tasks and timers go with it (its care team, or a service)."""
+    guard.require("professional")
+    instance = guard.instance_for(instance_id)
+    log_shown({instance.client_id: instance.id}, "instance")
+    return state(steps.cancel(instance.id, actor(), args.get("reason")))

@@ -3,7 +3,8 @@
 from flask_smorest import Blueprint, abort
 
 from .. import queries, steps
-from . import actor
+from ..web import guard
+from . import actor, log_shown
 from .schemas import InstanceStateSchema, MessageSchema
 from .views import instance_state as state
 
@@ -17,8 +18,10 @@ blp = Blueprint("messages", __name__, description="Named messages delivered to w
 @blp.alt_response(409, description="the instance is not waiting for this message, or the key is ambiguous")
 def deliver(args):
     """Deliver a message to one instance, named by `instance_id` or by `business_key` (and `pathway`)."""
-    instance_id = _target(args)
-    return state(steps.deliver(instance_id, args["name"], args["payload"], actor()))
+    guard.require("professional")
+    instance = guard.instance_for(_target(args))
+    log_shown({instance.client_id: instance.id}, "instance")
+    return state(steps.deliver(instance.id, args["name"], args["payload"], actor()))
 
 
 def _target(args) -> int:

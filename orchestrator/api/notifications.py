@@ -1,8 +1,12 @@
 """Notifications: reminders and other messages Polku sent to clients and care teams."""
 
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from .. import queries, steps
+from ..extensions import db
+from ..models import Notification
+from ..web import guard
+from . import log_shown
 from .schemas import NotificationQuerySchema, NotificationSchema
 
 blp = Blueprint("notifications", __name__, description="Reminders and other notifications, newest first")
@@ -12,8 +16,11 @@ blp = Blueprint("notifications", __name__, description="Reminders and other noti
 @blp.arguments(NotificationQuerySchema, location="query")
 @blp.response(200, NotificationSchema(many=True))
 def list_notifications(args):
-    """Notifications by recipient (a client's id or a team's role), instance, or unread."""
-    return queries.notifications(**args)
+    """The caller's notifications by recipient (a client's id or a team's role), instance, or unread."""
+    guard.require("client", "professional")
+    found = [n for n in queries.notifications(**args) if guard.may_see_notification(n)]
+    log_shown({n.instance_id: n.id for n in found}, "notification-list", by_instance=True)
+    return found
 
 
 @blp.route("/<int(min=1, max=2147483647):notification_id>/read", methods=["POST"])
@@ -21,4 +28,9 @@ def list_notifications(args):
 @blp.alt_response(404, description="no such notification")
 def mark_read(notification_id):
     """Mark a notification read (the first time counts)."""
+    guard.require("client", "professional")
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or not guard.may_see_notification(notification):
+        abort(404, message=f"notification {notification_id} not found")
+    log_shown({notification.instance_id: notification.id}, "notification", by_instance=True)
     return steps.mark_read(notification_id)

@@ -4,6 +4,7 @@ from flask import current_app
 from flask_smorest import Blueprint, abort
 
 from .. import deploy, queries
+from ..web import guard
 from . import actor
 from .schemas import DeployFilesSchema, DeployResultSchema, PathwaySchema, VersionDetailSchema
 
@@ -25,6 +26,7 @@ def list_pathways():
 @blp.alt_response(422, description="the package is not valid; `errors` lists each problem")
 def deploy_version(files, key):
     """Deploy a package as the pathway's next version: a zip (`package`) or its files (`files`, repeated)."""
+    guard.require("designer", "admin")
     result = deploy.deploy([_package(key, files)], actor())[0]
     return result, 201 if result.created else 200
 

@@ -4,7 +4,8 @@ from flask import request
 from flask_smorest import Blueprint, abort
 
 from .. import queries, steps
-from . import actor
+from ..web import guard
+from . import actor, log_shown
 from .schemas import (
     ClaimSchema,
     CompleteSchema,
@@ -23,15 +24,26 @@ blp = Blueprint("tasks", __name__, description="Human tasks for clients and prof
 @blp.arguments(TaskQuerySchema, location="query")
 @blp.response(200, HumanTaskSchema(many=True))
 def list_tasks(args):
-    """Tasks by filter, soonest due first (open ones unless `state` says otherwise)."""
-    return queries.tasks(**args)
+    """The caller's tasks by filter, soonest due first (open ones unless `state` says otherwise).
+
+    A client sees their own tasks; a professional those of their care teams."""
+    guard.require("client", "professional")
+    limit = args.pop("limit", 100)
+    if guard.user().role == "service":
+        found = queries.tasks(**args, limit=limit)
+    else:  # filtered here: read a wider window so the caller still gets up to `limit` of their own
+        found = [row for row in queries.tasks(**args, limit=limit * 5) if guard.may_see_task(row)][:limit]
+    log_shown({row.instance_id: row.instance_id for row in found}, "task-list", by_instance=True)
+    return found
 
 
 @blp.route("/<task_id>")
 @blp.response(200, TaskDetailSchema)
 def get_task(task_id):
     """One task with its form's JSON Schema and UI schema."""
-    return task_detail(queries.task_or_404(task_id))
+    task = guard.task_for(task_id)
+    log_shown({task.instance_id: task.id}, "task", by_instance=True)
+    return task_detail(task)
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])
@@ -40,7 +52,9 @@ def get_task(task_id):
 @blp.alt_response(409, description="the task is closed or someone else has it")
 def claim(args, task_id):
     """Take a task (or give it to `assignee`)."""
-    return steps.claim(task_id, args.get("assignee") or actor())
+    task = guard.task_for(task_id)
+    log_shown({task.instance_id: task.id}, "task", by_instance=True)
+    return steps.claim(task.id, args.get("assignee") or actor())
 
 
 @blp.route("/<task_id>/release", methods=["POST"])
@@ -48,7 +62,9 @@ def claim(args, task_id):
 @blp.alt_response(409, description="the task is closed")
 def release(task_id):
     """Put a claimed task back to its team."""
-    return steps.release(task_id)
+    task = guard.task_for(task_id)
+    log_shown({task.instance_id: task.id}, "task", by_instance=True)
+    return steps.release(task.id)
 
 
 @blp.route("/<task_id>/complete", methods=["POST"])
@@ -62,4 +78,6 @@ def complete(args, task_id):
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         abort(400, message="Idempotency-Key must be 1 to 200 characters")
-    return state(steps.complete(task_id, args["data"], actor(), key))
+    task = guard.task_for(task_id)
+    log_shown({task.instance_id: task.id}, "task", by_instance=True)
+    return state(steps.complete(task.id, args["data"], actor(), key))

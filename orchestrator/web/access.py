@@ -19,7 +19,8 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
     if done.get("access_logged"):
         raise RuntimeError("a request logs its access once")
     user, at = sessions.current(), now()
-    db.session.add_all(AccessLog(at=at, person_id=user.person.id, actor=user.person.name, role=user.role,
+    who = user.person.name if user.person else user.name
+    db.session.add_all(AccessLog(at=at, person_id=user.person.id if user.person else None, actor=who, role=user.role,
                                  client_id=client_id, object_type=object_type, object_id=str(object_id),
                                  purpose=purpose, route=request.endpoint or request.path)
                        for client_id, object_id in shown.items())
@@ -29,4 +30,4 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
 
 def purpose() -> str:
     """Why the data is shown: the client's own use, or care given by a professional."""
-    return "own-data" if sessions.current().role == "client" else "care"
+    return {"client": "own-data", "service": "integration"}.get(sessions.current().role, "care")

@@ -7,6 +7,7 @@ Designers and administrators see no client data at all. Each object guard return
 aborts with 404, so nobody learns that something they may not see exists.
 """
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, current_app, redirect, request, url_for
@@ -37,8 +38,18 @@ def signed_in(*roles: str):
     return wrap
 
 
+@dataclass(frozen=True)
+class Service:
+    """A trusted system calling the API (the lab, the patient record system): sees what it integrates."""
+
+    name: str
+    method: str = "token"
+    role: str = "service"
+    person: None = None
+
+
 def user():
-    """The signed-in user of a guarded view."""
+    """The signed-in user of a guarded view, or the service calling the API."""
     return sessions.current()
 
 
@@ -55,6 +66,8 @@ def pathway_teams(version_id: int) -> set[str]:
 
 def may_see_instance(instance: Instance) -> bool:
     current = user()
+    if current.role == "service":
+        return True
     if instance.client_id is None:
         return False
     if current.role == "client":
@@ -74,18 +87,7 @@ def instance_for(instance_id: int) -> Instance:
 def task_for(task_id: str) -> HumanTask:
     """A task of the user's own: a client's on their own instance, or one for a professional's team."""
     task = db.session.get(HumanTask, task_id)
-    if task is None:
-        abort(404)
-    instance = db.session.get(Instance, task.instance_id)
-    current = user()
-    if current.role == "client":
-        allowed = task.audience == "client" and may_see_instance(instance)
-    elif current.role == "professional":
-        allowed = (task.audience == "professional" and may_see_instance(instance)
-                   and bool(task_teams(task) & current.person.team_keys))
-    else:
-        allowed = False
-    if not allowed:
+    if task is None or not may_see_task(task):
         abort(404)
     return task
 
@@ -105,6 +107,51 @@ def client_instances(client_id: str) -> list[Instance]:
 def actor() -> str:
     """How the history names the signed-in user: a client by their client id, others by their login."""
     current = user()
+    if current.role == "service":
+        return current.name
     if current.role == "client":
         return current.person.client_id
     return current.person.subject.split(":", 1)[-1]
+
+
+def require(*roles: str) -> None:
+    """The caller acts in one of ``roles`` (a service may do anything the API offers)."""
+    if user().role not in (*roles, "service"):
+        abort(403)
+
+
+def may_see_task(task) -> bool:
+    """A task row or entity: the caller's own (a client's) or their team's (a professional's)."""
+    current = user()
+    if current.role == "service":
+        return True
+    instance = db.session.get(Instance, task.instance_id)
+    if current.role == "client":
+        return task.audience == "client" and may_see_instance(instance)
+    return (current.role == "professional" and task.audience == "professional" and may_see_instance(instance)
+            and bool(task_teams(task) & current.person.team_keys))
+
+
+def may_see_notification(notification) -> bool:
+    current = user()
+    if current.role == "service":
+        return True
+    if current.role == "client":
+        return notification.audience == "client" and notification.recipient == current.person.client_id
+    return (current.role == "professional" and notification.audience == "professional"
+            and notification.recipient in current.person.team_keys)
+
+
+def starts_for(version, client_id: str | None) -> str | None:
+    """Whom an instance may be started for: a client only for themselves; a professional for a client,
+    on a pathway one of their teams follows."""
+    current = user()
+    if current.role == "service":
+        return client_id
+    if current.role == "client":
+        if client_id not in (None, current.person.client_id):
+            abort(403)
+        return current.person.client_id
+    if not client_id or not pathway_teams(version.id) & current.person.team_keys:
+        abort(403)
+    return client_id
