@@ -6,6 +6,9 @@
 
 Its accounts are fixed (tests/oidc/provider.mjs): "asiakas-1" and "hoitaja-1". `sign_in_at_provider`
 walks an authorization URL through the provider's login page as a browser would, without one.
+
+`OidcProvider(clients, tamper={"aud": "someone-else"})` makes it mis-issue every ID token with those claims over
+the real ones, still signed with its key: for tests that a client refuses such tokens.
 """
 
 import json
@@ -51,8 +54,9 @@ def ensure_installed() -> None:
 class OidcProvider:
     """The provider as a child process on 127.0.0.1; `issuer` is its URL once entered."""
 
-    def __init__(self, clients: list[dict], *, port: int = 0, startup_timeout: float = 20.0):
-        self.clients, self.port, self.startup_timeout = clients, port, startup_timeout
+    def __init__(self, clients: list[dict], *, tamper: dict | None = None, port: int = 0,
+                 startup_timeout: float = 20.0):
+        self.clients, self.tamper, self.port, self.startup_timeout = clients, tamper, port, startup_timeout
         self.issuer: str | None = None
         self._process: subprocess.Popen | None = None
         self._readers: list[threading.Thread] = []
@@ -80,6 +84,9 @@ class OidcProvider:
         ensure_installed()
         env = {**os.environ, "PORT": str(self.port), "OIDC_CLIENTS": json.dumps(self.clients)}
         env.pop("ISSUER", None)
+        env.pop("OIDC_TAMPER", None)
+        if self.tamper is not None:
+            env["OIDC_TAMPER"] = json.dumps(self.tamper)
         # The port is 0 by default: the OS picks a free one and the READY line names it, so nothing races for it.
         self._process = subprocess.Popen([node, str(OIDC_DIR / "provider.mjs")], stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

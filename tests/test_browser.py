@@ -158,3 +158,22 @@ def test_the_accessibility_check_finds_a_violation_when_there_is_one():
         found = wcag_violations(page)
     assert any(line.startswith("image-alt") for line in found), found
     assert any(line.startswith("label") for line in found), found
+
+
+def test_pages_reflow_at_320_pixels_without_sideways_scrolling(site, instance, api):
+    """WCAG 1.4.10: at 320 CSS pixels (a phone, or 1280 px at 400 %) nothing needs scrolling sideways."""
+    base, browser = site
+    api.complete(instance["tasks"][0]["id"], ANSWERS["esitietolomake"])
+    wide = []
+    for person, urls in (("asiakas-123", ["/me", f"/me/tasks/{instance['tasks'][0]['id']}",
+                                          f"/me/pathways/{instance['id']}", "/me/access-log"]),
+                         ("hoitaja.virtanen", ["/work", "/work/clients/asiakas-123"]),
+                         ("suunnittelija.laine", ["/admin/pathways"])):
+        page = signed_in(browser, base, person)
+        page.set_viewport_size({"width": 320, "height": 640})
+        for url in ["/sign-in", *urls]:
+            page.goto(base + url)
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            if width > 320:
+                wide.append(f"{url} is {width} px wide")
+    assert wide == []

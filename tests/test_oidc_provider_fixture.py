@@ -1,5 +1,6 @@
 """The test OIDC provider is a real one: discovery, authorization code with PKCE (S256) and a nonce, a signed
-ID token carrying the personal identity code, and PKCE refused when it is missing."""
+ID token carrying the personal identity code, and PKCE refused when it is missing. Told to tamper, it issues ID
+tokens with a wrong claim that are still signed with its key."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,6 +10,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
+from joserfc.errors import InvalidClaimError
 from joserfc.jwk import KeySet
 
 from .oidc_provider import OidcProvider, sign_in_at_provider
@@ -52,9 +54,12 @@ def test_discovery_document(provider, metadata):
     assert metadata["authorization_response_iss_parameter_supported"] is True
 
 
-@pytest.mark.parametrize(("login", "name", "code"), [("asiakas-1", "Aino Asiakas", "010150-902E"),
-                                                      ("hoitaja-1", "Hanna Hoitaja", "150385-9356")])
-def test_code_flow_with_pkce_and_nonce(provider, metadata, login, name, code):
+def code_flow(provider: OidcProvider, metadata: dict, login: str) -> tuple[OAuth2Session, dict, CodeIDToken]:
+    """Sign `login` in with PKCE and a nonce; the client, its token and the ID token's claims, not yet validated.
+
+    The claims are read as Authlib's own OpenID client does: the signature checked by joserfc against the JWKS,
+    the claims left to Authlib's CodeIDToken, here told to check the audience as well as the issuer.
+    """
     client = oauth_client(code_challenge_method="S256")
     code_verifier, nonce = generate_token(48), generate_token(20)
     authorize_url, state = client.create_authorization_url(metadata["authorization_endpoint"],
@@ -69,14 +74,21 @@ def test_code_flow_with_pkce_and_nonce(provider, metadata, login, name, code):
                                code_verifier=code_verifier)
     assert token["token_type"].lower() == "bearer" and token["access_token"]
 
-    # As Authlib's own OpenID client does it: the signature by joserfc against the JWKS, the claims by Authlib.
     keys = KeySet.import_key_set(requests.get(metadata["jwks_uri"], timeout=5).json())
     id_token = jwt.decode(token["id_token"], keys, algorithms=metadata["id_token_signing_alg_values_supported"])
-    claims = CodeIDToken(id_token.claims, id_token.header, {"iss": {"value": provider.issuer}},
+    options = {"iss": {"essential": True, "value": provider.issuer}, "aud": {"essential": True, "value": CLIENT_ID}}
+    claims = CodeIDToken(id_token.claims, id_token.header, options,
                          {"client_id": CLIENT_ID, "nonce": nonce, "access_token": token["access_token"]})
+    return client, token, claims
+
+
+@pytest.mark.parametrize(("login", "name", "code"), [("asiakas-1", "Aino Asiakas", "010150-902E"),
+                                                      ("hoitaja-1", "Hanna Hoitaja", "150385-9356")])
+def test_code_flow_with_pkce_and_nonce(provider, metadata, login, name, code):
+    client, token, claims = code_flow(provider, metadata, login)
     claims.validate()
     assert claims["iss"] == provider.issuer and claims["aud"] == CLIENT_ID
-    assert claims["nonce"] == nonce and claims["sub"] == login
+    assert claims["nonce"] == claims.params["nonce"] and claims["sub"] == login
     assert set(claims) == {"iss", "aud", "sub", "nonce", "iat", "exp", "name", "personal_identity_code"}
     assert claims.header["alg"] == "RS256"
     assert claims["name"] == name
@@ -108,3 +120,24 @@ def test_code_exchange_without_verifier_is_refused(metadata):
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("tamper", [{"aud": "someone-else"}, {"iss": "http://127.0.0.1:1"},
+                                    {"nonce": "not-the-one"}], ids=["aud", "iss", "nonce"])
+def test_tampered_id_tokens_are_signed_but_carry_the_wrong_claim(tamper):
+    [(claim, wrong)] = tamper.items()
+    with OidcProvider([{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [REDIRECT_URI]}],
+                      tamper=tamper) as provider:
+        metadata = requests.get(f"{provider.issuer}/.well-known/openid-configuration", timeout=5).json()
+        claims = code_flow(provider, metadata, "asiakas-1")[2]  # the signature checks out
+
+        assert claims[claim] == wrong
+        assert claims["sub"] == "asiakas-1" and claims["personal_identity_code"] == "010150-902E"
+        assert claims.header == {"alg": "RS256", "kid": "polku-test"}
+        with pytest.raises(InvalidClaimError, match=claim):
+            claims.validate()
+
+
+def test_tamper_must_be_an_object_of_claims():
+    with pytest.raises(RuntimeError, match="OIDC_TAMPER must be a JSON object"), OidcProvider([], tamper=["aud"]):
+        pass  # pragma: no cover

@@ -179,3 +179,32 @@ def test_the_language_can_be_switched_on_every_page(web_as):
     assert "Mina vårdstigar" in text(aino.get("/me"))
     aino.get("/lang/en?next=https://evil.example/")
     assert "My pathways" in text(aino.get("/me"))
+
+
+def test_instructions_are_markdown_and_raw_html_in_them_is_shown_as_text():
+    from orchestrator.web.filters import markdown
+
+    html = markdown("# Otsikko\n\nLue **tämä**. <script>alert(1)</script> [linkki](javascript:alert(1))")
+    assert "<h2>Otsikko</h2>" in html and "<strong>tämä</strong>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html
+
+
+def test_the_test_sign_in_is_refused_in_production_and_beside_openid_connect(tmp_path):
+    from config import TestConfig
+    from orchestrator import create_app
+
+    class Production(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
+        POLKU_ENV = "production"
+
+    app = create_app(Production)
+    with app.app_context():
+        db.create_all()
+        client = app.test_client()
+        assert client.get("/sign-in").status_code == 503
+        assert client.post("/sign-in/test", data={"person": "asiakas-123"}).status_code in (400, 404)
+        refused = client.get("/api/v1/instances", headers={"X-Polku-Actor": "hoitaja.virtanen"})
+        assert refused.status_code == 401, "the development actor header means nothing in production"
+        db.session.remove()
+        db.engine.dispose()

@@ -64,12 +64,12 @@ def oidc_callback():
     if not oidc.configured():
         abort(404)
     try:
-        token = oidc.client().authorize_access_token()
+        claims = oidc.signed_in_claims()
     except (OAuthError, JoseError, KeyError, ValueError) as exc:
         current_app.logger.warning("OpenID Connect sign-in refused: %s", exc)
         return render_template("web/sign_in.html", oidc=True, next_page="",
                                error=_("Sign-in failed. Please try again.")), 401
-    person = oidc.person_from(token["userinfo"])
+    person = oidc.person_from(claims)
     role = next((r for r in ROLE_ORDER if r in person.roles), None)
     if role is None:
         abort(403, description=_("Your account has no role in this service. Ask an administrator."))

@@ -3,6 +3,8 @@
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from ..clock import now
 from . import sessions
@@ -17,6 +19,19 @@ PURPOSES = {"own-data": _l("Own use"), "care": _l("Care")}
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 
 
+# Pathway text is Markdown written by designers: raw HTML in it is shown as text, never run.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def markdown(text: str | None) -> Markup:
+    """Instructions as HTML; their headings start below the page's own title (h2 and down)."""
+    tokens = _MARKDOWN.parse(text or "")
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close") and token.tag == "h1":
+            token.tag = "h2"
+    return Markup(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
+
+
 def when(value, style: str = "medium") -> str:
     return format_datetime(value, style) if value is not None else ""
 
@@ -26,7 +41,7 @@ def day(value) -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(when=when, day=day, status=lambda s: STATUS.get(s, s))
+    app.jinja_env.filters.update(when=when, day=day, markdown=markdown, status=lambda s: STATUS.get(s, s))
 
     @app.context_processor
     def page_globals():

@@ -9,8 +9,8 @@ from sqlalchemy import or_, select
 from ..extensions import db
 from ..models import Person
 
-oauth = OAuth()
 NAME = "polku"
+EXTENSION = "polku_oidc"
 
 
 def configured(app: Flask | None = None) -> bool:
@@ -18,9 +18,10 @@ def configured(app: Flask | None = None) -> bool:
 
 
 def init(app: Flask) -> None:
+    """A registry of the app's own: Authlib caches the clients it makes, with their issuer and credentials."""
     if not configured(app):
         return
-    oauth.init_app(app)
+    oauth = app.extensions[EXTENSION] = OAuth(app)
     issuer = app.config["POLKU_OIDC_ISSUER"].rstrip("/")
     oauth.register(NAME, client_id=app.config["POLKU_OIDC_CLIENT_ID"],
                    client_secret=app.config["POLKU_OIDC_CLIENT_SECRET"],
@@ -29,7 +30,20 @@ def init(app: Flask) -> None:
 
 
 def client():
-    return oauth.create_client(NAME)
+    return current_app.extensions[EXTENSION].create_client(NAME)
+
+
+def signed_in_claims() -> dict:
+    """Finish the authorization-code flow: the ID token's claims once its signature, issuer, audience
+    (this client), nonce and times are checked. Raises on any failure."""
+    provider = client()
+    token = provider.authorize_access_token(claims_options={
+        "iss": {"essential": True, "value": provider.load_server_metadata()["issuer"]},
+        "aud": {"essential": True, "value": current_app.config["POLKU_OIDC_CLIENT_ID"]},
+    })
+    if not token.get("userinfo"):
+        raise ValueError("the token response carries no ID token")
+    return token["userinfo"]
 
 
 def person_from(claims: dict) -> Person:

@@ -5,7 +5,10 @@
 //
 // The port is argv[2] or $PORT (default 0, any free port); the issuer is $ISSUER or http://127.0.0.1:<port>.
 // Prints "READY <issuer>" on stdout once listening. State lives in memory and is gone on exit.
-import { generateKeyPairSync } from 'node:crypto';
+//
+// For tests of a client's ID-token checks only: OIDC_TAMPER='{"aud": "someone-else"}' (a JSON object) makes the
+// provider mis-issue every ID token with these claims put over the real ones, still signed with its own key.
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 
 import { Provider } from 'oidc-provider';
@@ -22,12 +25,18 @@ const clients = JSON.parse(process.env.OIDC_CLIENTS ?? '[]').map((client) => ({
   ...client,
 }));
 
+const tamper = process.env.OIDC_TAMPER ? JSON.parse(process.env.OIDC_TAMPER) : null;
+if (tamper !== null && (typeof tamper !== 'object' || Array.isArray(tamper))) {
+  throw new TypeError('OIDC_TAMPER must be a JSON object of ID-token claims');
+}
+
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
+const KID = 'polku-test';
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 const configuration = {
   clients,
-  jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'polku-test', alg: 'RS256', use: 'sig' }] },
+  jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' }] },
   // Cookies ignore ports: names of their own keep these apart from the app's cookies on 127.0.0.1.
   cookies: {
     keys: ['polku-test-cookie-key-1', 'polku-test-cookie-key-2'],
@@ -110,11 +119,31 @@ function interactions(provider) {
   };
 }
 
+// The ID token `jwt` with `claims` put over its own and signed again with the provider's key (RS256, as issued).
+function tampered(jwt, claims) {
+  const [header, payload] = jwt.split('.', 2).map((part) => JSON.parse(Buffer.from(part, 'base64url')));
+  if (header.alg !== 'RS256' || header.kid !== KID) throw new Error(`cannot tamper with a ${header.alg} ID token`);
+  const input = [header, { ...payload, ...claims }]
+    .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.');
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+
+// Test-only, and off unless OIDC_TAMPER is set: wraps the IdToken model's issue(), which builds, signs (and
+// would encrypt) every ID token; its other uses (logout tokens, JWT userinfo...) are left alone.
+function tamperWithIdTokens(provider, claims) {
+  const { issue } = provider.IdToken.prototype;
+  provider.IdToken.prototype.issue = async function issueTampered(options) {
+    const jwt = await issue.call(this, options);
+    return options?.use === 'idtoken' ? tampered(jwt, claims) : jwt;
+  };
+}
+
 const server = createServer();
 await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
 const issuer = process.env.ISSUER ?? `http://127.0.0.1:${server.address().port}`;
 const provider = new Provider(issuer, configuration);
 provider.use(interactions(provider));
+if (tamper) tamperWithIdTokens(provider, tamper);
 // Static clients are only validated when first used: do it now, so that a bad one fails the start.
 for (const { client_id: id } of clients) await provider.Client.find(id);
 server.on('request', provider.callback());
