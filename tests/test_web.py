@@ -208,3 +208,17 @@ def test_the_test_sign_in_is_refused_in_production_and_beside_openid_connect(tmp
         assert refused.status_code == 401, "the development actor header means nothing in production"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_in_development_the_actor_header_names_a_demo_person_who_acts_as_that_person(client, sample):
+    from .conftest import Api
+
+    nurse, aino, bertil = Api(client, "hoitaja.virtanen"), Api(client, "asiakas-123"), Api(client, "asiakas-456")
+    started = nurse.start("esitieto", client_id="asiakas-123")
+    task = started["tasks"][0]["id"]
+    assert aino.get(f"/api/v1/tasks/{task}").status_code == 200
+    assert bertil.get(f"/api/v1/tasks/{task}").status_code == 404
+    assert nurse.get(f"/api/v1/tasks/{task}").status_code == 404, "a client's task is the client's"
+    assert bertil.post("/api/v1/instances", {"pathway": "esitieto", "client_id": "asiakas-123"}).status_code == 403
+    assert client.get("/api/v1/instances").status_code == 401
+    assert aino.complete(task, ANSWERS["esitietolomake"]).status_code == 200

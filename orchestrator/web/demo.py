@@ -39,7 +39,7 @@ def person_for(demo: DemoPerson) -> Person:
                         personal_identity_code=demo.identity_code, roles=[demo.role])
         person.teams = [team(key) for key in demo.teams]
         db.session.add(person)
-        db.session.flush()
+        db.session.commit()  # before any step's own transaction, which starts from a clean session
     return person
 
 
@@ -58,5 +58,3 @@ def ensure_all() -> None:
     missing = [demo for demo in DEMO_PEOPLE if f"dev:{demo.key}" not in subjects]
     for demo in missing:
         person_for(demo)
-    if missing:
-        db.session.commit()
