@@ -222,3 +222,45 @@ def test_in_development_the_actor_header_names_a_demo_person_who_acts_as_that_pe
     assert bertil.post("/api/v1/instances", {"pathway": "esitieto", "client_id": "asiakas-123"}).status_code == 403
     assert client.get("/api/v1/instances").status_code == 401
     assert aino.complete(task, ANSWERS["esitietolomake"]).status_code == 200
+
+
+def test_the_inbox_filters_counts_and_hands_tasks_between_colleagues(api, sample, web_as):
+    instance = start_for(api)
+    api.complete(instance["tasks"][0]["id"], ANSWERS["esitietolomake"])
+    task = nurse_task(instance["id"])
+    hanna = web_as("hoitaja.virtanen")
+    assert task.title in text(hanna.get("/work?pathway=esitieto&client=asiakas-123"))
+    assert task.title not in text(hanna.get("/work?pathway=muu"))
+    assert task.title not in text(hanna.get("/work?due=overdue")), "not late yet"
+    assert task.title not in text(hanna.get("/work?mine=1"))
+    refused = hanna.post(f"/work/tasks/{task.id}/assign", {"assignee": "laakari.korhonen"})
+    assert refused.status_code == 422, "only a colleague of the task's team"
+    assert hanna.post(f"/work/tasks/{task.id}/assign", {"assignee": "hoitaja.nieminen"}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(HumanTask, task.id).assignee == "hoitaja.nieminen"
+    noora = web_as("hoitaja.nieminen")
+    assert task.title in text(noora.get("/work?mine=1"))
+    assert "(1)" in text(noora.get("/work")).split("Omat")[1][:10], "the count of her own"
+    assert noora.post(f"/work/tasks/{task.id}/release", {"next": "/work"}).headers["Location"] == "/work"
+    db.session.rollback()
+    assert db.session.get(HumanTask, task.id).assignee is None
+
+
+def test_an_administrator_adds_a_care_team_and_a_member(web_as):
+    matti = web_as("yllapitaja.makinen")
+    assert matti.post("/admin/teams", {"action": "add-team", "key": ""}).status_code == 422
+    assert matti.post("/admin/teams", {"action": "add-team", "key": "Fysioterapeutti"}).status_code == 302
+    from orchestrator.models import CareTeam, Person
+
+    team = db.session.scalar(select(CareTeam).where(CareTeam.key == "Fysioterapeutti"))
+    lauri = db.session.scalar(select(Person).where(Person.subject == "dev:laakari.korhonen"))
+    assert matti.post("/admin/teams", {"action": "add-member", "team": team.id, "person": lauri.id}).status_code == 302
+    db.session.expire_all()
+    assert "Fysioterapeutti" in lauri.team_keys and "Lääkäri" in lauri.team_keys
+    assert web_as("suunnittelija.laine").get("/admin/teams").status_code == 403
+
+
+def test_the_session_cookie_is_http_only_and_same_site(web):
+    response = web.post("/sign-in/test", {"person": "asiakas-123"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "polku_session=" in cookie

@@ -1,5 +1,6 @@
 """The professional's pages: the team inbox, a task with the client's context, a client's pathways."""
 
+from collections import Counter
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -32,7 +33,7 @@ def inbox():
     at = now()
     counts = {"all": len(every), "mine": sum(1 for r in every if r.assignee == me),
               "overdue": sum(1 for r in every if r.due_at and r.due_at < at)}
-    pathways = sorted({r.pathway_key for r in every})
+    pathways = sorted(Counter(r.pathway_key for r in every).items())
     return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts, pathways=pathways,
                            people=queries.people_by_client(r.client_id for r in shown), me=me)
 
