@@ -41,7 +41,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
         from . import scheduler
 
         scheduler.start(app)
-    click.echo(f"Polku listening on http://{host}:{port}/ (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    click.echo(f"Polku listening on http://{host}:{port}/ (sign in there; API: /api/v1, OpenAPI: /api/v1/openapi.json)")
     serve(app, host=host, port=port, threads=threads, ident="polku")
 
 

@@ -61,8 +61,15 @@ def test_a_client_answers_with_the_keyboard_fixes_an_error_and_sees_it_in_histor
     page.wait_for_load_state()
     expect(page.locator("[role=status]")).to_be_visible()
     expect(page.locator("dl.answers")).to_contain_text("Yskä ja kuume")
-    page.goto(f"{base}/me/pathways/{instance['id']}")
-    expect(page.locator("main")).to_contain_text("Täytä esitietolomake")
+    tab_to(page, f"a[href='/me/pathways/{instance['id']}']")  # back to the pathway: its history
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    done = page.locator("ol.timeline")
+    expect(done).to_contain_text("Täytä esitietolomake")
+    tab_to(page, f"ol.timeline a[href='/me/tasks/{instance['tasks'][0]['id']}']")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(page.locator("dl.answers")).to_contain_text("Yskä ja kuume")
 
 
 def test_a_nurse_claims_and_completes_a_task_from_the_inbox(site, instance, api):
@@ -110,6 +117,8 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     anonymous = browser.new_context(bypass_csp=True).new_page()
     anonymous.goto(f"{base}/lang/{lang}?next=/sign-in")
     visit(anonymous)
+    anonymous.locator("form[action='/sign-in/test'] button").click()  # no person chosen: the error state
+    visit(anonymous)
     visit(anonymous, "/accessibility")
     visit(anonymous, "/no-such-page")
 
@@ -137,6 +146,7 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     nurse.locator("button[value=send]").click()
     visit(nurse)  # errors
     visit(nurse, "/work/clients/asiakas-123")
+    visit(nurse, "/work?pathway=esitieto&due=week&mine=1")  # filtered, nothing left
 
     designer = signed_in(browser, base, "suunnittelija.laine", lang)
     visit(designer, "/admin/pathways")
@@ -147,6 +157,9 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     visit(designer)  # the validation report
     admin = signed_in(browser, base, "yllapitaja.makinen", lang)
     visit(admin, "/admin/teams")
+    admin.locator("#team-key").fill("")
+    admin.locator("form:has(#team-key) button").click()  # no name given: the error state
+    visit(admin)
     assert found == []
 
 
