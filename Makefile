@@ -1,7 +1,8 @@
 # Polku: the two commands are `make run` and `make test` (see README.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-FLASK := $(VENV)/bin/flask --app orchestrator
+# The run command is the development service: the test sign-in stands in for strong authentication.
+FLASK := POLKU_ENV=$${POLKU_ENV:-development} $(VENV)/bin/flask --app orchestrator
 HOST ?= 127.0.0.1
 PORT ?= 5000
 

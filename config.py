@@ -37,8 +37,9 @@ class Config:
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
     POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.notify:LogNotifier")
 
-    # "development" allows the test sign-in (a stand-in for strong authentication); "production" never does.
-    POLKU_ENV = _env("ENV", "development")
+    # "development" allows the test sign-in (a stand-in for strong authentication) and the X-Polku-Actor header;
+    # the default, "production", never does, needs POLKU_SECRET_KEY set and sends cookies only over HTTPS.
+    POLKU_ENV = _env("ENV", "production")
     # OpenID Connect sign-in (strong authentication through the identity provider). When the issuer is set,
     # the test sign-in is off.
     POLKU_OIDC_ISSUER = _env("OIDC_ISSUER", "")
@@ -73,6 +74,8 @@ class TestConfig(Config):
     """A fresh database per test; PostgreSQL when POLKU_TEST_DATABASE_URL is set."""
 
     TESTING = True
+    POLKU_ENV = "development"
+    SESSION_COOKIE_SECURE = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("POLKU_TEST_DATABASE_URL", "sqlite://")
     POLKU_VERIFY_STATE = True
     POLKU_SCHEDULER = "off"

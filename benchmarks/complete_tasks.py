@@ -132,7 +132,8 @@ def polku_server(tmp: Path, packages: Path, threads: int):
     """Migrate, deploy and serve Polku on a free loopback port; yield its base URL."""
     forms = tmp / "forms"
     forms.mkdir(exist_ok=True)
-    env = {**os.environ, "POLKU_DATABASE_URL": f"sqlite:///{tmp / 'polku.db'}", "POLKU_FORMS_DIR": str(forms)}
+    env = {"POLKU_ENV": "development", **os.environ, "POLKU_DATABASE_URL": f"sqlite:///{tmp / 'polku.db'}",
+           "POLKU_FORMS_DIR": str(forms)}
     for args in (("db", "upgrade"), ("deploy", str(packages))):
         done = subprocess.run(flask_cmd(*args), cwd=REPO, env=env, capture_output=True, text=True)
         if done.returncode != 0:

@@ -179,7 +179,7 @@ def fresh_database(kind: str, tmp: Path, n: int) -> str:
                 conn.execute(text("CREATE SCHEMA public"))
         finally:
             engine.dispose()
-    env = {**os.environ, "POLKU_DATABASE_URL": url, "POLKU_SCHEDULER": "off"}
+    env = {"POLKU_ENV": "development", **os.environ, "POLKU_DATABASE_URL": url, "POLKU_SCHEDULER": "off"}
     done = subprocess.run([str(VENV_BIN / "flask"), "--app", "orchestrator", "db", "upgrade"], cwd=REPO, env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
@@ -192,6 +192,7 @@ def app_context(url: str, sweep: float):
     """A new app (empty workflow cache) on the database; the benchmark starts the scheduler itself."""
 
     class BenchConfig(Config):
+        POLKU_ENV = "development"
         SQLALCHEMY_DATABASE_URI = url
         POLKU_SCHEDULER = "off"
         POLKU_TIMER_SWEEP_SECONDS = sweep

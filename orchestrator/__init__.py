@@ -18,6 +18,7 @@ def create_app(config_class: type | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
                 static_folder="web/static")
     app.config.from_object(config_class)
+    _refuse_unsafe_settings(app)
     _prepare_database_options(app)
 
     db = extensions.db
@@ -69,6 +70,16 @@ def create_app(config_class: type | None = None) -> Flask:
             db.session.rollback()
 
     return app
+
+
+DEFAULT_SECRET = "dev-only-change-me"
+
+
+def _refuse_unsafe_settings(app: Flask) -> None:
+    """Outside development the session secret must be the operator's own."""
+    if app.config["POLKU_ENV"] != "development" and app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET):
+        raise RuntimeError("POLKU_SECRET_KEY must be set to a long random value outside development "
+                           "(or set POLKU_ENV=development to run with the test sign-in)")
 
 
 def _reloader_parent(app: Flask) -> bool:

@@ -3,6 +3,7 @@
 Inbox and timer queries read these rows and never load a workflow.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +15,15 @@ from .database import insert_rows, upsert
 from .models import HumanTask, Instance, Notification, Timer
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
-_templates = SandboxedEnvironment(autoescape=False)
+def _plain(value) -> str:
+    """A value shown in Markdown instructions as the text it is: its own Markdown (a heading, a link) is escaped."""
+    text = "" if value is None else str(value)
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", " ".join(text.split()))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!<>|~]")
+_templates = SandboxedEnvironment(autoescape=False)  # reminders: plain text
+_markdown_templates = SandboxedEnvironment(autoescape=False, finalize=_plain)  # instructions: Markdown
 MAX_TEMPLATE = 20_000
 
 
@@ -23,12 +32,13 @@ def audience(role: str | None, groups: list[str]) -> str:
     return "client" if names & CLIENT_ROLES else "professional"
 
 
-def render(text: str | None, data: dict) -> str | None:
-    """Instructions may show process variables ({{ name }}); a template that fails shows as written."""
+def render(text: str | None, data: dict, markdown: bool = False) -> str | None:
+    """Instructions and reminders may show process variables ({{ name }}); a template that fails shows as
+    written. In Markdown (instructions) a variable's value stays text: a client's answer cannot add a link."""
     if not text or len(text) > MAX_TEMPLATE:
         return text
     try:
-        return _templates.from_string(text).render(**data)
+        return (_markdown_templates if markdown else _templates).from_string(text).render(**data)
     except Exception:  # noqa: BLE001 - whatever a designer's template does wrong, the step goes on
         return text
 
@@ -140,7 +150,7 @@ def _human_task(instance: Instance, info, task, view, at) -> dict:
         candidate_groups=groups,
         assignee=meta.get("assignee"),
         form=meta.get("form"),
-        instructions=render(meta.get("instructions"), engine.runtime.task_data(task)),
+        instructions=render(meta.get("instructions"), engine.runtime.task_data(task), markdown=True),
         created_at=at,
         due_at=engine.runtime.due_after(at, due_in) if due_in else None,
         state="open",

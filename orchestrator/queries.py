@@ -47,13 +47,6 @@ def instance_or_404(instance_id: int) -> Instance:
     return instance
 
 
-def task_or_404(task_id: str) -> HumanTask:
-    task = db.session.get(HumanTask, task_id)
-    if task is None:
-        abort(404, message=f"task {task_id} not found")
-    return task
-
-
 def pathways() -> list[Pathway]:
     return list(db.session.scalars(select(Pathway).order_by(Pathway.key)))
 

@@ -221,3 +221,65 @@ def shows_owner(rule, roles, who: str, response) -> bool:
     if rule.rule.startswith("/api/"):
         return not rule.rule.startswith("/api/v1/pathways") and bool(response.json)
     return roles is not None and SEES_OWNER[who] in roles
+
+
+# --------------------------------------------------------------------------- acting on tasks
+
+
+def test_only_the_holder_releases_or_completes_a_claimed_task(app, world):
+    task = world["nurse_tasks"][0]
+    hanna, noora = browser(app, "hoitaja.virtanen"), browser(app, "hoitaja.nieminen")
+    assert hanna.post(f"/work/tasks/{task}/claim").status_code == 302
+    assert noora.post(f"/work/tasks/{task}/release").status_code == 409
+    assert noora.post(f"/work/tasks/{task}/assign", {"assignee": "hoitaja.nieminen"}).status_code == 409
+    sent = noora.post(f"/work/tasks/{task}", {"action": "send", "laboratorio": "false", "viesti_asiakkaalle": "x"})
+    assert sent.status_code == 409
+    db.session.rollback()
+    assert db.session.get(HumanTask, task).state == "open"
+    from .conftest import Api
+
+    noora_api, aino_api = Api(app.test_client(), "hoitaja.nieminen"), Api(app.test_client(), OWNER)
+    assert noora_api.post(f"/api/v1/tasks/{task}/release", {}).status_code == 409
+    assert noora_api.complete(task, {"laboratorio": False, "viesti_asiakkaalle": "x"}).status_code == 409
+    assert aino_api.post(f"/api/v1/tasks/{world['client_tasks'][0]}/claim", {}).status_code == 403
+    assert hanna.post(f"/work/tasks/{task}/release").status_code == 302
+
+
+def test_a_task_goes_only_to_a_colleague_and_never_shows_outside_its_team(app, world):
+    from .conftest import Api
+
+    task = world["nurse_tasks"][0]
+    hanna = Api(app.test_client(), "hoitaja.virtanen")
+    refused = hanna.post(f"/api/v1/tasks/{task}/claim", {"assignee": "laakari.korhonen"})
+    assert refused.status_code == 422
+    service = Api(app.test_client(), "potilastietojarjestelma")  # a system may hand it to anyone
+    assert service.post(f"/api/v1/tasks/{task}/claim", {"assignee": "laakari.korhonen"}).status_code == 200
+    inbox = browser(app, "laakari.korhonen").get("/work").get_data(as_text=True)
+    assert NAME not in inbox, "a task handed outside its team does not take the client with it"
+
+
+def test_a_refused_step_writes_no_access_log_row(app, world):
+    from .conftest import Api
+
+    task = world["nurse_tasks"][0]
+    Api(app.test_client(), "hoitaja.virtanen").post(f"/api/v1/tasks/{task}/claim", {})
+    before = owner_rows()
+    assert Api(app.test_client(), "hoitaja.nieminen").post(f"/api/v1/tasks/{task}/claim", {}).status_code == 409
+    assert owner_rows() == before
+
+
+def test_a_message_tells_nothing_of_instances_the_caller_may_not_see(app, world):
+    from .conftest import Api
+
+    lauri = Api(app.test_client(), "laakari.korhonen")
+    theirs = lauri.post("/api/v1/messages", {"name": "lab_result_ready", "business_key": f"{OWNER}:esitieto"})
+    nobodys = lauri.post("/api/v1/messages", {"name": "lab_result_ready", "business_key": "asiakas-999:esitieto"})
+    assert theirs.status_code == nobodys.status_code == 404
+    assert theirs.json["message"].replace(OWNER, "X") == nobodys.json["message"].replace("asiakas-999", "X")
+
+
+def test_odd_page_input_is_a_clear_4xx(app, world):
+    aino = browser(app, OWNER)
+    assert aino.get("/me/pathways/99999999999999999999").status_code == 404
+    assert aino.get("/me/tasks/a%00b").status_code == 400
+    assert browser(app, "hoitaja.virtanen").get("/work?client=a%00b").status_code == 400

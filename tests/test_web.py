@@ -5,6 +5,7 @@ import re
 import zipfile
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from orchestrator.clock import CLOCK, now
@@ -197,6 +198,7 @@ def test_the_test_sign_in_is_refused_in_production_and_beside_openid_connect(tmp
     class Production(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
         POLKU_ENV = "production"
+        SECRET_KEY = "a-long-random-value-set-by-the-operator"
 
     app = create_app(Production)
     with app.app_context():
@@ -264,3 +266,25 @@ def test_the_session_cookie_is_http_only_and_same_site(web):
     response = web.post("/sign-in/test", {"person": "asiakas-123"})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "polku_session=" in cookie
+
+
+def test_outside_development_the_default_secret_is_refused():
+    from config import TestConfig
+    from orchestrator import create_app
+
+    class Careless(TestConfig):
+        POLKU_ENV = "production"
+        SECRET_KEY = "dev-only-change-me"
+
+    with pytest.raises(RuntimeError, match="POLKU_SECRET_KEY"):
+        create_app(Careless)
+
+
+def test_a_clients_answer_shown_in_instructions_stays_text():
+    from orchestrator.projection import render
+    from orchestrator.web.filters import markdown
+
+    shown = markdown(render("Asiakkaan oireet: {{ oireet }}", {"oireet": "Yskä\n\n## Kiireetön\n[Kirjaudu](https://x.example/)"},
+                            markdown=True))
+    assert "<h2>" not in shown and "<a " not in shown
+    assert "## Kiireetön" in shown and "[Kirjaudu](https://x.example/)" in shown

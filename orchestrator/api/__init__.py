@@ -103,9 +103,7 @@ def _bad_value(value, path: str = "", depth: int = 0) -> str | None:
 
 
 def check_input():
-    """Refuse at the door what no care data contains and the database could not store."""
-    if not request.path.startswith("/api/"):
-        return
+    """Refuse at the door what no care data contains and the database could not store (pages and API)."""
     if "\x00" in request.path:
         abort(400, message="NUL characters are not allowed (in path)")
     try:

@@ -65,5 +65,6 @@ def cancel(args, instance_id):
     """Cancel a running instance; its open tasks and timers go with it (its care team, or a service)."""
     guard.require("professional")
     instance = guard.instance_for(instance_id)
+    cancelled = state(steps.cancel(instance.id, actor(), args.get("reason")))
     log_shown({instance.client_id: instance.id}, "instance")
-    return state(steps.cancel(instance.id, actor(), args.get("reason")))
+    return cancelled

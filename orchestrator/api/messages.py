@@ -20,8 +20,9 @@ def deliver(args):
     """Deliver a message to one instance, named by `instance_id` or by `business_key` (and `pathway`)."""
     guard.require("professional")
     instance = guard.instance_for(_target(args))
+    delivered = state(steps.deliver(instance.id, args["name"], args["payload"], actor()))
     log_shown({instance.client_id: instance.id}, "instance")
-    return state(steps.deliver(instance.id, args["name"], args["payload"], actor()))
+    return delivered
 
 
 def _target(args) -> int:
@@ -30,7 +31,9 @@ def _target(args) -> int:
     if not args.get("business_key"):
         abort(422, message="name the instance: instance_id or business_key",
               errors=[{"field": "/instance_id", "message": "instance_id or business_key is required"}])
-    found = queries.running_by_business_key(args["business_key"], args.get("pathway"))
+    # Only instances the caller may see count: the answer tells nothing of anyone else's pathways.
+    found = [i for i in queries.running_by_business_key(args["business_key"], args.get("pathway"))
+             if guard.may_see_instance(i)]
     if not found:
         abort(404, message=f"no running instance has business key '{args['business_key']}'")
     if len(found) > 1:

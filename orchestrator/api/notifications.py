@@ -18,6 +18,8 @@ blp = Blueprint("notifications", __name__, description="Reminders and other noti
 def list_notifications(args):
     """The caller's notifications by recipient (a client's id or a team's role), instance, or unread."""
     guard.require("client", "professional")
+    if guard.user().role == "client":  # a client's own, asked of the database, not cut from everyone's
+        args.update(audience="client", recipient=guard.user().person.client_id)
     found = [n for n in queries.notifications(**args) if guard.may_see_notification(n)]
     log_shown({n.instance_id: n.id for n in found}, "notification-list", by_instance=True)
     return found
@@ -32,5 +34,6 @@ def mark_read(notification_id):
     notification = db.session.get(Notification, notification_id)
     if notification is None or not guard.may_see_notification(notification):
         abort(404, message=f"notification {notification_id} not found")
+    read = steps.mark_read(notification_id)
     log_shown({notification.instance_id: notification.id}, "notification", by_instance=True)
-    return steps.mark_read(notification_id)
+    return read

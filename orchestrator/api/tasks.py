@@ -52,9 +52,13 @@ def get_task(task_id):
 @blp.alt_response(409, description="the task is closed or someone else has it")
 def claim(args, task_id):
     """Take a task (or give it to `assignee`)."""
+    guard.require("professional")
     task = guard.task_for(task_id)
+    to = guard.colleague(task, args["assignee"]) if args.get("assignee") else actor()
+    guard.may_act_on(task)
+    claimed = steps.claim(task.id, to)
     log_shown({task.instance_id: task.id}, "task", by_instance=True)
-    return steps.claim(task.id, args.get("assignee") or actor())
+    return claimed
 
 
 @blp.route("/<task_id>/release", methods=["POST"])
@@ -62,9 +66,12 @@ def claim(args, task_id):
 @blp.alt_response(409, description="the task is closed")
 def release(task_id):
     """Put a claimed task back to its team."""
+    guard.require("professional")
     task = guard.task_for(task_id)
+    guard.may_act_on(task)
+    released = steps.release(task.id)
     log_shown({task.instance_id: task.id}, "task", by_instance=True)
-    return steps.release(task.id)
+    return released
 
 
 @blp.route("/<task_id>/complete", methods=["POST"])
@@ -79,5 +86,7 @@ def complete(args, task_id):
     if key is not None and not 1 <= len(key) <= 200:
         abort(400, message="Idempotency-Key must be 1 to 200 characters")
     task = guard.task_for(task_id)
+    guard.may_act_on(task)
+    done = state(steps.complete(task.id, args["data"], actor(), key))
     log_shown({task.instance_id: task.id}, "task", by_instance=True)
-    return state(steps.complete(task.id, args["data"], actor(), key))
+    return done

@@ -5,7 +5,7 @@ with Swedish and English; every view that shows a client's data goes through ``g
 one ``access`` row.
 """
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -13,7 +13,7 @@ from .. import extensions
 
 csrf = CSRFProtect()
 babel = Babel()
-ERROR_PAGES = (400, 403, 404, 405, 413, 422, 500, 503)
+ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
 
 def init(app: Flask) -> None:
@@ -42,8 +42,7 @@ def init(app: Flask) -> None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.register_error_handler(CSRFError, lambda e: (render_template("web/error.html", status=400,
-                                                                     reason=e.description), 400))
+    app.register_error_handler(CSRFError, _csrf_refused)
     for status in ERROR_PAGES:
         app.register_error_handler(status, _page_error(status))
 
@@ -55,3 +54,9 @@ def _page_error(status: int):
         return render_template("web/error.html", status=status, reason=getattr(error, "description", None)), status
 
     return handler
+
+
+def _csrf_refused(error: CSRFError):
+    if request.path.startswith("/api/"):
+        return jsonify(code=400, status="Bad Request", message=f"CSRF check failed: {error.description}"), 400
+    return render_template("web/error.html", status=400, reason=error.description), 400

@@ -11,7 +11,7 @@ from .i18n import local_path
 blp = Blueprint("auth", __name__)
 HOME = {"client": "client.pathways", "professional": "work.inbox", "designer": "admin.pathways",
         "admin": "admin.teams"}
-ROLE_ORDER = ("client", "professional", "designer", "admin")
+ROLE_ORDER = ("professional", "designer", "admin", "client")  # the role a person with several signs in as
 
 
 def dev_sign_in_allowed() -> bool:

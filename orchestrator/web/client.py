@@ -25,7 +25,7 @@ def pathways():
                            ended=[i for i in instances if i.status not in ACTIVE])
 
 
-@blp.route("/pathways/<int:instance_id>")
+@blp.route("/pathways/<int(max=2147483647):instance_id>")
 @guard.signed_in("client")
 def pathway(instance_id: int):
     instance = guard.instance_for(instance_id)

@@ -12,10 +12,12 @@ from . import sessions
 STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "completed": _l("Ended"),
           "cancelled": _l("Ended early")}
 ROLES = {"client": _l("Client"), "professional": _l("Professional"), "designer": _l("Pathway designer"),
-         "admin": _l("Administrator")}
+         "admin": _l("Administrator"), "service": _l("Information system")}
 OBJECTS = {"pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "task": _l("Task and answers"),
-           "access-log": _l("Access log"), "client": _l("Client's pathways")}
-PURPOSES = {"own-data": _l("Own use"), "care": _l("Care")}
+           "access-log": _l("Access log"), "client": _l("Client's pathways"), "inbox": _l("Task inbox"),
+           "instance-list": _l("List of pathways"), "task-list": _l("List of tasks"),
+           "notification": _l("Notification"), "notification-list": _l("Notifications")}
+PURPOSES = {"own-data": _l("Own use"), "care": _l("Care"), "integration": _l("Information system")}
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 
 

@@ -9,6 +9,7 @@ from ..clock import now
 from ..extensions import db
 from ..forms import InvalidAnswers
 from ..models import HumanTask, TaskDraft
+from ..steps import StepRefused
 from . import guard, schema_form
 
 
@@ -22,6 +23,7 @@ class Form:
         self.errors: dict[str, list[str]] = {}
         self.values: dict | None = None
         self.saved = False
+        self.refused: int | None = None
 
     def draft(self) -> TaskDraft | None:
         return db.session.get(TaskDraft, (self.task.id, guard.user().person.id))
@@ -43,7 +45,7 @@ class Form:
 
     @property
     def status(self) -> int:
-        return 422 if self.errors else 200
+        return self.refused or (422 if self.errors else 200)
 
     def save_draft(self) -> None:
         answers, _ = schema_form.parse(self.schema, request.form)
@@ -61,11 +63,16 @@ class Form:
             self.values, self.errors = answers, errors
             self._keep_raw()
             return False
-        key = request.form.get("key") or None
+        key = request.form.get("key", "")
+        guard.may_act_on(self.task)
         try:
-            steps.complete(self.task.id, answers, guard.actor(), key)
+            steps.complete(self.task.id, answers, guard.actor(), key if 1 <= len(key) <= 200 else None)
         except InvalidAnswers as exc:  # the engine's own check: same messages, beside each field
             self.values, self.errors = answers, schema_form.messages(exc.errors)
+            return False
+        except StepRefused as refused:  # done meanwhile (another tab, a colleague): say so on the form
+            self.values, self.errors = answers, {"": [refused.message]}
+            self.refused = refused.status
             return False
         draft = self.draft()
         if draft is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, current_app, redirect, request, url_for
+from flask_babel import gettext as _
 
 from .. import queries
 from ..extensions import db
@@ -27,7 +28,8 @@ def signed_in(*roles: str):
         def guarded(*args, **kwargs):
             user = sessions.current()
             if user is None:
-                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+                expired = 1 if sessions.per_request().get("expired") else None
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?"), expired=expired))
             if roles and user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -155,3 +157,21 @@ def starts_for(version, client_id: str | None) -> str | None:
     if not client_id or not pathway_teams(version.id) & current.person.team_keys:
         abort(403)
     return client_id
+
+
+def may_act_on(task: HumanTask) -> None:
+    """Completing or releasing a task is for whoever holds it, or anyone of its team while nobody does."""
+    if user().role != "service" and task.assignee not in (None, actor()):
+        abort(409, description=_("%(who)s is handling this task.", who=task.assignee))
+
+
+def colleague(task: HumanTask, login: str) -> str:
+    """Whom a task may be given to: a member of its care team (a service may name anyone)."""
+    if user().role == "service":
+        return login
+    if user().role != "professional":
+        abort(403)
+    members = {p.subject.split(":", 1)[-1] for p in queries.team_members(task_teams(task))}
+    if login not in members:
+        abort(422, description=_("Choose a colleague from the task's care team."))
+    return login

@@ -3,8 +3,7 @@
 from collections import Counter
 from datetime import timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from .. import queries, steps
 from ..clock import now
@@ -26,9 +25,10 @@ def inbox():
     chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client") or None,
               "due": request.args.get("due") if request.args.get("due") in DUE else None,
               "mine": request.args.get("mine") == "1"}
-    every = queries.team_tasks(teams, me)
-    shown = queries.team_tasks(teams, me, chosen["pathway"], chosen["client"], chosen["due"] == "overdue",
-                               now() + DUE[chosen["due"]] if DUE.get(chosen["due"]) else None, chosen["mine"])
+    every = [r for r in queries.team_tasks(teams, me) if guard.may_see_task(r)]
+    shown = [r for r in queries.team_tasks(teams, me, chosen["pathway"], chosen["client"], chosen["due"] == "overdue",
+                                           now() + DUE[chosen["due"]] if DUE.get(chosen["due"]) else None,
+                                           chosen["mine"]) if guard.may_see_task(r)]
     access.record_each({row.client_id: row.instance_id for row in shown if row.client_id}, "inbox", "care")
     at = now()
     counts = {"all": len(every), "mine": sum(1 for r in every if r.assignee == me),
@@ -65,12 +65,11 @@ def assign(task_id: str, what: str):
     found = guard.task_for(task_id)
     try:
         if what == "release":
+            guard.may_act_on(found)
             steps.release(found.id)
         else:
-            to = guard.actor() if what == "claim" else request.form.get("assignee", "")
-            colleagues = {p.subject.split(":", 1)[-1] for p in queries.team_members(guard.task_teams(found))}
-            if to not in colleagues:
-                abort(422, description=_("Choose a colleague from the task's care team."))
+            to = guard.actor() if what == "claim" else guard.colleague(found, request.form.get("assignee", ""))
+            guard.may_act_on(found)
             steps.claim(found.id, to)
     except StepRefused as refused:
         return render_template("web/error.html", status=refused.status, reason=refused.message), refused.status
