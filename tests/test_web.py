@@ -288,3 +288,24 @@ def test_a_clients_answer_shown_in_instructions_stays_text():
                             markdown=True))
     assert "<h2>" not in shown and "<a " not in shown
     assert "## Kiireetön" in shown and "[Kirjaudu](https://x.example/)" in shown
+
+
+def test_every_string_of_the_pages_is_translated_into_finnish_and_swedish(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    pot = tmp_path / "messages.pot"
+    pybabel = Path(sys.executable).parent / "pybabel"
+    subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."], cwd=ROOT,
+                   check=True, capture_output=True)
+    with pot.open("rb") as f:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    assert len(wanted) > 150
+    for lang in ("fi", "sv"):
+        with (ROOT / "orchestrator" / "translations" / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+            done = {(m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(f)
+                    if m.id and all(m.string if isinstance(m.string, tuple) else [m.string]) and not m.fuzzy}
+        assert sorted(wanted - done) == [], f"untranslated in {lang} (run make messages, then translate)"
