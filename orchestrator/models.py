@@ -1,5 +1,6 @@
 """Database models: pathways and versions, instances with their state, and projected query rows."""
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,6 +175,11 @@ class Event(db.Model):
 
 
 # --------------------------------------------------------------------------- people, teams, access
+
+
+def new_client_id() -> str:
+    """The id instances and logs name a client by: opaque, never the personal identity code."""
+    return f"c-{secrets.token_hex(8)}"
 
 
 class Person(db.Model):

@@ -309,3 +309,28 @@ def test_every_string_of_the_pages_is_translated_into_finnish_and_swedish(tmp_pa
             done = {(m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(f)
                     if m.id and all(m.string if isinstance(m.string, tuple) else [m.string]) and not m.fuzzy}
         assert sorted(wanted - done) == [], f"untranslated in {lang} (run make messages, then translate)"
+
+
+def test_an_administrator_gives_a_work_role_and_the_person_switches_between_roles(web_as):
+    from orchestrator.models import Person
+
+    matti = web_as("yllapitaja.makinen")
+    hanna = db.session.scalar(select(Person).where(Person.subject == "dev:hoitaja.virtanen"))
+    assert matti.post("/admin/teams", {"action": "grant-role", "person": hanna.id, "role": "client"}).status_code == 302
+    assert "Aino Asiakas" not in text(matti.get("/admin/teams")), "clients are not listed"
+    bertil = db.session.scalar(select(Person).where(Person.subject == "dev:asiakas-456"))
+    assert matti.post("/admin/teams", {"action": "grant-role", "identity_code": bertil.personal_identity_code,
+                                       "role": "professional"}).status_code == 302
+    db.session.expire_all()
+    assert bertil.roles == ["client", "professional"]
+    me = db.session.scalar(select(Person).where(Person.subject == "dev:yllapitaja.makinen"))
+    refused = matti.post("/admin/teams", {"action": "revoke-role", "person": me.id, "role": "admin"})
+    assert refused.status_code == 422
+    db.session.expire_all()
+    assert hanna.roles == ["professional", "client"]
+    nurse = web_as("hoitaja.virtanen")
+    assert 'id="role-switch"' in text(nurse.get("/work"))
+    switched = nurse.post("/role", {"role": "client"})
+    assert switched.headers["Location"] == "/me" and nurse.get("/me").status_code == 200
+    assert nurse.get("/work").status_code == 403
+    assert nurse.post("/role", {"role": "admin"}).status_code == 422

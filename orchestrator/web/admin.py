@@ -7,7 +7,7 @@ from sqlalchemy import select
 from .. import deploy, queries
 from ..engine import PackageInvalid
 from ..extensions import db
-from ..models import CareTeam, Person
+from ..models import CareTeam, Person, new_client_id
 from . import demo, guard
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -53,13 +53,40 @@ def teams():
             return redirect(url_for("admin.teams"))
         status = 422
     found = list(db.session.scalars(select(CareTeam).order_by(CareTeam.key)))
-    people = list(db.session.scalars(select(Person).order_by(Person.name)))
+    # Clients are not listed: that someone is a client is their data. A new colleague is found by identity code.
+    people = [p for p in db.session.scalars(select(Person).order_by(Person.name)) if set(p.roles) - {"client"}]
     professionals = [p for p in people if "professional" in p.roles]
-    return render_template("web/admin/teams.html", teams=found, professionals=professionals, error=error), status
+    return render_template("web/admin/teams.html", teams=found, professionals=professionals, people=people,
+                           error=error), status
+
+
+ROLES = ("client", "professional", "designer", "admin")
+
+
+def _change_role(action: str) -> str | None:
+    """Give or take a role: someone signs in first as a client; their work roles come from here."""
+    code = request.form.get("identity_code", "").strip().upper()
+    if code:  # someone who has signed in (as a client) and is to get a work role
+        person = db.session.scalar(select(Person).where(Person.personal_identity_code == code))
+    else:
+        person = db.session.get(Person, request.form.get("person", type=int) or 0)
+    role = request.form.get("role", "")
+    if person is None or role not in ROLES:
+        return _("Choose a person and a role.")
+    if action == "revoke-role" and person.id == guard.user().person.id and role == "admin":
+        return _("You cannot take your own administrator role.")
+    roles = [r for r in person.roles if r != role]
+    person.roles = [*roles, role] if action == "grant-role" else roles
+    if role == "client" and person.client_id is None:  # instances name their client by this id
+        person.client_id = new_client_id()
+    db.session.commit()
+    return None
 
 
 def _change_teams() -> str | None:
     action = request.form.get("action")
+    if action in ("grant-role", "revoke-role"):
+        return _change_role(action)
     if action == "add-team":
         key = request.form.get("key", "").strip()
         if not key:

@@ -1,11 +1,12 @@
 """Sign-in (OpenID Connect, or the test sign-in in development), sign-out and the home page by role."""
 
 from authlib.integrations.base_client import OAuthError
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
 
-from . import demo, oidc, sessions
+from ..extensions import db
+from . import demo, guard, oidc, sessions
 from .i18n import local_path
 
 blp = Blueprint("auth", __name__)
@@ -56,7 +57,10 @@ def test_sign_in():
 def oidc_start():
     if not oidc.configured():
         abort(404)
-    return oidc.client().authorize_redirect(url_for("auth.oidc_callback", _external=True))
+    next_page = local_path(request.form.get("next"), "")
+    response = oidc.client().authorize_redirect(url_for("auth.oidc_callback", _external=True))
+    session["after_sign_in"] = next_page  # sign-in starts a new session: this is carried over by hand
+    return response
 
 
 @blp.route("/sign-in/callback")
@@ -73,8 +77,9 @@ def oidc_callback():
     role = next((r for r in ROLE_ORDER if r in person.roles), None)
     if role is None:
         abort(403, description=_("Your account has no role in this service. Ask an administrator."))
+    after = local_path(session.pop("after_sign_in", ""), "")
     user = sessions.begin(person, role, "oidc")
-    return redirect(url_for(HOME[user.role]))
+    return redirect(after or url_for(HOME[user.role]))
 
 
 @blp.route("/sign-out", methods=["POST"])
@@ -86,3 +91,16 @@ def sign_out():
 @blp.route("/accessibility")
 def accessibility():
     return render_template("web/accessibility.html")
+
+
+@blp.route("/role", methods=["POST"])
+@guard.signed_in(*ROLE_ORDER)
+def change_role():
+    """Someone with several roles (a nurse who is also a client) chooses which one they act in now."""
+    user = sessions.current()
+    role = request.form.get("role", "")
+    if role not in user.person.roles:
+        abort(422, description=_("Choose one of your roles."))
+    user.role = role
+    db.session.commit()
+    return redirect(url_for(HOME[role]))

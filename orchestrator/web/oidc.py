@@ -1,13 +1,11 @@
 """OpenID Connect sign-in through Authlib: authorization code with PKCE, nonce and ID-token checks."""
 
-import secrets
-
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import Person
+from ..models import Person, new_client_id
 
 NAME = "polku"
 EXTENSION = "polku_oidc"
@@ -59,7 +57,7 @@ def person_from(claims: dict) -> Person:
     name = claims.get("name") or " ".join(filter(None, (claims.get("given_name"), claims.get("family_name"))))
     if person is None:
         person = Person(subject=subject, name=name or claims["sub"], personal_identity_code=code,
-                        client_id=f"c-{secrets.token_hex(8)}", roles=["client"])
+                        client_id=new_client_id(), roles=["client"])
         db.session.add(person)
     elif name:
         person.name = name
