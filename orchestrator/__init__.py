@@ -4,6 +4,7 @@ import os
 import time
 from pathlib import Path
 
+import click
 from flask import Flask, g
 
 from . import extensions
@@ -18,7 +19,8 @@ def create_app(config_class: type | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
                 static_folder="web/static")
     app.config.from_object(config_class)
-    _refuse_unsafe_settings(app)
+    if click.get_current_context(silent=True) is None:  # a WSGI server's app; `flask serve` checks for itself
+        refuse_unsafe_settings(app)
     _prepare_database_options(app)
 
     db = extensions.db
@@ -75,8 +77,10 @@ def create_app(config_class: type | None = None) -> Flask:
 DEFAULT_SECRET = "dev-only-change-me"
 
 
-def _refuse_unsafe_settings(app: Flask) -> None:
-    """Outside development the session secret must be the operator's own."""
+def refuse_unsafe_settings(app: Flask) -> None:
+    """Outside development a service that signs people in needs a session secret of the operator's own.
+
+    Commands that serve nobody (deploy, simulate, migrations) do not need one."""
     if app.config["POLKU_ENV"] != "development" and app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET):
         raise RuntimeError("POLKU_SECRET_KEY must be set to a long random value outside development "
                            "(or set POLKU_ENV=development to run with the test sign-in)")
