@@ -158,7 +158,10 @@ def test_two_scheduler_processes_fire_a_thousand_simultaneous_timers_once_each(s
     assert timers_fired_events() == count, "no step claimed an instance with nothing left to fire"
     assert [s.empty_steps() for s in servers] == [0, 0]
     assert sum(fired_by.values()) == count, f"each firing done by one process: {fired_by}"
-    assert all(fired_by.values()), f"both processes fired timers: {fired_by}"
+    if db.engine.dialect.name == "postgresql":  # SKIP LOCKED lets both claim at once
+        assert all(fired_by.values()), f"both processes fired timers: {fired_by}"
+    # On SQLite one writer at a time: a busy process may keep the lock from the other for the whole
+    # batch (SQLite's lock hand-over is not fair), which is still every timer exactly once.
     assert [s.errors() for s in servers] == [[], []]
 
 
