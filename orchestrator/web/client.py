@@ -42,7 +42,7 @@ def task(task_id: str):
     access.record(instance.client_id, "task", found.id, access.purpose())
     form = Form(found)
     if found.state != "open":
-        return render_template("web/task_done.html", task=found, form=form, sent=queries.completion(found.id),
+        return render_template("web/task_done.html", task=found, answers=timeline.sent(found),
                                back=url_for("client.pathway", instance_id=instance.id))
     if request.method == "POST" and form.post():
         return redirect(url_for("client.task", task_id=found.id, sent=1))

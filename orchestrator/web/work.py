@@ -46,11 +46,11 @@ def task(task_id: str):
     instance = guard.instance_for(found.instance_id)
     access.record(instance.client_id, "task", found.id, "care")
     form = Form(found)
-    context = {"instance": instance, "line": timeline.of(instance), "answers": queries.answers(instance.id),
+    context = {"instance": instance, "line": timeline.of(instance), "answers": timeline.answered(instance),
                "client": queries.people_by_client([instance.client_id]).get(instance.client_id),
                "colleagues": queries.team_members(guard.task_teams(found)), "me": guard.actor()}
     if found.state != "open":
-        return render_template("web/task_done.html", task=found, form=form, sent=queries.completion(found.id),
+        return render_template("web/task_done.html", task=found, answers=timeline.sent(found),
                                back=url_for("work.client", client_id=instance.client_id))
     if request.method == "POST" and form.post():
         return redirect(url_for("work.task", task_id=found.id, sent=1))
