@@ -19,6 +19,8 @@ def create_app(config_class: type | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
                 static_folder="web/static")
     app.config.from_object(config_class)
+    if app.config["POLKU_ENV"] != "development":  # session cookies travel only over HTTPS there
+        app.config["SESSION_COOKIE_SECURE"] = True
     if click.get_current_context(silent=True) is None:  # a WSGI server's app; `flask serve` checks for itself
         refuse_unsafe_settings(app)
     _prepare_database_options(app)

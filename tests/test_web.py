@@ -201,6 +201,7 @@ def test_the_test_sign_in_is_refused_in_production_and_beside_openid_connect(tmp
         SECRET_KEY = "a-long-random-value-set-by-the-operator"
 
     app = create_app(Production)
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     with app.app_context():
         db.create_all()
         client = app.test_client()
