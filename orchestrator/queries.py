@@ -1,9 +1,10 @@
 """Read-side queries over projected rows; none of them loads a workflow."""
 
+import json
 from datetime import datetime
 
 from flask_smorest import abort
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Text, bindparam, cast, or_, select
 
 from . import prepared
 from .clock import now
@@ -175,7 +176,8 @@ def team_tasks(teams: set[str], me: str, pathway: str | None = None, client: str
     c = TASK_COLUMNS
     stmt = (select(HumanTask.__table__, Instance.client_id)
             .join(Instance, Instance.id == c.instance_id)
-            .where(c.state == "open", c.audience == "professional", or_(c.role.in_(sorted(teams)), c.assignee == me)))
+            .where(c.state == "open", c.audience == "professional",
+                   or_(c.role.in_(sorted(teams)), c.assignee == me, *_in_candidate_groups(teams))))
     if pathway:
         stmt = stmt.where(c.pathway_key == pathway)
     if client:
@@ -187,6 +189,16 @@ def team_tasks(teams: set[str], me: str, pathway: str | None = None, client: str
     if mine:
         stmt = stmt.where(c.assignee == me)
     return list(core().execute(stmt.order_by(*INBOX_ORDER).limit(500)).mappings())
+
+
+def _in_candidate_groups(teams: set[str]) -> list:
+    """A team named among a task's candidate groups (a JSON list, matched as the text it is stored as)."""
+    text = cast(TASK_COLUMNS.candidate_groups, Text)
+    return [text.like(f"%{_like(json.dumps(team))}%", escape="\\") for team in sorted(teams)]
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def people_by_client(client_ids) -> dict:

@@ -335,3 +335,18 @@ def test_an_administrator_gives_a_work_role_and_the_person_switches_between_role
     assert switched.headers["Location"] == "/me" and nurse.get("/me").status_code == 200
     assert nurse.get("/work").status_code == 403
     assert nurse.post("/role", {"role": "admin"}).status_code == 422
+
+
+def test_a_task_for_several_candidate_groups_is_in_each_groups_inbox(api, web_as):
+    from orchestrator import deploy
+
+    from .fixtures.builders import process_bpmn
+
+    bpmn = process_bpmn().replace('<bpmn:userTask id="tehtava" name="Tehtävä"></bpmn:userTask>',
+                                  '<bpmn:userTask id="tehtava" name="Yhteinen tehtävä" '
+                                  'camunda:candidateGroups="Hoitaja, Lääkäri"></bpmn:userTask>')
+    package = deploy.from_files({"yhteinen.bpmn": bpmn.encode()}, "yhteinen", ROOT / "forms")
+    deploy.deploy([package], "tester")
+    api.start("yhteinen", client_id="asiakas-123")
+    assert "Yhteinen tehtävä" in text(web_as("hoitaja.virtanen").get("/work"))
+    assert "Yhteinen tehtävä" in text(web_as("laakari.korhonen").get("/work")), "the second group's inbox too"
