@@ -56,7 +56,8 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
 
 
 def wcag_violations(page: Page) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA violations on the page as it is now, one line each."""
+    """axe-core's WCAG 2.1 A/AA violations on the page once it has loaded, one line each."""
+    page.wait_for_load_state("load")
     results = _AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]} on {page.url}"
             for v in results.response["violations"]]
@@ -72,3 +73,9 @@ def choose_radio(page: Page, group: str, value: str, limit: int = 20) -> None:
             return
         page.keyboard.press("ArrowDown")
     raise AssertionError(f"option {value} of {group} cannot be reached with the arrow keys on {page.url}")
+
+
+def submit(page: Page, selector: str) -> None:
+    """Click the button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.locator(selector).click()

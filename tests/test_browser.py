@@ -4,7 +4,7 @@ uploads a broken pathway; and axe-core finds no WCAG 2.1 A/AA violation on any p
 import pytest
 from playwright.sync_api import expect
 
-from .browser import choose_radio, chromium, served, tab_to, wcag_violations
+from .browser import choose_radio, chromium, served, submit, tab_to, wcag_violations
 from .conftest import ANSWERS, ROOT
 
 LANGUAGES = ("fi", "sv", "en")
@@ -84,7 +84,7 @@ def test_a_nurse_claims_and_completes_a_task_from_the_inbox(site, instance, api)
     expect(page.locator("main")).to_contain_text("Yskä ja kuume")
     page.locator("#f-viesti_asiakkaalle").fill("Tervetuloa vastaanotolle.")
     page.locator("input[name=laboratorio][value=false]").check()
-    page.locator("button[value=send]").click()
+    submit(page, "button[value=send]")
     page.wait_for_load_state()
     expect(page.locator("[role=status]")).to_be_visible()
 
@@ -96,7 +96,7 @@ def test_a_designer_uploads_a_broken_pathway_and_sees_the_errors(site, tmp_path)
     page = signed_in(browser, base, "suunnittelija.laine")
     page.locator("#key").fill("rikki")
     page.locator("#files").set_input_files(str(broken))
-    page.locator("form[enctype] button[type=submit]").click()
+    submit(page, "form[enctype] button[type=submit]")
     page.wait_for_load_state()
     report = page.locator("#report")
     expect(report).to_contain_text("rikki.bpmn")
@@ -117,7 +117,7 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     anonymous = browser.new_context(bypass_csp=True).new_page()
     anonymous.goto(f"{base}/lang/{lang}?next=/sign-in")
     visit(anonymous)
-    anonymous.locator("form[action='/sign-in/test'] button").click()  # no person chosen: the error state
+    submit(anonymous, "form[action='/sign-in/test'] button")  # no person chosen: the error state
     visit(anonymous)
     visit(anonymous, "/accessibility")
     visit(anonymous, "/no-such-page")
@@ -128,13 +128,13 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     visit(client, task)  # empty
     client.locator("#f-oireet").fill("Yskä ja kuume")
     client.locator("#f-kipu").fill("12")
-    client.locator("button[value=draft]").click()
+    submit(client, "button[value=draft]")
     visit(client)  # filled (a saved draft)
-    client.locator("button[value=send]").click()
+    submit(client, "button[value=send]")
     visit(client)  # errors
     client.locator("#f-kipu").fill("8")
     client.locator("#f-kesto_paivia").fill("3")
-    client.locator("button[value=send]").click()
+    submit(client, "button[value=send]")
     visit(client)  # sent
     visit(client, f"/me/pathways/{instance['id']}")
     visit(client, "/me/access-log")
@@ -143,9 +143,10 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     visit(nurse, "/work")
     nurse_task = nurse.locator("tbody a[href^='/work/tasks/']").first.get_attribute("href")
     visit(nurse, nurse_task)
-    nurse.locator("button[value=send]").click()
+    submit(nurse, "button[value=send]")
     visit(nurse)  # errors
     visit(nurse, "/work/clients/asiakas-123")
+    visit(nurse, f"/work/pathways/{instance['id']}")
     visit(nurse, "/work?pathway=esitieto&due=week&mine=1")  # filtered, nothing left
 
     designer = signed_in(browser, base, "suunnittelija.laine", lang)
@@ -153,12 +154,12 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     designer.locator("#key").fill("rikki")
     designer.locator("#files").set_input_files({"name": "rikki.bpmn", "mimeType": "application/xml",
                                                  "buffer": b"<definitions/>"})
-    designer.locator("form[enctype] button[type=submit]").click()
+    submit(designer, "form[enctype] button[type=submit]")
     visit(designer)  # the validation report
     admin = signed_in(browser, base, "yllapitaja.makinen", lang)
     visit(admin, "/admin/teams")
     admin.locator("#team-key").fill("")
-    admin.locator("form:has(#team-key) button").click()  # no name given: the error state
+    submit(admin, "form:has(#team-key) button")  # no name given: the error state
     visit(admin)
     assert found == []
 
@@ -180,7 +181,8 @@ def test_pages_reflow_at_320_pixels_without_sideways_scrolling(site, instance, a
     wide = []
     for person, urls in (("asiakas-123", ["/me", f"/me/tasks/{instance['tasks'][0]['id']}",
                                           f"/me/pathways/{instance['id']}", "/me/access-log"]),
-                         ("hoitaja.virtanen", ["/work", "/work/clients/asiakas-123"]),
+                         ("hoitaja.virtanen", ["/work", "/work/clients/asiakas-123",
+                                               f"/work/pathways/{instance['id']}"]),
                          ("suunnittelija.laine", ["/admin/pathways"])):
         page = signed_in(browser, base, person)
         page.set_viewport_size({"width": 320, "height": 640})

@@ -86,6 +86,9 @@ def test_a_nurse_claims_and_completes_a_task_from_the_inbox(api, sample, web_as)
     assert "Vain omat" in text(hanna.get("/work?mine=1")) or task.title in text(hanna.get("/work?mine=1"))
     page = text(hanna.get(f"/work/tasks/{task.id}"))
     assert "Yskä ja kuume" in page, "the client's earlier answers are shown"
+    assert "Mitä oireita sinulla on?" in page, "under the form's own questions"
+    followed = text(hanna.get(f"/work/pathways/{instance['id']}"))
+    assert "Yskä ja kuume" in followed and "Täytä esitietolomake" in followed
     done = hanna.post(f"/work/tasks/{task.id}", {"action": "send", "laboratorio": "false",
                                                 "viesti_asiakkaalle": "Tervetuloa vastaanotolle.", "key": "n1"})
     assert done.status_code == 302, text(done)

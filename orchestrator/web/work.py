@@ -88,3 +88,14 @@ def client(client_id: str):
     access.record(client_id, "client", client_id, "care")
     return render_template("web/work/client.html", instances=instances, client_id=client_id,
                            person=queries.people_by_client([client_id]).get(client_id))
+
+
+@blp.route("/pathways/<int(max=2147483647):instance_id>")
+@guard.signed_in("professional")
+def pathway(instance_id: int):
+    """One client's pathway as the team follows it: its timeline and the answers sent so far."""
+    instance = guard.instance_for(instance_id)
+    access.record(instance.client_id, "instance", instance.id, "care")
+    return render_template("web/work/pathway.html", instance=instance, line=timeline.of(instance),
+                           answers=timeline.answered(instance),
+                           person=queries.people_by_client([instance.client_id]).get(instance.client_id))
