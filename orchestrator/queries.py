@@ -97,6 +97,14 @@ def tasks(state: str = "open", role: str | None = None, assignee: str | None = N
     return list(core().execute(stmt).mappings())
 
 
+TASK_ROW = select(HumanTask.__table__).where(TASK_COLUMNS.id == bindparam("id"))
+
+
+def task_row(task_id: str):
+    """One task as a row (read on the step's own prepared path: the API's hot path reads it per call)."""
+    return prepared.first(TASK_ROW, {"id": task_id})
+
+
 OPEN_TASKS = (select(HumanTask.__table__).where(TASK_COLUMNS.instance_id == bindparam("instance"),
                                                 TASK_COLUMNS.state == "open")
               .order_by(*INBOX_ORDER))

@@ -87,6 +87,6 @@ def complete(args, task_id):
         abort(400, message="Idempotency-Key must be 1 to 200 characters")
     task = guard.task_for(task_id)
     guard.may_act_on(task)
-    done = state(steps.complete(task.id, args["data"], actor(), key))
-    log_shown({task.instance_id: task.id}, "task", by_instance=True)
-    return done
+    done = steps.complete(task.id, args["data"], actor(), key)
+    log_shown({done.client_id: task.id}, "task")
+    return state(done)

@@ -3,6 +3,7 @@
 from flask import request
 
 from ..clock import now
+from ..database import insert_rows
 from ..extensions import db
 from ..models import AccessLog
 from . import sessions
@@ -20,10 +21,11 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
         raise RuntimeError("a request logs its access once")
     user, at = sessions.current(), now()
     who = user.person.name if user.person else user.name
-    db.session.add_all(AccessLog(at=at, person_id=user.person.id if user.person else None, actor=who, role=user.role,
-                                 client_id=client_id, object_type=object_type, object_id=str(object_id),
-                                 purpose=purpose, route=request.endpoint or request.path)
-                       for client_id, object_id in shown.items())
+    insert_rows(AccessLog, [{"at": at, "person_id": user.person.id if user.person else None, "actor": who,
+                             "role": user.role, "client_id": client_id, "object_type": object_type,
+                             "object_id": str(object_id)[:100], "purpose": purpose,
+                             "route": (request.endpoint or request.path)[:200]}
+                            for client_id, object_id in shown.items()])
     db.session.commit()
     done["access_logged"] = True
 

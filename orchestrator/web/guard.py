@@ -88,7 +88,7 @@ def instance_for(instance_id: int) -> Instance:
 
 def task_for(task_id: str) -> HumanTask:
     """A task of the user's own: a client's on their own instance, or one for a professional's team."""
-    task = db.session.get(HumanTask, task_id)
+    task = queries.task_row(task_id) if len(task_id) <= 36 else None
     if task is None or not may_see_task(task):
         abort(404)
     return task
