@@ -131,7 +131,7 @@ def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:
         pathway=pathway, number=(latest.number + 1) if latest else 1, content_hash=result.content_hash,
         process_id=result.process_id, name=result.name, spec=result.spec, task_meta=result.task_meta,
         forms=result.forms, sources=result.sources, messages=result.messages, time_zone=result.time_zone,
-        deployed_by=actor,
+        kind=result.kind, deployed_by=actor,
     )
     pathway.name = result.name
     db.session.add(version)

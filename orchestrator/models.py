@@ -57,6 +57,7 @@ class PathwayVersion(db.Model):
     sources: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     messages: Mapped[list[str]] = mapped_column(JSON)
     time_zone: Mapped[str | None] = mapped_column(String(64))  # the service's zone when None
+    kind: Mapped[str] = mapped_column(String(20), default="professional")  # or self-care
     deployed_by: Mapped[str] = mapped_column(String(200))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)

@@ -220,3 +220,9 @@ def team_members(teams: set[str]) -> list:
     members = (select(Membership.person_id).join(CareTeam, CareTeam.id == Membership.team_id)
                .where(CareTeam.key.in_(sorted(teams))))
     return list(db.session.scalars(select(Person).where(Person.id.in_(members)).order_by(Person.name)))
+
+
+def self_care_versions() -> list[PathwayVersion]:
+    """The latest version of every self-care pathway, by name."""
+    return sorted((p.latest for p in pathways() if p.latest is not None and p.latest.kind == "self-care"),
+                  key=lambda v: v.name)

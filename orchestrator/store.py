@@ -63,6 +63,7 @@ class VersionInfo:
     forms: dict
     specs: tuple
     time_zone: str | None = None
+    kind: str = "professional"
     timed: bool = field(init=False)  # whether any of its processes has a timer
 
     def __post_init__(self):
@@ -118,11 +119,11 @@ class WorkflowStore:
         if info is None:
             row = db.session.execute(
                 select(Pathway.key, PathwayVersion.number, PathwayVersion.messages, PathwayVersion.task_meta,
-                       PathwayVersion.forms, PathwayVersion.spec, PathwayVersion.time_zone)
+                       PathwayVersion.forms, PathwayVersion.spec, PathwayVersion.time_zone, PathwayVersion.kind)
                 .join(PathwayVersion.pathway).where(PathwayVersion.id == version_id)
             ).one()
             info = VersionInfo(row.key, row.number, row.messages, row.task_meta, row.forms,
-                               engine.restore_specs(row.spec), row.time_zone)
+                               engine.restore_specs(row.spec), row.time_zone, row.kind)
             self.versions.put(version_id, info)
         return info
 

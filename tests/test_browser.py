@@ -138,6 +138,7 @@ def test_no_wcag_violations_on_any_page(site, instance, api, lang):
     visit(client)  # sent
     visit(client, f"/me/pathways/{instance['id']}")
     visit(client, "/me/access-log")
+    visit(client, "/me/catalogue")
 
     nurse = signed_in(browser, base, "hoitaja.virtanen", lang)
     visit(nurse, "/work")

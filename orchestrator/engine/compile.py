@@ -41,6 +41,7 @@ class CompiledPathway:
     sources: dict[str, str] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     time_zone: str | None = None  # dates without a zone are read in it; the service default when None
+    kind: str = "professional"  # or "self-care": started and ended by the client, followed by no team
 
 
 def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None], registry) -> CompiledPathway:
@@ -57,6 +58,7 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
     main, main_problems = _main_process(processes, files)
     problems += main_problems
     time_zone = _time_zone(processes[main], problems) if main else None
+    kind = _kind(processes[main], problems) if main else "professional"
     if problems:
         raise PackageInvalid(problems)
     spec = _spiff_spec(bpmn, dmn, main, registry)
@@ -73,6 +75,7 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
         messages=sorted({m.get("name") or m.get("id") for t in bpmn.values()
                          for m in t.iterfind("bpmn:message", NS)}),
         time_zone=time_zone,
+        kind=kind,
     )
 
 
@@ -83,6 +86,19 @@ def _time_zone(located: tuple[str, etree._Element], problems: list[Problem]) -> 
     if reason:
         problems.append(Problem(filename, f"timeZone {reason}", process.get("id"), process.sourceline))
     return name
+
+
+KINDS = ("professional", "self-care")
+
+
+def _kind(located: tuple[str, etree._Element], problems: list[Problem]) -> str:
+    """The process property ``pathwayKind``: professional (the default) or self-care."""
+    filename, process = located
+    kind = process_properties(process).get("pathwayKind", "professional")
+    if kind not in KINDS:
+        problems.append(Problem(filename, f"pathwayKind must be 'professional' or 'self-care', not '{kind}'",
+                                process.get("id"), process.sourceline))
+    return kind
 
 
 def _parse_all(files: dict[str, bytes]) -> tuple[dict[str, etree._Element], list[Problem]]:

@@ -1,11 +1,13 @@
 """The client's pages: my pathways and history, a pathway's timeline, my tasks and their forms."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import queries
+from .. import queries, steps
 from ..extensions import db
 from ..models import AccessLog
+from ..steps import StepRefused
 from . import access, guard, timeline
 from .forms_page import Form
 
@@ -59,3 +61,32 @@ def access_log():
     rows = db.session.scalars(select(AccessLog).where(AccessLog.client_id == me)
                               .order_by(AccessLog.id.desc()).limit(200))
     return render_template("web/client/access_log.html", rows=list(rows))
+
+
+@blp.route("/catalogue", methods=["GET", "POST"])
+@guard.signed_in("client")
+def catalogue():
+    """Self-care pathways anyone may start for themselves, and start one."""
+    if request.method == "POST":
+        found = next((v for v in queries.self_care_versions() if v.pathway.key == request.form.get("pathway")), None)
+        if found is None:
+            abort(422, description=_("Choose a self-care pathway from the list."))
+        me = guard.user().person.client_id
+        instance = steps.start(found, guard.actor(), {}, None, me)
+        return redirect(url_for("client.pathway", instance_id=instance.id, started=1))
+    return render_template("web/client/catalogue.html", versions=queries.self_care_versions())
+
+
+@blp.route("/pathways/<int(max=2147483647):instance_id>/end", methods=["POST"])
+@guard.signed_in("client")
+def end(instance_id: int):
+    """A client ends a self-care pathway whenever they like; it stays readable in their history."""
+    instance = guard.instance_for(instance_id)
+    access.record(instance.client_id, "instance", instance.id, access.purpose())
+    if instance.version.kind != "self-care":
+        abort(403, description=_("A professional pathway is ended by its care team."))
+    try:
+        steps.cancel(instance.id, guard.actor(), "ended by the client")
+    except StepRefused as refused:
+        abort(refused.status, description=refused.message)
+    return redirect(url_for("client.pathway", instance_id=instance.id))

@@ -56,9 +56,13 @@ def user():
 
 
 def pathway_teams(version_id: int) -> set[str]:
-    """The care teams that follow a pathway version: every team its professional tasks are for."""
+    """The care teams that follow a pathway version: every team its professional tasks are for.
+
+    A self-care pathway has none: no professional ever sees it, whatever its lanes say."""
     info = current_app.extensions["polku_store"].info(version_id)
     teams: set[str] = set()
+    if info.kind == "self-care":
+        return teams
     for meta in info.task_meta.values():
         lane, groups = meta.get("lane"), meta.get("candidate_groups") or []
         if meta.get("kind") in ("userTask", "manualTask") and audience(lane, groups) == "professional":
@@ -150,8 +154,8 @@ def starts_for(version, client_id: str | None) -> str | None:
     current = user()
     if current.role == "service":
         return client_id
-    if current.role == "client":
-        if client_id not in (None, current.person.client_id):
+    if current.role == "client":  # self-care only: a professional pathway is opened by its team
+        if client_id not in (None, current.person.client_id) or version.kind != "self-care":
             abort(403)
         return current.person.client_id
     if not client_id or not pathway_teams(version.id) & current.person.team_keys:
