@@ -199,6 +199,11 @@ class Person(db.Model):
     def team_keys(self) -> set[str]:
         return {team.key for team in self.teams}
 
+    @property
+    def login(self) -> str:
+        """How history and assignments name them: the subject without its provider prefix."""
+        return self.subject.split(":", 1)[-1]
+
 
 class CareTeam(db.Model):
     """A care team; its ``key`` is what pathway lanes and candidate groups name (e.g. ``Hoitaja``)."""

@@ -27,6 +27,19 @@ _markdown_templates = SandboxedEnvironment(autoescape=False, finalize=_plain)  #
 MAX_TEMPLATE = 20_000
 
 
+def teams(task_meta: dict, kind: str) -> frozenset[str]:
+    """The care teams that follow a pathway: every team its professional tasks are for. A self-care
+    pathway has none, whatever its lanes say: no professional ever sees it."""
+    if kind == "self-care":
+        return frozenset()
+    found: set[str] = set()
+    for meta in task_meta.values():
+        lane, groups = meta.get("lane"), meta.get("candidate_groups") or []
+        if meta.get("kind") in ("userTask", "manualTask") and audience(lane, groups) == "professional":
+            found.update(filter(None, [lane, *groups]))
+    return frozenset(found)
+
+
 def audience(role: str | None, groups: list[str]) -> str:
     names = {n.strip().lower() for n in [role or "", *groups]}
     return "client" if names & CLIENT_ROLES else "professional"

@@ -175,27 +175,16 @@ def completion(task_id: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.task_id == task_id, Event.kind == "task_completed"))
 
 
-def team_tasks(teams: set[str], me: str, pathway: str | None = None, client: str | None = None,
-               overdue: bool = False, due_before: datetime | None = None, mine: bool = False) -> list:
+def team_tasks(teams: set[str], me: str) -> list:
     """Open professional tasks of the given care teams (and any assigned to ``me``), soonest due first.
 
-    Rows carry the instance's client id.
+    Rows carry the instance's client id; the inbox filters them further on the page.
     """
     c = TASK_COLUMNS
     stmt = (select(HumanTask.__table__, Instance.client_id)
             .join(Instance, Instance.id == c.instance_id)
             .where(c.state == "open", c.audience == "professional",
                    or_(c.role.in_(sorted(teams)), c.assignee == me, *_in_candidate_groups(teams))))
-    if pathway:
-        stmt = stmt.where(c.pathway_key == pathway)
-    if client:
-        stmt = stmt.where(Instance.client_id == client)
-    if overdue:
-        stmt = stmt.where(c.due_at < now())
-    if due_before is not None:
-        stmt = stmt.where(c.due_at < due_before)
-    if mine:
-        stmt = stmt.where(c.assignee == me)
     return list(core().execute(stmt.order_by(*INBOX_ORDER).limit(500)).mappings())
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Text, bindparam, cast, delete, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import engine, prepared
+from . import engine, prepared, projection
 from .clock import now
 from .database import core, for_update, upsert
 from .extensions import db
@@ -65,9 +65,11 @@ class VersionInfo:
     time_zone: str | None = None
     kind: str = "professional"
     timed: bool = field(init=False)  # whether any of its processes has a timer
+    teams: frozenset = field(init=False)  # the care teams that follow it
 
-    def __post_init__(self):
-        object.__setattr__(self, "timed", engine.runtime.has_timers(self.specs))  # frozen
+    def __post_init__(self):  # frozen: derived fields are set once, here
+        object.__setattr__(self, "timed", engine.runtime.has_timers(self.specs))
+        object.__setattr__(self, "teams", projection.teams(self.task_meta, self.kind))
 
 
 @dataclass

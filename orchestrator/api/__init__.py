@@ -26,7 +26,8 @@ def actor() -> str:
 def log_shown(shown: dict, object_type: str, by_instance: bool = False) -> None:
     """One access-log row for each client whose data this response shows (keys: client ids, or instance ids)."""
     if by_instance:
-        owners = {i.id: i.client_id for i in db.session.scalars(select(Instance).where(Instance.id.in_(list(shown))))}
+        owners = dict(db.session.execute(select(Instance.id, Instance.client_id)
+                                         .where(Instance.id.in_(list(shown)))).all())
         shown = {owners.get(key): value for key, value in shown.items()}
     shown = {client: value for client, value in shown.items() if client}
     if shown:

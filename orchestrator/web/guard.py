@@ -2,7 +2,7 @@
 
 A client sees only their own instances and tasks. A professional sees only clients on pathways
 followed by one of their care teams (the teams a pathway's professional lanes and candidate groups
-name); a pathway with no professional lane is self-care and never shown to professionals.
+name); a self-care pathway, or one with no professional lane, is never shown to professionals.
 Designers and administrators see no client data at all. Each object guard returns the object or
 aborts with 404, so nobody learns that something they may not see exists.
 """
@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from .. import queries
 from ..extensions import db
 from ..models import HumanTask, Instance
-from ..projection import audience
 from . import sessions
 
 
@@ -55,19 +54,9 @@ def user():
     return sessions.current()
 
 
-def pathway_teams(version_id: int) -> set[str]:
-    """The care teams that follow a pathway version: every team its professional tasks are for.
-
-    A self-care pathway has none: no professional ever sees it, whatever its lanes say."""
-    info = current_app.extensions["polku_store"].info(version_id)
-    teams: set[str] = set()
-    if info.kind == "self-care":
-        return teams
-    for meta in info.task_meta.values():
-        lane, groups = meta.get("lane"), meta.get("candidate_groups") or []
-        if meta.get("kind") in ("userTask", "manualTask") and audience(lane, groups) == "professional":
-            teams.update(filter(None, [lane, *groups]))
-    return teams
+def pathway_teams(version_id: int) -> frozenset[str]:
+    """The care teams that follow a pathway version (worked out once per version, see ``projection.teams``)."""
+    return current_app.extensions["polku_store"].info(version_id).teams
 
 
 def may_see_instance(instance: Instance) -> bool:
@@ -117,7 +106,7 @@ def actor() -> str:
         return current.name
     if current.role == "client":
         return current.person.client_id
-    return current.person.subject.split(":", 1)[-1]
+    return current.person.login
 
 
 def require(*roles: str) -> None:
@@ -175,7 +164,7 @@ def colleague(task: HumanTask, login: str) -> str:
         return login
     if user().role != "professional":
         abort(403)
-    members = {p.subject.split(":", 1)[-1] for p in queries.team_members(task_teams(task))}
+    members = {p.login for p in queries.team_members(task_teams(task))}
     if login not in members:
         abort(422, description=_("Choose a colleague from the task's care team."))
     return login

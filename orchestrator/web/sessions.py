@@ -47,30 +47,28 @@ def _load() -> UserSession | None:
 
 def begin(person: Person, role: str, method: str) -> UserSession:
     """A new session with a new id: whatever the browser held before is dropped (no fixation)."""
-    old = session.get("sid")
-    lang = session.get("lang")
-    session.clear()
-    if old:
-        db.session.execute(delete(UserSession).where(UserSession.id == old))
+    _drop()
     at = now()
     started = UserSession(id=secrets.token_urlsafe(32), person=person, role=role, method=method,
                           created_at=at, seen_at=at)
     db.session.add(started)
     db.session.commit()
     session["sid"] = started.id
-    if lang:
-        session["lang"] = lang
     per_request()["user"] = started
     return started
 
 
 def end() -> None:
-    sid = session.get("sid")
-    lang = session.get("lang")
+    _drop()
+    db.session.commit()
+    per_request()["user"] = None
+
+
+def _drop() -> None:
+    """Forget the browser's session and delete its row; the chosen language stays."""
+    sid, lang = session.get("sid"), session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
     if sid:
         db.session.execute(delete(UserSession).where(UserSession.id == sid))
-        db.session.commit()
-    per_request()["user"] = None

@@ -25,17 +25,23 @@ def inbox():
     chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client") or None,
               "due": request.args.get("due") if request.args.get("due") in DUE else None,
               "mine": request.args.get("mine") == "1"}
-    every = [r for r in queries.team_tasks(teams, me) if guard.may_see_task(r)]
-    shown = [r for r in queries.team_tasks(teams, me, chosen["pathway"], chosen["client"], chosen["due"] == "overdue",
-                                           now() + DUE[chosen["due"]] if DUE.get(chosen["due"]) else None,
-                                           chosen["mine"]) if guard.may_see_task(r)]
-    access.record_each({row.client_id: row.instance_id for row in shown if row.client_id}, "inbox", "care")
     at = now()
+    late_by = at + DUE[chosen["due"]] if DUE.get(chosen["due"]) else at if chosen["due"] else None
+    every = [r for r in queries.team_tasks(teams, me) if guard.may_see_task(r)]
+    shown = [r for r in every if _chosen(r, chosen, me, late_by)]
+    access.record_each({row.client_id: row.instance_id for row in shown if row.client_id}, "inbox", "care")
     counts = {"all": len(every), "mine": sum(1 for r in every if r.assignee == me),
               "overdue": sum(1 for r in every if r.due_at and r.due_at < at)}
     pathways = sorted(Counter(r.pathway_key for r in every).items())
     return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts, pathways=pathways,
                            people=queries.people_by_client(r.client_id for r in shown), me=me)
+
+
+def _chosen(row, chosen: dict, me: str, due_by) -> bool:
+    """Whether an inbox row passes the filters chosen on the page (``due_by``: due before then)."""
+    return ((chosen["pathway"] in (None, row.pathway_key)) and (chosen["client"] in (None, row.client_id))
+            and (due_by is None or (row.due_at is not None and row.due_at < due_by))
+            and (not chosen["mine"] or row.assignee == me))
 
 
 @blp.route("/tasks/<task_id>", methods=["GET", "POST"])
