@@ -4,7 +4,7 @@ import io
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from .models import Pathway, PathwayVersion
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 SAFE_NAME = re.compile(r"^[\w.-]+$")
 PACKAGE_FILES = (".bpmn", ".dmn")
+ONLY = "only .bpmn, .dmn, .json (forms) and .md (content pages) files can be deployed"
 MAX_FILES = 200
 MAX_UNPACKED = 20 * 1024 * 1024
 
@@ -27,6 +28,7 @@ class Package:
     files: dict[str, bytes]
     forms: dict[str, bytes]
     forms_dir: Path
+    pages: dict[str, bytes] = field(default_factory=dict)  # Markdown content pages by file name
 
     def form(self, name: str) -> bytes | None:
         """A form by file name: the package's own first, then the shared forms folder."""
@@ -48,7 +50,8 @@ class Deployed:
 def from_dir(path: Path, forms_dir: Path) -> Package:
     files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix in PACKAGE_FILES}
     forms = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix == ".json"}
-    return Package(path.name, files, forms, forms_dir)
+    pages = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix == ".md"}
+    return Package(path.name, files, forms, forms_dir, pages)
 
 
 def packages_in(root: Path, forms_dir: Path) -> list[Package]:
@@ -73,16 +76,22 @@ def from_zip(data: bytes, key: str, forms_dir: Path) -> Package:
     if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_UNPACKED:
         raise PackageInvalid([Problem("(upload)", f"archive unpacks to more than {MAX_FILES} files or "
                                                   f"{MAX_UNPACKED // 2**20} MB")])
-    files, forms = {}, {}
+    files, forms, pages = {}, {}, {}
     for member in members:
         name = Path(member.filename).name
-        target = files if name.endswith(PACKAGE_FILES) else forms if name.endswith(".json") else None
+        target = _sorted_into(name, files, forms, pages)
         if target is None:
-            raise PackageInvalid([Problem(member.filename, "only .bpmn, .dmn and .json files can be deployed")])
+            raise PackageInvalid([Problem(member.filename, ONLY)])
         if name in target:
             raise PackageInvalid([Problem(member.filename, f"a second file named {name} in the archive")])
         target[name] = _read_member(archive, member)
-    return Package(key, files, forms, forms_dir)
+    return Package(key, files, forms, forms_dir, pages)
+
+
+def _sorted_into(name: str, files: dict, forms: dict, pages: dict) -> dict | None:
+    """Which of a package's parts a file belongs to, by its name; None for a file no part takes."""
+    return files if name.endswith(PACKAGE_FILES) else forms if name.endswith(".json") \
+        else pages if name.endswith(".md") else None
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
@@ -93,12 +102,16 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
 
 
 def from_files(uploads: dict[str, bytes], key: str, forms_dir: Path) -> Package:
-    files = {n: d for n, d in uploads.items() if n.endswith(PACKAGE_FILES)}
-    forms = {n: d for n, d in uploads.items() if n.endswith(".json")}
-    other = sorted(set(uploads) - set(files) - set(forms))
+    files, forms, pages, other = {}, {}, {}, []
+    for name, data in sorted(uploads.items()):
+        target = _sorted_into(name, files, forms, pages)
+        if target is None:
+            other.append(name)
+        else:
+            target[name] = data
     if other:
-        raise PackageInvalid([Problem(n, "only .bpmn, .dmn and .json files can be deployed") for n in other])
-    return Package(key, files, forms, forms_dir)
+        raise PackageInvalid([Problem(n, ONLY) for n in other])
+    return Package(key, files, forms, forms_dir, pages)
 
 
 def deploy(packages: list[Package], actor: str) -> list[Deployed]:
@@ -109,7 +122,7 @@ def deploy(packages: list[Package], actor: str) -> list[Deployed]:
             problems.append(Problem(package.key, "a pathway key is lower-case letters, digits, - and _"))
             continue
         try:
-            compiled.append((package, engine.compile_files(package.files, package.form)))
+            compiled.append((package, engine.compile_files(package.files, package.form, package.pages)))
         except PackageInvalid as exc:
             problems += [Problem(f"{package.key}/{p.file}", p.reason, p.element, p.line) for p in exc.problems]
     if problems:
@@ -131,7 +144,7 @@ def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:
         pathway=pathway, number=(latest.number + 1) if latest else 1, content_hash=result.content_hash,
         process_id=result.process_id, name=result.name, spec=result.spec, task_meta=result.task_meta,
         forms=result.forms, sources=result.sources, messages=result.messages, time_zone=result.time_zone,
-        kind=result.kind, deployed_by=actor,
+        kind=result.kind, settings=result.settings, content=result.content, deployed_by=actor,
     )
     pathway.name = result.name
     db.session.add(version)

@@ -58,6 +58,8 @@ class PathwayVersion(db.Model):
     messages: Mapped[list[str]] = mapped_column(JSON)
     time_zone: Mapped[str | None] = mapped_column(String(64))  # the service's zone when None
     kind: Mapped[str] = mapped_column(String(20), default="professional")  # or self-care
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # see engine/settings.py
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)  # Markdown pages by name
     deployed_by: Mapped[str] = mapped_column(String(200))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)
@@ -78,6 +80,7 @@ class Instance(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # start + the pathway's duration
     version: Mapped[PathwayVersion] = relationship(lazy="joined", innerjoin=True)
 
     @property
@@ -271,3 +274,103 @@ APPEND_ONLY = {
 for _dialect, _statements in APPEND_ONLY.items():
     for _statement in _statements:
         event.listen(AccessLog.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+# --------------------------------------------------------------------------- care-pathway records
+
+
+class Offer(db.Model):
+    """A professional pathway a professional opened for a client; it starts once the client consents."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the modules switched on or off
+    offered_by: Mapped[str] = mapped_column(String(200))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, accepted, declined, withdrawn
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    version: Mapped[PathwayVersion] = relationship(lazy="joined", innerjoin=True)
+
+
+class Consent(db.Model):
+    """Append-only: a client's answer to a pathway's consent text, or its withdrawal, and when."""
+
+    __table_args__ = (Index("ix_consent_client", "client_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"))
+    page: Mapped[str] = mapped_column(String(200))  # the consent page's file name
+    text_hash: Mapped[str] = mapped_column(String(64))  # which wording was shown: its SHA-256
+    answer: Mapped[str] = mapped_column(String(20))  # given, declined, withdrawn
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id"))
+
+
+class ContentView(db.Model):
+    """One view of a pathway's content page: what the organisation's view counts are made of."""
+
+    __tablename__ = "content_view"
+    __table_args__ = (Index("ix_content_view_page", "pathway_key", "page"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    pathway_key: Mapped[str] = mapped_column(String(100))
+    page: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # who viewed it: client or professional
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Observation(db.Model):
+    """A measurement as a typed value: what (its LOINC code), how much in which unit, and when measured."""
+
+    __table_args__ = (Index("ix_observation_instance", "instance_id", "kind", "measured_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    client_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # weight, waist, glucose, systolic, diastolic
+    code: Mapped[str] = mapped_column(String(20))  # LOINC
+    panel: Mapped[str | None] = mapped_column(String(20))  # the LOINC panel it belongs to (blood pressure)
+    value: Mapped[float]
+    unit: Mapped[str] = mapped_column(String(20))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the task it was sent with; None: entered freely
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class DiaryEntry(db.Model):
+    """One entry of a food or exercise diary, kept while its diary task is open."""
+
+    __tablename__ = "diary_entry"
+    __table_args__ = (Index("ix_diary_entry_instance", "instance_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    diary: Mapped[str] = mapped_column(String(20))  # food or exercise
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Message(db.Model):
+    """A message between a client and the care team on a professional pathway.
+
+    A client's message gets ``reply_by`` from the pathway's service promise; the team's first reply
+    after it sets ``replied_at`` (its response time) on every message of the client it answers.
+    """
+
+    __table_args__ = (Index("ix_message_open", "team", "replied_at", "reply_by"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(200))  # the team that answers
+    sender: Mapped[str] = mapped_column(String(20))  # client or professional
+    author: Mapped[str] = mapped_column(String(200))  # who wrote it (their login)
+    author_name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply_by: Mapped[datetime | None] = mapped_column(UTCDateTime)  # client messages only
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by the other side

@@ -254,5 +254,6 @@ def test_unreadable_zip_members_are_refused(api):
 def test_zip_with_other_files_or_twice_the_same_name_is_refused(api):
     for files, reason in (({"a/testi.bpmn": process_bpmn().encode(), "b/testi.bpmn": process_bpmn().encode()},
                            "a second file named testi.bpmn"),
-                          ({"testi.bpmn": process_bpmn().encode(), "lue.txt": b"x"}, "only .bpmn, .dmn and .json")):
+                          ({"testi.bpmn": process_bpmn().encode(), "lue.txt": b"x"},
+                           "only .bpmn, .dmn, .json (forms) and .md")):
         assert_rejected(upload_zip(api, zipped(files)), reason)

@@ -44,8 +44,8 @@ def compare(live, reloaded) -> str | None:
     return state.compare(live, reloaded, codec().canonical)
 
 
-def compile_files(files: dict[str, bytes], forms) -> CompiledPathway:
-    return compile_package(files, forms, serializer().registry)
+def compile_files(files: dict[str, bytes], forms, pages: dict[str, bytes] | None = None) -> CompiledPathway:
+    return compile_package(files, forms, serializer().registry, pages)
 
 
 def restore_specs(spec_doc: dict) -> tuple:

@@ -11,6 +11,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from ..measurements import field_problems, plausible
+from . import settings as package_settings
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
 from .timekeeping import zone_problem
@@ -42,11 +44,18 @@ class CompiledPathway:
     messages: list[str] = field(default_factory=list)
     time_zone: str | None = None  # dates without a zone are read in it; the service default when None
     kind: str = "professional"  # or "self-care": started and ended by the client, followed by no team
+    settings: dict = field(default_factory=dict)  # see engine/settings.py
+    content: dict[str, str] = field(default_factory=dict)  # the package's Markdown pages by file name
 
 
-def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None], registry) -> CompiledPathway:
+MAX_PAGE = 200_000
+
+
+def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None], registry,
+                    pages: dict[str, bytes] | None = None) -> CompiledPathway:
     """Validate everything, then parse; raise PackageInvalid listing every problem found."""
     trees, problems = _parse_all(files)
+    content = _pages(pages or {}, problems)
     if problems:
         raise PackageInvalid(problems)
     bpmn = {n: t for n, t in trees.items() if n.endswith(".bpmn")}
@@ -59,15 +68,18 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
     problems += main_problems
     time_zone = _time_zone(processes[main], problems) if main else None
     kind = _kind(processes[main], problems) if main else "professional"
+    settings, setting_problems = package_settings.read(processes[main][1], processes[main][0], kind, set(content)) \
+        if main else ({}, [])
+    problems += setting_problems
     if problems:
         raise PackageInvalid(problems)
+    meta, used_forms = _task_meta(processes, forms, set(content))
     spec = _spiff_spec(bpmn, dmn, main, registry)
-    meta, used_forms = _task_meta(processes, forms)
     filename, process = processes[main]
     return CompiledPathway(
         process_id=main,
         name=process.get("name") or main,
-        content_hash=_hash(files, used_forms),
+        content_hash=_hash({**files, **{f"content/{n}": t.encode() for n, t in content.items()}}, used_forms),
         spec=spec,
         task_meta=meta,
         forms=used_forms,
@@ -76,7 +88,24 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
                          for m in t.iterfind("bpmn:message", NS)}),
         time_zone=time_zone,
         kind=kind,
+        settings=settings,
+        content=content,
     )
+
+
+def _pages(pages: dict[str, bytes], problems: list[Problem]) -> dict[str, str]:
+    """The package's Markdown pages as text; one that is not UTF-8 or is too long is named."""
+    found = {}
+    for name, data in sorted(pages.items()):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(name, f"a content page must be UTF-8 text: {exc.reason} at byte {exc.start}"))
+            continue
+        if len(text) > MAX_PAGE:
+            problems.append(Problem(name, f"a content page may be at most {MAX_PAGE:,} characters"))
+        found[name] = text
+    return found
 
 
 def _time_zone(located: tuple[str, etree._Element], problems: list[Problem]) -> str | None:
@@ -154,9 +183,13 @@ def _spiff_spec(bpmn: dict, dmn: dict, main: str, registry) -> dict:
             from None
 
 
-def _task_meta(processes: dict, forms: Callable[[str], bytes | None]) -> tuple[dict, dict]:
-    meta, used = {}, {}
-    for _, process in processes.values():
+DIARIES = ("food", "exercise")
+
+
+def _task_meta(processes: dict, forms: Callable[[str], bytes | None], pages: set[str]) -> tuple[dict, dict]:
+    """Each task's metadata and the forms they use; content pages, diaries and measurement fields are checked."""
+    meta, used, problems = {}, {}, []
+    for filename, process in processes.values():
         meta.update(timer_events(process))
         for m, node in human_tasks(process):
             meta[m.id] = m.as_dict()
@@ -165,7 +198,26 @@ def _task_meta(processes: dict, forms: Callable[[str], bytes | None]) -> tuple[d
             for name in (m.form, m.ui_form):
                 if name and name not in used:
                     used[name] = json.loads(forms(name))
-    return meta, used
+            problems += [Problem(filename, reason, m.id, m.line) for reason in _task_problems(m, used, pages)]
+    if problems:
+        raise PackageInvalid(problems)
+    return meta, {name: plausible(form) if isinstance(form, dict) and form.get("type") == "object" else form
+                  for name, form in used.items()}
+
+
+def _task_problems(m, forms: dict, pages: set[str]) -> list[str]:
+    found = []
+    if m.content and m.content not in pages:
+        found.append(f"content page '{m.content}' is not a Markdown file of the package")
+    if m.content and m.kind != "manualTask":
+        found.append("a content page is shown by a manual task (bpmn:manualTask)")
+    if m.diary and m.diary not in DIARIES:
+        found.append(f"diary must be one of {', '.join(DIARIES)}, not '{m.diary}'")
+    if m.diary and not m.form:
+        found.append("a diary task needs a form for its entries")
+    if m.form and isinstance(forms.get(m.form), dict):
+        found += [f"form '{m.form}': {reason}" for reason in field_problems(forms[m.form])]
+    return found
 
 
 def _hash(files: dict[str, bytes], used_forms: dict[str, dict]) -> str:

@@ -28,6 +28,8 @@ class TaskMeta:
     ui_form: str | None = None
     instructions: str | None = None
     due_in: str | None = None
+    content: str | None = None  # a manual task's Markdown page in the package
+    diary: str | None = None  # a user task taking repeated entries: food or exercise
     line: int | None = None
 
     def as_dict(self) -> dict:
@@ -90,6 +92,8 @@ def task_meta(node: etree._Element, lane: str | None) -> TaskMeta:
         instructions=_text(node, "bpmn:extensionElements/spiffworkflow:instructionsForEndUser")
         or _text(node, "bpmn:documentation"),
         due_in=spiff.get("dueIn") or camunda.get("dueIn") or camunda_attr("dueDate"),
+        content=spiff.get("content") or camunda.get("content"),
+        diary=spiff.get("diary") or camunda.get("diary"),
         line=node.sourceline,
     )
 

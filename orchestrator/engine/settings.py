@@ -1,0 +1,103 @@
+"""A pathway's own settings, read from its process properties and checked at deploy.
+
+Every setting is a ``spiffworkflow:property`` (or ``camunda:property``) on the pathway's process:
+
+==========================  ==================================================================
+``duration``                ISO-8601 length, e.g. ``P12W``: a still-running instance ends then
+``consent``                 the Markdown page in the package with the informed-consent text
+``replyWithinWorkingDays``  the service promise for messages, e.g. ``2`` (professional only)
+``messageTeam``             the care team that answers the client's messages
+``phases``                  ``P0D Aloitus; P1W Seuranta``: offsets from the start and names
+``module:<variable>``       an optional module the professional switches on or off (a boolean)
+``target:<measurement>``    the target range the charts draw, ``90-135``
+``measurements``            kinds the client may also record freely, ``weight,waist``
+==========================  ==================================================================
+"""
+
+import re
+
+from lxml import etree
+
+from ..measurements import KINDS as MEASUREMENTS
+from .metadata import process_properties
+from .problems import Problem
+from .timers import check_literal
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+RANGE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*-\s*(-?\d+(?:[.,]\d+)?)\s*$")
+
+
+def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> tuple[dict, list[Problem]]:
+    """The settings as stored with the version, and the problems found in them."""
+    props = process_properties(process)
+    problems: list[Problem] = []
+
+    def problem(reason: str) -> None:
+        problems.append(Problem(filename, reason, process.get("id"), process.sourceline))
+
+    settings: dict = {"duration": props.get("duration"), "consent": props.get("consent"),
+                      "message_team": props.get("messageTeam"),
+                      "reply_within_working_days": _promise(props.get("replyWithinWorkingDays"), kind, problem),
+                      "phases": _phases(props.get("phases"), problem), "modules": {}, "targets": {},
+                      "measurements": _measurements(props.get("measurements"), problem)}
+    if settings["duration"] and check_literal("duration", settings["duration"]):
+        problem(f"duration {check_literal('duration', settings['duration'])}")
+    if settings["consent"] and settings["consent"] not in pages:
+        problem(f"consent page '{settings['consent']}' is not a Markdown file of the package")
+    for name, value in sorted(props.items()):
+        prefix, _, rest = name.partition(":")
+        if prefix == "module":
+            _module(settings, rest, value, problem)
+        elif prefix == "target":
+            _target(settings, rest, value, problem)
+    return settings, problems
+
+
+def _promise(value: str | None, kind: str, problem) -> int | None:
+    if value is None:
+        return None
+    if not value.strip().isdigit() or not 0 < int(value) <= 30:
+        problem(f"replyWithinWorkingDays must be a whole number of working days (1–30), not '{value}'")
+    elif kind == "self-care":
+        problem("a self-care pathway has no messages, so no replyWithinWorkingDays")
+    else:
+        return int(value)
+    return None
+
+
+def _measurements(value: str | None, problem) -> list[str]:
+    found = []
+    for key in filter(None, (k.strip() for k in (value or "").split(","))):
+        if key in MEASUREMENTS:
+            found.append(key)
+        else:
+            problem(f"measurements: '{key}' is not one of {', '.join(MEASUREMENTS)}")
+    return found
+
+
+def _module(settings: dict, name: str, label: str | None, problem) -> None:
+    if IDENTIFIER.match(name):
+        settings["modules"][name] = label or name
+    else:
+        problem(f"module '{name}' must be a lower-case variable name (letters, digits, _)")
+
+
+def _phases(value: str | None, problem) -> list[dict]:
+    phases = []
+    for entry in filter(None, (e.strip() for e in (value or "").split(";"))):
+        offset, _, name = entry.partition(" ")
+        if check_literal("duration", offset) or not name.strip():
+            problem(f"phases: '{entry}' is not '<ISO-8601 offset> <name>', e.g. 'P1W Seuranta'")
+        else:
+            phases.append({"offset": offset, "name": name.strip()})
+    return phases
+
+
+def _target(settings: dict, key: str, value: str | None, problem) -> None:
+    found = RANGE.match(value or "")
+    if key not in MEASUREMENTS:
+        problem(f"target:{key}: '{key}' is not one of {', '.join(MEASUREMENTS)}")
+    elif not found or float(found[1].replace(",", ".")) >= float(found[2].replace(",", ".")):
+        problem(f"target:{key} must be a range such as '90-135', not '{value}'")
+    else:
+        settings["targets"][key] = [float(found[1].replace(",", ".")), float(found[2].replace(",", "."))]

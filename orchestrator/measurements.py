@@ -1,0 +1,62 @@
+"""The measurements a pathway can ask for: what each is, its LOINC code, its unit and plausible range.
+
+A form field names one with the JSON-Schema keyword ``"x-measurement": "<kind>"``; its value is then
+stored as a typed observation, besides the answers. The range is what a device or a person can give
+at all; a pathway's own ``minimum``/``maximum`` must lie inside it.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    code: str  # LOINC
+    unit: str  # UCUM
+    label: str  # Finnish, as the client reads it
+    low: float
+    high: float
+    panel: str | None = None  # the LOINC panel it is part of (blood pressure)
+    decimals: int = 1
+
+
+KINDS = {k.key: k for k in (
+    Kind("weight", "29463-7", "kg", "Paino", 20, 350),
+    Kind("waist", "8280-0", "cm", "Vyötärönympärys", 40, 250),
+    Kind("glucose", "41653-7", "mmol/L", "Verensokeri", 1, 35),
+    Kind("systolic", "8480-6", "mmHg", "Yläpaine", 60, 260, panel="85354-9", decimals=0),
+    Kind("diastolic", "8462-4", "mmHg", "Alapaine", 30, 160, panel="85354-9", decimals=0),
+)}
+
+
+def field_problems(schema: dict) -> list[str]:
+    """What is wrong with a form's measurement fields: an unknown kind, a non-number, a range off the scale."""
+    problems = []
+    for name, prop in (schema.get("properties") or {}).items():
+        key = isinstance(prop, dict) and prop.get("x-measurement")
+        if not key:
+            continue
+        kind = KINDS.get(key)
+        if kind is None:
+            problems.append(f"field '{name}': x-measurement '{key}' is not one of {', '.join(KINDS)}")
+            continue
+        if prop.get("type") not in ("number", "integer"):
+            problems.append(f"field '{name}': a measurement ({key}) must be of type number")
+        low, high = prop.get("minimum", kind.low), prop.get("maximum", kind.high)
+        if not (isinstance(low, int | float) and isinstance(high, int | float)) or low < kind.low or high > kind.high:
+            problems.append(f"field '{name}': {key} must lie within {kind.low:g}–{kind.high:g} {kind.unit}")
+    return problems
+
+
+def fields_of(schema: dict | None) -> dict[str, Kind]:
+    """The form's measurement fields by name."""
+    return {name: KINDS[prop["x-measurement"]] for name, prop in ((schema or {}).get("properties") or {}).items()
+            if isinstance(prop, dict) and prop.get("x-measurement") in KINDS}
+
+
+def plausible(schema: dict) -> dict:
+    """The form's schema with each measurement field bounded by its plausible range where it sets none."""
+    properties = dict(schema.get("properties") or {})
+    for name, kind in fields_of(schema).items():
+        properties[name] = {"minimum": kind.low, "maximum": kind.high, **properties[name]}
+    return {**schema, "properties": properties}
