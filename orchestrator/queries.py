@@ -21,6 +21,7 @@ from .models import (
     PathwayVersion,
     Person,
     Timer,
+    new_client_id,
 )
 
 
@@ -211,7 +212,23 @@ def team_members(teams: set[str]) -> list:
     return list(db.session.scalars(select(Person).where(Person.id.in_(members)).order_by(Person.name)))
 
 
+def latest_versions() -> list[PathwayVersion]:
+    """The latest version of every pathway, by name."""
+    return sorted((p.latest for p in pathways() if p.latest is not None), key=lambda v: v.name)
+
+
 def self_care_versions() -> list[PathwayVersion]:
     """The latest version of every self-care pathway, by name."""
-    return sorted((p.latest for p in pathways() if p.latest is not None and p.latest.kind == "self-care"),
-                  key=lambda v: v.name)
+    return [v for v in latest_versions() if v.kind == "self-care"]
+
+
+def client_by_identity_code(code: str) -> Person:
+    """The client with this personal identity code; someone who has not signed in yet gets a row to wait
+    for them, found by the code when they first sign in."""
+    person = db.session.scalar(select(Person).where(Person.personal_identity_code == code))
+    if person is None:
+        person = Person(subject=f"pending:{new_client_id()}", name="", personal_identity_code=code,
+                        client_id=new_client_id(), roles=["client"])
+        db.session.add(person)
+        db.session.commit()
+    return person

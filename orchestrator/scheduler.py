@@ -75,7 +75,7 @@ class TimerScheduler:
         """Fire until nothing falls due within the look-ahead; returns when the next timer does."""
         while True:
             began = now()
-            fired = self.fire()
+            fired = self.fire() + timers.end_overdue()
             if fired:
                 log.info("fired the timers of %d instance(s)", fired)
             notify.deliver_pending()

@@ -138,6 +138,7 @@ def _drive(package_dir: Path, forms_dir: Path, script: Script, end: datetime) ->
             break
         CLOCK.set(max(min(upcoming) + TICK, CLOCK.now()))
         timers.fire_due()
+        timers.end_overdue()
         db.session.rollback()
     return timeline(instance.id, end)
 
@@ -196,6 +197,8 @@ def _event_lines(event: Event) -> list[Line]:
         found.append(Line(event.at, "message", event.spec or ""))
     elif event.kind == "started":
         found.append(Line(event.at, "started", ""))
+    elif event.kind in ("duration_ended", "consent_withdrawn", "cancelled"):
+        found.append(Line(event.at, event.kind.replace("_", " "), (data.get("reason") or "")))
     if data.get("incident"):
         found.append(Line(event.at, "INCIDENT", f"{data['incident']['element']}: {data['incident']['message']}"))
     return found

@@ -138,11 +138,17 @@ def _zone(version_id: int) -> str:
 
 
 def start(version: PathwayVersion, actor: str, data: dict, business_key: str | None,
-          client_id: str | None) -> InstanceRow:
+          client_id: str | None, records: Callable[[int], None] | None = None) -> InstanceRow:
+    """Start an instance; ``records`` writes what belongs with the start (a consent) in its transaction."""
     with _write() as step, engine.in_zone(_zone(version.id)):
-        workflow = engine.runtime.start(store().info(version.id).specs, engine.script_engine(), data)
-        instance = step.instance = store().create(version.id, business_key=business_key, client_id=client_id,
-                                                  started_by=actor)
+        info = store().info(version.id)
+        workflow = engine.runtime.start(info.specs, engine.script_engine(), data)
+        duration = info.settings.get("duration")
+        instance = step.instance = store().create(
+            version.id, business_key=business_key, client_id=client_id, started_by=actor,
+            ends_at=engine.runtime.due_after(now(), duration) if duration else None)
+        if records is not None:
+            records(instance.id)
         step.live = Live(instance.lock_version, workflow, engine.Snapshot(), projected=(set(), set()))
         incident = _run(instance, step.live, engine.runtime.advance)
         _finish(step, actor, "started", {"data": {"variables": data, **({"incident": incident} if incident else {})}})
@@ -225,13 +231,17 @@ def fire_next(claim: Callable[[], InstanceRow | None]) -> tuple[int, int] | None
         return claimed.id, len(step.projected.fired)
 
 
-def cancel(instance_id: int, actor: str, reason: str | None) -> InstanceRow | Instance:
+def cancel(instance_id: int, actor: str, reason: str | None, status: str = "cancelled",
+           kind: str = "cancelled", records: Callable[[], None] | None = None) -> InstanceRow | Instance:
+    """End an instance before its flow does: ``status`` completed when its duration ran out, else cancelled;
+    ``records`` writes what belongs with the ending (a withdrawn consent) in its transaction."""
     def mark(instance: InstanceRow, workflow) -> None:
-        instance.status, instance.ended_at = "cancelled", now()
+        instance.status, instance.ended_at = status, now()
+        if records is not None:
+            records()
 
     with _write() as step:
-        return _advance(step, instance_id, actor, "cancelled", engine.runtime.cancel, mark,
-                        data={"reason": reason})
+        return _advance(step, instance_id, actor, kind, engine.runtime.cancel, mark, data={"reason": reason})
 
 
 def claim(task_id: str, assignee: str) -> HumanTask:

@@ -88,6 +88,7 @@ class InstanceRow:
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    ends_at: datetime | None = None
     pathway: str = ""
     version_number: int = 0
     messages: list = field(default_factory=list)

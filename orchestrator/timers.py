@@ -91,6 +91,30 @@ class _Claim:
         return claimed
 
 
+_NEXT_END = (select(INSTANCES.c.ends_at).where(INSTANCES.c.status == "running", INSTANCES.c.ends_at.is_not(None))
+             .order_by(INSTANCES.c.ends_at).limit(1))
+_ENDING = _NEXT_END.with_only_columns(INSTANCES.c.id).where(INSTANCES.c.ends_at < bindparam("now"))
+
+
 def next_due() -> datetime | None:
-    """When the earliest waiting timer of a running instance falls due."""
-    return db.session.execute(_NEXT_DUE).scalar()
+    """When the earliest waiting timer of a running instance falls due, or a running pathway's duration ends."""
+    return min(filter(None, (db.session.execute(_NEXT_DUE).scalar(), db.session.execute(_NEXT_END).scalar())),
+               default=None)
+
+
+def end_overdue() -> int:
+    """End every running pathway whose declared duration has passed; returns how many ended.
+
+    Another process ending the same one first makes this one's step refuse (it is no longer running).
+    """
+    ended = 0
+    while (found := db.session.execute(_ENDING, {"now": now()}).scalar()) is not None:
+        db.session.rollback()
+        try:
+            steps.cancel(found, "scheduler", "the pathway's duration ended", status="completed",
+                         kind="duration_ended")
+        except steps.StepRefused:
+            continue
+        ended += 1
+    db.session.rollback()
+    return ended

@@ -9,11 +9,13 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
+from orchestrator import enrolment
 from orchestrator.clock import now
 from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, Notification
 
 from .conftest import ANSWERS, Web
+from .test_pathway_kinds import deploy_kind
 
 OWNER = "asiakas-123"
 USERS = {"anonymous": None, "owner": OWNER, "other client": "asiakas-456", "team": "hoitaja.virtanen",
@@ -25,8 +27,11 @@ NAME, ANSWER = "Aino Asiakas", ANSWERS["esitietolomake"]["oireet"]
 # Pages anyone may open: they show no client's data (checked below for every user).
 PUBLIC = {"auth.home", "auth.sign_in", "auth.test_sign_in", "auth.oidc_start", "auth.oidc_callback",
           "auth.sign_out", "auth.accessibility", "lang.choose", "static"}
-OBJECT_ARGS = {"instance_id", "task_id", "client_id"}
-SHOWS_NOBODY = {"client.catalogue"}  # guarded pages that show no client's data (the self-care catalogue)
+OBJECT_ARGS = {"instance_id", "task_id", "client_id", "offer_id"}
+# Opening a pathway for a client is for the teams that follow it: anyone else finds no such pathway.
+FOLLOWED_BY_TEAM = {"opening.pathway"}
+# Guarded pages that show no client's data: the self-care catalogue and its consent, opening a pathway.
+SHOWS_NOBODY = {"client.catalogue", "consent.self_care", "opening.choose", "opening.pathway"}
 OBJECT_ARGS_API = {"instance_id", "task_id", "notification_id"}
 PUBLIC_API = {"/api/v1/openapi.json"}
 
@@ -39,7 +44,10 @@ def world(api, sample, app):
     nurse_task = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance["id"],
                                                               HumanTask.state == "open"))
     db.session.rollback()
-    return {"instance_id": instance["id"], "client_tasks": [client_task], "nurse_tasks": [nurse_task]}
+    offer = enrolment.offer(sample.version, OWNER, set(), "hoitaja.virtanen")  # opened, waiting for her consent
+    deploy_kind("self-care", consent=True)  # in the catalogue, asking consent
+    return {"instance_id": instance["id"], "client_tasks": [client_task], "nurse_tasks": [nurse_task],
+            "offer_id": offer.id}
 
 
 def page_rules(app):
@@ -50,7 +58,8 @@ def page_rules(app):
 def urls(app, rule, world) -> list[str]:
     """The rule's URL for each object of Aino's its arguments can name."""
     values = {"instance_id": [world["instance_id"]], "client_id": [OWNER], "code": ["sv"], "filename": ["polku.css"],
-              "what": ["claim", "release", "assign"],
+              "what": ["claim", "release", "assign"], "offer_id": [world["offer_id"]],
+              "key": ["omahoito"] if rule.rule.startswith("/me") else ["esitieto"],
               "task_id": world["client_tasks"] if rule.rule.startswith("/me") else world["nurse_tasks"]}
     combos = [{}]
     for arg in sorted(rule.arguments):
@@ -103,7 +112,7 @@ def check(who: str, rule, roles, response, where: str, method: str) -> None:
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"], where
     elif ROLE[who] not in roles:
         assert response.status_code == 403, where
-    elif OBJECT_ARGS & set(rule.arguments) and not may_see:
+    elif (OBJECT_ARGS & set(rule.arguments) or rule.endpoint in FOLLOWED_BY_TEAM) and not may_see:
         assert response.status_code == 404, where
     else:  # an action the role may take can still be refused for this object (ending a professional pathway)
         assert response.status_code in ((200, 302, 422) if method == "GET" else (200, 302, 403, 409, 422)), where

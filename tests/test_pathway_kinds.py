@@ -16,18 +16,25 @@ SAMPLE = (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_text()
 DMN = (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes()
 
 
-def with_kind(kind: str, pid: str = "omahoito") -> bytes:
-    """The sample pathway (a client lane and a nurse lane) declared as ``kind``."""
-    process = '<bpmn:process id="esitietopolku" name="Esitiedot ennen vastaanottoa" isExecutable="true">'
-    declared = (f'<bpmn:process id="{pid}" name="Oma esitietopolku" isExecutable="true"><bpmn:extensionElements>'
-                '<spiffworkflow:properties><spiffworkflow:property name="pathwayKind" '
-                f'value="{kind}"/></spiffworkflow:properties></bpmn:extensionElements>')
-    assert process in SAMPLE
-    return SAMPLE.replace(process, declared).replace('bpmnElement="esitietopolku"', f'bpmnElement="{pid}"').encode()
+def with_kind(kind: str, pid: str = "omahoito", consent: bool = False) -> bytes:
+    """The sample pathway (a client lane and a nurse lane) declared as ``kind``, asking consent or not."""
+    declared = SAMPLE.replace('name="pathwayKind" value="professional"', f'name="pathwayKind" value="{kind}"')
+    if not consent:
+        declared = declared.replace('<spiffworkflow:property name="consent" value="suostumus.md" />', "")
+    if kind == "self-care":  # a self-care pathway has no messages, so no service promise
+        declared = declared.replace('<spiffworkflow:property name="replyWithinWorkingDays" value="2" />', "")
+    assert declared.count(f'value="{kind}"') == 1
+    return (declared.replace('<bpmn:process id="esitietopolku" name="Esitiedot ennen vastaanottoa"',
+                             f'<bpmn:process id="{pid}" name="Oma esitietopolku"')
+            .replace('bpmnElement="esitietopolku"', f'bpmnElement="{pid}"').encode())
 
 
-def deploy_kind(kind: str, key: str = "omahoito"):
-    package = deploy.from_files({f"{key}.bpmn": with_kind(kind), "kiireellisyys.dmn": DMN}, key, ROOT / "forms")
+CONSENT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_bytes()
+
+
+def deploy_kind(kind: str, key: str = "omahoito", consent: bool = False):
+    package = deploy.from_files({f"{key}.bpmn": with_kind(kind, consent=consent), "kiireellisyys.dmn": DMN,
+                                 "suostumus.md": CONSENT}, key, ROOT / "forms")
     return deploy.deploy([package], "tester")[0].version
 
 

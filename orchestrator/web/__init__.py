@@ -17,13 +17,13 @@ ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
 
 def init(app: Flask) -> None:
-    from . import admin, auth, client, filters, i18n, oidc, work
+    from . import admin, auth, client, consent, filters, i18n, oidc, opening, work
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, for pages only (the API has none)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
-    for module in (auth, i18n, client, work, admin):
+    for module in (auth, i18n, client, consent, work, opening, admin):
         app.register_blueprint(module.blp)
     filters.register(app)
 

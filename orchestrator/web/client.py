@@ -4,7 +4,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import queries, steps
+from .. import enrolment, queries, steps
 from ..extensions import db
 from ..models import AccessLog
 from ..steps import StepRefused
@@ -23,6 +23,7 @@ def pathways():
     access.record(me, "pathway-list", me, access.purpose())
     instances = queries.client_instances(me)
     return render_template("web/client/pathways.html", tasks=queries.client_open_tasks(me),
+                           offers=enrolment.pending_offers(me),
                            active=[i for i in instances if i.status in ACTIVE],
                            ended=[i for i in instances if i.status not in ACTIVE])
 
@@ -71,8 +72,9 @@ def catalogue():
         found = next((v for v in queries.self_care_versions() if v.pathway.key == request.form.get("pathway")), None)
         if found is None:
             abort(422, description=_("Choose a self-care pathway from the list."))
-        me = guard.user().person.client_id
-        instance = steps.start(found, guard.actor(), {}, None, me)
+        if enrolment.consent_page(found) is not None:
+            return redirect(url_for("consent.self_care", key=found.pathway.key))
+        instance = enrolment.join(found, guard.user().person.client_id, guard.actor(), None)
         return redirect(url_for("client.pathway", instance_id=instance.id, started=1))
     return render_template("web/client/catalogue.html", versions=queries.self_care_versions())
 

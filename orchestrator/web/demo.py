@@ -19,8 +19,8 @@ class DemoPerson:
 
 
 DEMO_PEOPLE = (
-    DemoPerson("asiakas-123", "Aino Asiakas", "client", "asiakas-123", "010150-9988"),
-    DemoPerson("asiakas-456", "Bertil Klient", "client", "asiakas-456", "020245-998W"),
+    DemoPerson("asiakas-123", "Aino Asiakas", "client", "asiakas-123", "010150-998J"),
+    DemoPerson("asiakas-456", "Bertil Klient", "client", "asiakas-456", "020245-998P"),
     DemoPerson("hoitaja.virtanen", "Hanna Virtanen", "professional", teams=("Hoitaja",)),
     DemoPerson("hoitaja.nieminen", "Noora Nieminen", "professional", teams=("Hoitaja",)),
     DemoPerson("laakari.korhonen", "Lauri Korhonen", "professional", teams=("Lääkäri",)),

@@ -16,7 +16,11 @@ ROLES = {"client": _l("Client"), "professional": _l("Professional"), "designer":
 OBJECTS = {"pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "task": _l("Task and answers"),
            "access-log": _l("Access log"), "client": _l("Client's pathways"), "inbox": _l("Task inbox"),
            "instance-list": _l("List of pathways"), "task-list": _l("List of tasks"),
-           "notification": _l("Notification"), "notification-list": _l("Notifications")}
+           "notification": _l("Notification"), "notification-list": _l("Notifications"),
+           "offer": _l("Pathway opened for you"), "content": _l("Content page"), "measurements": _l("Measurements"),
+           "diary": _l("Diary"), "messages": _l("Messages")}
+OFFER_STATES = {"pending": _l("Waiting for the client's consent"), "declined": _l("The client did not consent"),
+                "accepted": _l("Consent given")}
 PURPOSES = {"own-data": _l("Own use"), "care": _l("Care"), "integration": _l("Information system")}
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 
@@ -43,7 +47,8 @@ def day(value) -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(when=when, day=day, markdown=markdown, status=lambda s: STATUS.get(s, s))
+    app.jinja_env.filters.update(when=when, day=day, markdown=markdown, status=lambda s: STATUS.get(s, s),
+                                 offer_state=lambda s: OFFER_STATES.get(s, s))
 
     @app.context_processor
     def page_globals():

@@ -59,7 +59,9 @@ def person_from(claims: dict) -> Person:
         person = Person(subject=subject, name=name or claims["sub"], personal_identity_code=code,
                         client_id=new_client_id(), roles=["client"])
         db.session.add(person)
-    elif name:
-        person.name = name
+    else:
+        if person.subject.startswith("pending:"):  # opened for them by a professional before they first signed in
+            person.subject = subject
+        person.name = name or person.name
     db.session.flush()
     return person

@@ -3,9 +3,9 @@
 from collections import Counter
 from datetime import timedelta
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from .. import queries, steps
+from .. import enrolment, queries, steps
 from ..clock import now
 from ..steps import StepRefused
 from . import access, guard, timeline
@@ -89,10 +89,15 @@ def local_back(task_id: str) -> str:
 @blp.route("/clients/<client_id>")
 @guard.signed_in("professional")
 def client(client_id: str):
-    """A client's pathways that my teams follow."""
-    instances = guard.client_instances(client_id)
+    """A client's pathways that my teams follow, and those opened for them that wait for their consent."""
+    instances = [i for i in queries.client_instances(client_id) if guard.may_see_instance(i)]
+    teams = guard.user().person.team_keys
+    offers = [o for o in enrolment.offers(client_id) if o.state != "accepted" and guard.pathway_teams(o.version_id)
+              & teams]
+    if not instances and not offers:
+        abort(404)
     access.record(client_id, "client", client_id, "care")
-    return render_template("web/work/client.html", instances=instances, client_id=client_id,
+    return render_template("web/work/client.html", instances=instances, client_id=client_id, offers=offers,
                            person=queries.people_by_client([client_id]).get(client_id))
 
 

@@ -1,0 +1,134 @@
+"""Joining and leaving a pathway: informed consent, a professional's offer, withdrawing.
+
+Remote care needs the client's informed consent. A pathway with a consent page starts only when
+the client gives it: a self-care pathway from the catalogue, a professional one from the offer its
+team made. The answer, the wording shown (its hash) and the time are kept as ``Consent`` rows,
+written in the same transaction as the start or the ending they cause. Declining starts nothing;
+withdrawing ends the pathway, which stays readable in the client's history.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import steps
+from .clock import now
+from .database import begin_write, insert_rows, lock
+from .extensions import db
+from .models import Consent, Instance, Offer, PathwayVersion
+from .steps import StepRefused
+
+ANSWERS = ("given", "declined")
+
+
+@dataclass(frozen=True)
+class ConsentPage:
+    name: str
+    text: str
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def consent_page(version: PathwayVersion) -> ConsentPage | None:
+    """The pathway's consent text, or None for a pathway that declares none."""
+    name = (version.settings or {}).get("consent")
+    return ConsentPage(name, (version.content or {}).get(name, "")) if name else None
+
+
+def modules(version: PathwayVersion) -> dict[str, str]:
+    """The optional modules a professional can switch on or off: variable name → label."""
+    return dict((version.settings or {}).get("modules") or {})
+
+
+def module_variables(version: PathwayVersion, chosen: set[str]) -> dict[str, bool]:
+    """The process variables of the modules: True for each chosen, False for the rest."""
+    return {name: name in chosen for name in modules(version)}
+
+
+def _consent_row(client_id: str, version: PathwayVersion, page: ConsentPage, answer: str,
+                 instance_id: int | None = None, offer_id: int | None = None) -> dict:
+    return {"client_id": client_id, "version_id": version.id, "page": page.name, "text_hash": page.hash,
+            "answer": answer, "at": now(), "instance_id": instance_id, "offer_id": offer_id}
+
+
+def join(version: PathwayVersion, client_id: str, actor: str, answer: str | None, variables: dict | None = None,
+         offer: Offer | None = None) -> Instance | None:
+    """Start the pathway for the client once consent is given; record a refusal and start nothing.
+
+    ``answer`` is ignored for a pathway without a consent page. Returns the instance, or None when declined.
+    """
+    page = consent_page(version)
+    if page is not None and answer not in ANSWERS:
+        raise StepRefused(422, "answer the consent: given or declined")
+    if page is not None and answer == "declined":
+        begin_write()
+        try:
+            _answer_offer(offer, "declined")
+            insert_rows(Consent, [_consent_row(client_id, version, page, "declined", offer_id=offer and offer.id)])
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return None
+
+    def records(instance_id: int) -> None:
+        _answer_offer(offer, "accepted", instance_id)
+        if page is not None:
+            insert_rows(Consent, [_consent_row(client_id, version, page, "given", instance_id, offer and offer.id)])
+
+    started = steps.start(version, actor, dict(variables or {}), None, client_id, records)
+    return db.session.get(Instance, started.id)
+
+
+def _answer_offer(offer: Offer | None, state: str, instance_id: int | None = None) -> None:
+    """Mark an offer answered, inside the write transaction; one answered already cannot be answered again."""
+    if offer is None:
+        return
+    current = lock(Offer, offer.id)
+    if current.state != "pending":
+        raise StepRefused(409, f"this pathway offer was {current.state} already")
+    current.state, current.answered_at, current.instance_id = state, now(), instance_id
+    db.session.flush()
+
+
+def withdraw(instance: Instance, actor: str) -> None:
+    """The client withdraws consent: it is recorded and the pathway ends, kept in their history."""
+    version = instance.version
+    page = consent_page(version) or ConsentPage("", "")
+    steps.cancel(instance.id, actor, "consent withdrawn", kind="consent_withdrawn",
+                 records=lambda: insert_rows(Consent, [_consent_row(instance.client_id, version, page, "withdrawn",
+                                                                    instance.id)]))
+
+
+def offer(version: PathwayVersion, client_id: str, chosen: set[str], by: str) -> Offer:
+    """A professional opens a pathway for a client; it waits for the client's consent."""
+    found = Offer(client_id=client_id, version_id=version.id, variables=module_variables(version, chosen),
+                  offered_by=by, offered_at=now(), state="pending")
+    db.session.add(found)
+    db.session.commit()
+    return found
+
+
+def open_for(version: PathwayVersion, client_id: str, chosen: set[str], by: str) -> Offer | Instance:
+    """Open a professional pathway: an offer when it asks consent, else the instance at once."""
+    if consent_page(version) is None:
+        return join(version, client_id, by, None, module_variables(version, chosen))
+    return offer(version, client_id, chosen, by)
+
+
+def offers(client_id: str, state: str | None = None) -> list[Offer]:
+    """The client's offers, oldest first; only those in ``state`` when given."""
+    query = select(Offer).where(Offer.client_id == client_id).order_by(Offer.offered_at, Offer.id)
+    return list(db.session.scalars(query.where(Offer.state == state) if state else query))
+
+
+def pending_offers(client_id: str) -> list[Offer]:
+    return offers(client_id, "pending")
+
+
+def consents(instance_id: int) -> list[Consent]:
+    return list(db.session.scalars(select(Consent).where(Consent.instance_id == instance_id).order_by(Consent.id)))
+

@@ -1,0 +1,160 @@
+"""Informed consent before any remote service starts: self-care from the catalogue, professional ones
+from the offer a team made; declining starts nothing, withdrawing ends the pathway; and a pathway's
+declared duration ends it."""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator import timers
+from orchestrator.clock import CLOCK
+from orchestrator.extensions import db
+from orchestrator.models import Consent, Event, Instance, Offer, Person
+
+from .conftest import ROOT
+from .test_pathway_kinds import deploy_kind
+from .test_web import text
+
+CONSENT_TEXT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_text()
+CONSENT_HASH = hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
+AINO_CODE = "010150-998J"
+
+
+def instances(client_id: str) -> list[Instance]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Instance).where(Instance.client_id == client_id)))
+
+
+def consents(client_id: str) -> list[tuple[str, int | None]]:
+    db.session.rollback()
+    return [(c.answer, c.instance_id) for c in
+            db.session.scalars(select(Consent).where(Consent.client_id == client_id).order_by(Consent.id))]
+
+
+def test_a_self_care_pathway_starts_only_when_its_consent_is_given(app, web_as):
+    deploy_kind("self-care", consent=True)
+    aino = web_as("asiakas-123")
+    asked = aino.post("/me/catalogue", {"pathway": "omahoito"})
+    assert asked.status_code == 302 and asked.headers["Location"].endswith("/me/catalogue/omahoito/consent")
+    page = text(aino.get("/me/catalogue/omahoito/consent"))
+    assert "Osallistuminen on vapaaehtoista." in page and "<script" not in page
+    declined = aino.post("/me/catalogue/omahoito/consent", {"answer": "declined"})
+    assert declined.status_code == 302 and instances("asiakas-123") == []
+    assert consents("asiakas-123") == [("declined", None)]
+    assert "Et antanut suostumusta, joten polkua ei aloitettu." in text(aino.get(declined.headers["Location"]))
+    given = aino.post("/me/catalogue/omahoito/consent", {"answer": "given"})
+    (instance,) = instances("asiakas-123")
+    assert given.headers["Location"].endswith(f"/me/pathways/{instance.id}?started=1")
+    assert consents("asiakas-123") == [("declined", None), ("given", instance.id)]
+    row = db.session.scalars(select(Consent).where(Consent.answer == "given")).one()
+    assert row.text_hash == CONSENT_HASH and row.page == "suostumus.md" and row.version_id == instance.version_id
+
+
+def test_an_unanswered_consent_starts_nothing_and_says_why(app, web_as):
+    deploy_kind("self-care", consent=True)
+    aino = web_as("asiakas-123")
+    refused = aino.post("/me/catalogue/omahoito/consent", {})
+    assert refused.status_code == 422 and 'id="consent-error"' in text(refused)
+    assert instances("asiakas-123") == [] and consents("asiakas-123") == []
+
+
+def open_for(nurse, code: str, key: str = "esitieto", **modules):
+    return nurse.post(f"/work/open/{key}", {"identity_code": code, **{f"module-{m}": "1" for m in modules}})
+
+
+def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(app, sample, web_as):
+    hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
+    assert "Esitiedot ennen vastaanottoa" in text(hanna.get("/work/open"))
+    opened = open_for(hanna, AINO_CODE.lower())  # typed in lower case: still her code
+    assert opened.status_code == 302 and "/work/clients/asiakas-123" in opened.headers["Location"]
+    assert "Se alkaa, kun asiakas antaa suostumuksensa." in text(hanna.get(opened.headers["Location"]))
+    assert instances("asiakas-123") == []
+    (offer,) = db.session.scalars(select(Offer)).all()
+    assert (offer.client_id, offer.state, offer.offered_by) == ("asiakas-123", "pending", "hoitaja.virtanen")
+    mine = text(aino.get("/me"))
+    assert f"/me/offers/{offer.id}" in mine
+    assert "Osallistuminen on vapaaehtoista." in text(aino.get(f"/me/offers/{offer.id}"))
+    started = aino.post(f"/me/offers/{offer.id}", {"answer": "given"})
+    (instance,) = instances("asiakas-123")
+    assert started.headers["Location"].endswith(f"/me/pathways/{instance.id}?started=1")
+    assert instance.started_by == "asiakas-123" and instance.status == "running"
+    db.session.refresh(offer)
+    assert (offer.state, offer.instance_id) == ("accepted", instance.id)
+    assert consents("asiakas-123") == [("given", instance.id)]
+    again = aino.post(f"/me/offers/{offer.id}", {"answer": "given"})  # a second click starts nothing more
+    assert again.status_code == 302 and len(instances("asiakas-123")) == 1
+
+
+def test_a_declined_offer_starts_nothing_and_the_team_sees_it(app, sample, web_as):
+    hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
+    open_for(hanna, AINO_CODE)
+    offer = db.session.scalars(select(Offer)).one()
+    aino.post(f"/me/offers/{offer.id}", {"answer": "declined"})
+    assert instances("asiakas-123") == [] and consents("asiakas-123") == [("declined", None)]
+    db.session.refresh(offer)
+    assert offer.state == "declined"
+    page = text(hanna.get("/work/clients/asiakas-123"))
+    assert "Esitiedot ennen vastaanottoa" in page and "Asiakas ei antanut suostumusta" in page
+
+
+def test_a_wrong_identity_code_is_named_and_a_new_client_waits_for_their_first_sign_in(app, sample, web_as):
+    hanna = web_as("hoitaja.virtanen")
+    wrong = open_for(hanna, "010150-998K")  # the check character is wrong
+    assert wrong.status_code == 422 and 'aria-invalid="true"' in text(wrong) and "010150-998K" in text(wrong)
+    assert db.session.scalars(select(Offer)).all() == []
+    new = open_for(hanna, "131052-308T")
+    assert new.status_code == 302
+    person = db.session.scalars(select(Person).where(Person.personal_identity_code == "131052-308T")).one()
+    assert person.subject.startswith("pending:") and person.roles == ["client"] and person.client_id.startswith("c-")
+    assert db.session.scalars(select(Offer)).one().client_id == person.client_id
+
+
+def test_only_a_team_that_follows_the_pathway_can_open_it(app, sample, web_as):
+    lauri = web_as("laakari.korhonen")  # Lääkäri: the sample pathway is the nurses'
+    assert "Esitiedot" not in text(lauri.get("/work/open"))
+    assert open_for(lauri, AINO_CODE).status_code == 404
+    assert db.session.scalars(select(Offer)).all() == []
+
+
+def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(app, sample, web_as):
+    hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
+    open_for(hanna, AINO_CODE)
+    offer = db.session.scalars(select(Offer)).one()
+    aino.post(f"/me/offers/{offer.id}", {"answer": "given"})
+    (instance,) = instances("asiakas-123")
+    assert f"/me/pathways/{instance.id}/withdraw" in text(aino.get(f"/me/pathways/{instance.id}"))
+    assert aino.get(f"/me/pathways/{instance.id}/withdraw").status_code == 200
+    ended = aino.post(f"/me/pathways/{instance.id}/withdraw", {})
+    assert ended.status_code == 302
+    (instance,) = instances("asiakas-123")
+    assert instance.status == "cancelled" and instance.ended_at is not None
+    assert consents("asiakas-123") == [("given", instance.id), ("withdrawn", instance.id)]
+    kinds = [e.kind for e in db.session.scalars(select(Event).where(Event.instance_id == instance.id))]
+    assert kinds[-1] == "consent_withdrawn"
+    assert aino.get(f"/me/pathways/{instance.id}").status_code == 200  # history
+    assert aino.post(f"/me/pathways/{instance.id}/withdraw", {}).status_code == 409
+
+
+@pytest.fixture
+def clock():
+    CLOCK.set(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    yield CLOCK
+    CLOCK.release()
+
+
+def test_a_pathway_ends_itself_when_its_duration_has_passed(app, sample, api, clock):
+    started = api.start("esitieto", client_id="asiakas-123")
+    instance = db.session.get(Instance, started["id"])
+    assert instance.ends_at == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # P4W
+    assert timers.next_due() <= instance.ends_at
+    clock.set(instance.ends_at - timedelta(seconds=1))
+    assert timers.end_overdue() == 0
+    clock.set(instance.ends_at + timedelta(seconds=1))
+    assert timers.end_overdue() == 1
+    db.session.refresh(instance)
+    assert instance.status == "completed" and instance.ended_at == instance.ends_at + timedelta(seconds=1)
+    last = db.session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id.desc())).first()
+    assert (last.kind, last.data) == ("duration_ended", {"reason": "the pathway's duration ended"})
+    assert timers.end_overdue() == 0

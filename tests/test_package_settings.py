@@ -1,0 +1,102 @@
+"""A pathway's own settings and content pages are read at deploy, and each wrong one is named."""
+
+import json
+
+import pytest
+
+from orchestrator import deploy
+from orchestrator.engine import PackageInvalid
+
+from .conftest import ROOT
+
+SAMPLE = (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_text()
+DMN = (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes()
+CONSENT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_bytes()
+PROPERTIES = '<spiffworkflow:property name="duration" value="P4W" />'
+
+
+def package(extra: str = "", replace: tuple[str, str] | None = None, files: dict | None = None):
+    bpmn = SAMPLE.replace(PROPERTIES, PROPERTIES + extra)
+    if replace:
+        assert replace[0] in bpmn
+        bpmn = bpmn.replace(*replace)
+    parts = {"esitieto.bpmn": bpmn.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT, **(files or {})}
+    return deploy.from_files({k: v for k, v in parts.items() if v is not None}, "asetukset", ROOT / "forms")
+
+
+def problems_of(pkg) -> list[str]:
+    with pytest.raises(PackageInvalid) as refused:
+        deploy.deploy([pkg], "tester")
+    return [f"{p.file} [{p.element}]: {p.reason}" for p in refused.value.problems]
+
+
+def test_the_settings_are_stored_with_the_version(app):
+    extra = ('<spiffworkflow:property name="phases" value="P0D Aloitus; P1W Seuranta" />'
+             '<spiffworkflow:property name="module:ruokapaivakirja" value="Ruokapäiväkirja" />'
+             '<spiffworkflow:property name="target:systolic" value="90-135" />'
+             '<spiffworkflow:property name="measurements" value="weight, systolic" />')
+    version = deploy.deploy([package(extra)], "tester")[0].version
+    assert version.settings == {
+        "duration": "P4W", "consent": "suostumus.md", "message_team": "Hoitaja", "reply_within_working_days": 2,
+        "phases": [{"offset": "P0D", "name": "Aloitus"}, {"offset": "P1W", "name": "Seuranta"}],
+        "modules": {"ruokapaivakirja": "Ruokapäiväkirja"}, "targets": {"systolic": [90.0, 135.0]},
+        "measurements": ["weight", "systolic"]}
+    assert version.content == {"suostumus.md": CONSENT.decode()}
+
+
+@pytest.mark.parametrize(("extra", "replace", "files", "reason"), [
+    ("", (PROPERTIES, '<spiffworkflow:property name="duration" value="12 viikkoa" />'), None,
+     "duration '12 viikkoa' is not an ISO-8601 duration"),
+    ("", None, {"suostumus.md": None}, "consent page 'suostumus.md' is not a Markdown file of the package"),
+    ("", ('name="replyWithinWorkingDays" value="2"', 'name="replyWithinWorkingDays" value="kaksi"'), None,
+     "replyWithinWorkingDays must be a whole number of working days (1–30), not 'kaksi'"),
+    ('<spiffworkflow:property name="phases" value="Aloitus P0D" />', None, None,
+     "phases: 'Aloitus P0D' is not '<ISO-8601 offset> <name>'"),
+    ('<spiffworkflow:property name="module:Ruoka-päiväkirja" value="Ruoka" />', None, None,
+     "module 'Ruoka-päiväkirja' must be a lower-case variable name"),
+    ('<spiffworkflow:property name="target:systolic" value="135-90" />', None, None,
+     "target:systolic must be a range such as '90-135', not '135-90'"),
+    ('<spiffworkflow:property name="target:pulse" value="50-90" />', None, None,
+     "target:pulse: 'pulse' is not one of weight, waist, glucose, systolic, diastolic"),
+    ('<spiffworkflow:property name="measurements" value="weight,height" />', None, None,
+     "measurements: 'height' is not one of"),
+    ("", None, {"suostumus.md": b"\xff\xfe ei UTF-8"}, "a content page must be UTF-8 text"),
+])
+def test_a_wrong_setting_is_named_with_its_file_and_process(app, extra, replace, files, reason):
+    found = problems_of(package(extra, replace, files))
+    assert any(p.startswith("asetukset/esitieto.bpmn [esitietopolku]") or p.startswith("asetukset/suostumus.md")
+               for p in found), found
+    assert any(reason in p for p in found), found
+
+
+def test_a_self_care_pathway_has_no_service_promise(app):
+    kind = 'name="pathwayKind" value="professional"'
+    found = problems_of(package(replace=(kind, kind.replace("professional", "self-care"))))
+    assert any("a self-care pathway has no messages, so no replyWithinWorkingDays" in p for p in found), found
+
+
+def test_content_pages_diaries_and_measurement_fields_are_checked_per_task(app):
+    form = json.loads((ROOT / "forms" / "esitiedot.json").read_text())
+    form["properties"]["paino_kg"]["x-measurement"] = "weight"
+    form["properties"]["paino_kg"]["maximum"] = 900
+    form["properties"]["kipu"]["x-measurement"] = "pain"
+    due = '<spiffworkflow:property name="dueIn" value="P7D" />'
+    found = problems_of(package(
+        replace=(due, due + '<spiffworkflow:property name="diary" value="uni" />'
+                            '<spiffworkflow:property name="content" value="puuttuu.md" />'),
+        files={"esitiedot.json": json.dumps(form).encode()}))
+    where = "asetukset/esitieto.bpmn [esitietolomake]: "
+    assert where + "diary must be one of food, exercise, not 'uni'" in found, found
+    assert where + "content page 'puuttuu.md' is not a Markdown file of the package" in found, found
+    assert where + "a content page is shown by a manual task (bpmn:manualTask)" in found, found
+    assert where + "form 'esitiedot.json': field 'paino_kg': weight must lie within 20–350 kg" in found, found
+    assert where + ("form 'esitiedot.json': field 'kipu': x-measurement 'pain' is not one of weight, waist, glucose, "
+                    "systolic, diastolic") in found, found
+
+
+def test_measurement_fields_get_their_plausible_range_when_the_form_sets_none(app):
+    form = json.loads((ROOT / "forms" / "esitiedot.json").read_text())
+    form["properties"]["paino_kg"] = {"type": "number", "title": "Paino", "x-measurement": "weight"}
+    version = deploy.deploy([package(files={"esitiedot.json": json.dumps(form).encode()})], "tester")[0].version
+    assert version.forms["esitiedot.json"]["properties"]["paino_kg"] == {
+        "minimum": 20, "maximum": 350, "type": "number", "title": "Paino", "x-measurement": "weight"}
