@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 
 from flask_smorest import abort
-from sqlalchemy import Text, bindparam, cast, or_, select
+from sqlalchemy import Text, bindparam, cast, or_, select, update
 
 from . import prepared
 from .clock import now
@@ -132,6 +132,15 @@ def notifications(audience: str | None = None, recipient: str | None = None, ins
     if unread is not None:
         stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
     return list(db.session.scalars(stmt))
+
+
+def mark_notifications_read(audience: str, recipient: str, instance_id: int) -> None:
+    """The recipient opened the pathway the notifications are about: they count as read."""
+    db.session.execute(update(Notification).where(Notification.audience == audience,
+                                                  Notification.recipient == recipient,
+                                                  Notification.instance_id == instance_id,
+                                                  Notification.read_at.is_(None)).values(read_at=now()))
+    db.session.commit()
 
 
 def history(instance_id: int) -> list[Event]:

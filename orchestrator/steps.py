@@ -13,12 +13,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import engine, prepared
+from . import engine, observations, prepared
 from .clock import now
 from .database import begin_write, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
-from .models import Event, HumanTask, Instance, Notification, PathwayVersion
+from .models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion
 from .projection import Projected, existing, project
 from .queries import completion_by_key, instance_tasks, instance_timers
 from .store import InstanceRow, Live, WorkflowStore
@@ -167,9 +167,13 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
                 return replay
             if task.state != "open":
                 raise StepRefused(409, f"task {task_id} is {task.state}")
-            return _advance(step, task.instance_id, actor, "task_completed",
+            done = _advance(step, task.instance_id, actor, "task_completed",
                             lambda wf: engine.runtime.complete(wf, task_id, data), _task_check(task, data),
                             task_id=task_id, spec=task.spec, data={"answers": data}, idempotency_key=idempotency_key)
+            form = store().info(task.version_id).forms.get(task.form) if task.form else None
+            insert_rows(Observation, observations.rows_for(form, data, done.id, done.client_id, task_id, actor,
+                                                           done.updated_at))
+            return done
     except StepRefused:
         # A concurrent retry of the same completion may have won; then this one is its replay.
         replay = idempotency_key and _replay(idempotency_key, task_id)
@@ -194,10 +198,13 @@ def _replay(idempotency_key: str | None, task_id: str) -> Instance | None:
 def _task_check(task, data) -> Callable:
     def check(instance: InstanceRow, workflow) -> None:
         # A task without a form takes no answers: otherwise anyone could set the process's variables.
+        info = store().info(task.version_id)
         if task.form is None:
-            errors = [{"field": "/", "message": "this task has no form and takes no answers"}] if data else []
+            errors = _no_answers(data, "this task has no form and takes no answers")
+        elif info.task_meta.get(task.spec, {}).get("diary"):  # its entries were added one by one
+            errors = _no_answers(data, "a diary is marked done without answers; its entries are added one by one")
         else:
-            errors = field_errors(store().info(task.version_id).forms.get(task.form), data)
+            errors = field_errors(info.forms.get(task.form), data)
         if errors:
             raise InvalidAnswers(errors)
         try:
@@ -205,6 +212,10 @@ def _task_check(task, data) -> Callable:
         except engine.TaskNotOpen:
             raise StepRefused(409, f"task {task.id} is no longer open") from None
     return check
+
+
+def _no_answers(data, why: str) -> list[dict]:
+    return [{"field": "/", "message": why}] if data else []
 
 
 def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceRow | Instance:

@@ -5,7 +5,7 @@ with Swedish and English; every view that shows a client's data goes through ``g
 one ``access`` row.
 """
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -17,14 +17,15 @@ ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
 
 def init(app: Flask) -> None:
-    from . import admin, auth, client, consent, filters, i18n, oidc, opening, work
+    from . import admin, auth, client, consent, conversation, filters, i18n, oidc, opening, work
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, for pages only (the API has none)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
-    for module in (auth, i18n, client, consent, work, opening, admin):
-        app.register_blueprint(module.blp)
+    for blp in (auth.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
+                conversation.work_blp, admin.blp):
+        app.register_blueprint(blp)
     filters.register(app)
 
     @app.before_request
@@ -35,8 +36,10 @@ def init(app: Flask) -> None:
     @app.after_request
     def page_headers(response):
         if not request.path.startswith("/api/"):
+            # A page with charts lets their SVG style sheets in by this response's nonce, nothing else inline.
+            styles = f"; style-src 'self' 'nonce-{g.csp_nonce}'" if "csp_nonce" in g else ""
             response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; "
-                                        "form-action 'self'; base-uri 'none'; object-src 'none'")
+                                        "form-action 'self'; base-uri 'none'; object-src 'none'" + styles)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
             response.headers.setdefault("Referrer-Policy", "same-origin")
             response.headers.setdefault("Cache-Control", "no-store")

@@ -1,14 +1,17 @@
 """The client's pages: my pathways and history, a pathway's timeline, my tasks and their forms."""
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import enrolment, queries, steps
+from .. import enrolment, observations, queries, steps
+from ..clock import now
 from ..extensions import db
+from ..measurements import KINDS
 from ..models import AccessLog
 from ..steps import StepRefused
-from . import access, guard, timeline
+from . import access, guard, task_pages, timeline
 from .forms_page import Form
 
 blp = Blueprint("client", __name__, url_prefix="/me")
@@ -24,6 +27,7 @@ def pathways():
     instances = queries.client_instances(me)
     return render_template("web/client/pathways.html", tasks=queries.client_open_tasks(me),
                            offers=enrolment.pending_offers(me),
+                           notifications=queries.notifications(audience="client", recipient=me, unread=True, limit=20),
                            active=[i for i in instances if i.status in ACTIVE],
                            ended=[i for i in instances if i.status not in ACTIVE])
 
@@ -33,7 +37,48 @@ def pathways():
 def pathway(instance_id: int):
     instance = guard.instance_for(instance_id)
     access.record(instance.client_id, "instance", instance.id, access.purpose())
-    return render_template("web/client/pathway.html", line=timeline.of(instance))
+    queries.mark_notifications_read("client", instance.client_id, instance.id)
+    return render_template("web/client/pathway.html", line=timeline.of(instance), kinds=KINDS, errors={})
+
+
+@blp.route("/pathways/<int(max=2147483647):instance_id>/measurements", methods=["POST"])
+@guard.signed_in("client")
+def measure(instance_id: int):
+    """Measurements the client enters freely, of the kinds the pathway names."""
+    instance = guard.instance_for(instance_id)
+    access.record(instance.client_id, "instance", instance.id, access.purpose())
+    allowed = (instance.version.settings or {}).get("measurements") or []
+    if instance.status not in ACTIVE or not allowed:
+        abort(409, description=_("Measurements can be added only to an active pathway that asks for them."))
+    values, errors = read_measurements(request.form, allowed)
+    if not errors:
+        at = now()
+        observations.record(instance, values, at, guard.actor(), at)
+        return redirect(url_for("client.pathway", instance_id=instance.id, measured=1) + "#new-measurement")
+    return render_template("web/client/pathway.html", line=timeline.of(instance), kinds=KINDS, errors=errors), 422
+
+
+def read_measurements(form, allowed: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """The values typed in (a decimal comma is fine), each within its plausible range; at least one."""
+    values, errors = {}, {}
+    for key in allowed:
+        raw = form.get(key, "").strip().replace(",", ".")
+        if not raw:
+            continue
+        kind = KINDS[key]
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[key] = _("Write a number, for example %(example)s.", example=format_decimal(kind.low * 2))
+            continue
+        if not kind.low <= value <= kind.high or value != value:
+            errors[key] = _("Give a value between %(low)s and %(high)s %(unit)s.", low=format_decimal(kind.low),
+                            high=format_decimal(kind.high), unit=kind.unit)
+        else:
+            values[key] = value
+    if not values and not errors:
+        errors[allowed[0]] = _("Write at least one measurement.")
+    return values, errors
 
 
 @blp.route("/tasks/<task_id>", methods=["GET", "POST"])
@@ -43,6 +88,9 @@ def task(task_id: str):
     found = guard.task_for(task_id)
     instance = guard.instance_for(found.instance_id)
     access.record(instance.client_id, "task", found.id, access.purpose())
+    page = task_pages.special(found, instance)
+    if page is not None:
+        return page
     form = Form(found)
     if found.state != "open":
         return render_template("web/task_done.html", task=found, answers=timeline.sent(found),

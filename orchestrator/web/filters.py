@@ -1,13 +1,13 @@
 """Template helpers: dates and numbers in the reader's language, times in Europe/Helsinki."""
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..clock import now
-from . import sessions
+from . import charts, sessions
 
 STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "completed": _l("Ended"),
           "cancelled": _l("Ended early")}
@@ -48,7 +48,8 @@ def day(value) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, day=day, markdown=markdown, status=lambda s: STATUS.get(s, s),
-                                 offer_state=lambda s: OFFER_STATES.get(s, s))
+                                 offer_state=lambda s: OFFER_STATES.get(s, s), number=format_decimal)
+    app.jinja_env.globals["chart"] = lambda series: charts.line_chart(series, app.config["POLKU_TIME_ZONE"])
 
     @app.context_processor
     def page_globals():

@@ -4,9 +4,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 
-from .. import queries, tasks
+from .. import diaries, engine, observations, queries, tasks
+from ..clock import now
 from ..models import HumanTask, Instance
+
+
+@dataclass
+class Phase:
+    name: str
+    starts: datetime
+    current: bool = False
 
 
 @dataclass
@@ -16,12 +25,20 @@ class Timeline:
     done: list[HumanTask] = field(default_factory=list)
     open: list[HumanTask] = field(default_factory=list)
     upcoming: list[tuple[datetime, str]] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+    series: list[observations.Series] = field(default_factory=list)
+    diary_days: list = field(default_factory=list)  # (day, [(entry, labelled answers)]) oldest first
+    measurements: list[str] = field(default_factory=list)  # kinds the client may also enter freely
 
 
 def of(instance: Instance) -> Timeline:
     info = current_app.extensions["polku_store"].info(instance.version_id)
-    found = Timeline(instance, instance.version.name)
-    for task in queries.instance_human_tasks(instance.id):
+    settings = info.settings or {}
+    found = Timeline(instance, instance.version.name, phases=phases(instance, settings.get("phases") or []),
+                     series=observations.series(instance.id, settings.get("targets") or {}),
+                     measurements=list(settings.get("measurements") or []))
+    every = queries.instance_human_tasks(instance.id)
+    for task in every:
         if task.state == "completed":
             found.done.append(task)
         elif task.state == "open":
@@ -29,6 +46,22 @@ def of(instance: Instance) -> Timeline:
     if instance.status in ("running", "incident"):
         found.upcoming = [(row.due_at, info.task_meta.get(row.spec, {}).get("title") or row.spec)
                           for row in queries.instance_timers(instance.id)]
+        if instance.ends_at is not None:
+            found.upcoming.append((instance.ends_at, _("The pathway ends")))
+    by_id = {t.id: t for t in every}
+    found.diary_days = [(day, [(entry, labelled(by_id[entry.task_id], entry.data)) for entry in entries])
+                        for day, entries in diaries.by_day(diaries.entries(instance.id),
+                                                           current_app.config["POLKU_TIME_ZONE"])]
+    return found
+
+
+def phases(instance: Instance, declared: list[dict]) -> list[Phase]:
+    """The pathway's phases with their dates for this client; the one going on now is marked."""
+    found = [Phase(p["name"], engine.runtime.due_after(instance.created_at, p["offset"])) for p in declared]
+    at = instance.ended_at or now()
+    going = [phase for phase in found if phase.starts <= at]
+    if going:
+        going[-1].current = True
     return found
 
 

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from .. import enrolment, queries, steps
+from .. import enrolment, messaging, queries, steps
 from ..clock import now
+from ..extensions import db
+from ..models import Instance
 from ..steps import StepRefused
 from . import access, guard, timeline
 from .forms_page import Form
@@ -29,12 +31,16 @@ def inbox():
     late_by = at + DUE[chosen["due"]] if DUE.get(chosen["due"]) else at if chosen["due"] else None
     every = [r for r in queries.team_tasks(teams, me) if guard.may_see_task(r)]
     shown = [r for r in every if _chosen(r, chosen, me, late_by)]
-    access.record_each({row.client_id: row.instance_id for row in shown if row.client_id}, "inbox", "care")
+    messages = [m for m in messaging.unanswered(teams)
+                if guard.may_see_instance(db.session.get(Instance, m.instance_id))]
+    access.record_each({**{m.client_id: m.instance_id for m in messages},
+                        **{row.client_id: row.instance_id for row in shown if row.client_id}}, "inbox", "care")
     counts = {"all": len(every), "mine": sum(1 for r in every if r.assignee == me),
               "overdue": sum(1 for r in every if r.due_at and r.due_at < at)}
     pathways = sorted(Counter(r.pathway_key for r in every).items())
+    people = queries.people_by_client([*(r.client_id for r in shown), *(m.client_id for m in messages)])
     return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts, pathways=pathways,
-                           people=queries.people_by_client(r.client_id for r in shown), me=me)
+                           people=people, me=me, messages=messages)
 
 
 def _chosen(row, chosen: dict, me: str, due_by) -> bool:

@@ -1,0 +1,32 @@
+"""Diaries: a food or exercise diary task takes repeated entries until it is marked done or its phase ends."""
+
+from collections import defaultdict
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .clock import now
+from .extensions import db
+from .models import DiaryEntry, HumanTask
+
+
+def add(task: HumanTask, diary: str, data: dict, actor: str) -> DiaryEntry:
+    entry = DiaryEntry(instance_id=task.instance_id, task_id=task.id, diary=diary, data=data, at=now(),
+                       recorded_by=actor)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def entries(instance_id: int, task_id: str | None = None) -> list[DiaryEntry]:
+    query = select(DiaryEntry).where(DiaryEntry.instance_id == instance_id).order_by(DiaryEntry.at, DiaryEntry.id)
+    return list(db.session.scalars(query.where(DiaryEntry.task_id == task_id) if task_id else query))
+
+
+def by_day(rows: list[DiaryEntry], zone: str) -> list[tuple[date, list[DiaryEntry]]]:
+    """Entries grouped by the day (in ``zone``) they were written, oldest day first."""
+    days: dict[date, list[DiaryEntry]] = defaultdict(list)
+    for row in rows:
+        days[row.at.astimezone(ZoneInfo(zone)).date()].append(row)
+    return sorted(days.items())

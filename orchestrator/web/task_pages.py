@@ -1,0 +1,64 @@
+"""Client tasks that are not one-off forms: a content page to read, a diary that takes many entries."""
+
+from flask import current_app, redirect, render_template, request, url_for
+
+from .. import content, diaries, steps
+from ..steps import StepRefused
+from . import guard, schema_form, timeline
+from .forms_page import Form
+
+
+def special(task, instance):
+    """The page for a content or diary task, or None when the task is an ordinary form."""
+    meta = content.meta_of(task)
+    if meta.get("content"):
+        return content_page(task, instance)
+    if meta.get("diary"):
+        return diary_page(task, instance, meta["diary"])
+    return None
+
+
+def _done(task) -> str | None:
+    """Complete a task that takes no answers; the refusal's message when it could not be."""
+    try:
+        guard.may_act_on(task)
+        steps.complete(task.id, {}, guard.actor())
+    except StepRefused as refused:
+        return refused.message
+    return None
+
+
+def content_page(task, instance):
+    """The page rendered from the package's Markdown (no raw HTML); each view is counted."""
+    name, text = content.page_of(task)
+    refused = None
+    if request.method == "POST" and task.state == "open":
+        refused = _done(task)
+        if refused is None:
+            return redirect(url_for("client.pathway", instance_id=instance.id, read=task.id))
+    content.count_view(instance, name, guard.user().role)
+    return render_template("web/client/content.html", task=task, instance=instance, text=text,
+                           refused=refused), 409 if refused else 200
+
+
+def diary_page(task, instance, diary: str):
+    """Add an entry, see the entries by day, and mark the diary done."""
+    form, errors, added, refused = Form(task), {}, False, None
+    if request.method == "POST" and task.state == "open":
+        if request.form.get("action") == "done":
+            refused = _done(task)
+            if refused is None:
+                return redirect(url_for("client.pathway", instance_id=instance.id))
+        else:
+            answers, errors = schema_form.parse(form.schema, request.form)
+            errors = {**schema_form.validate(form.schema, answers), **errors}
+            if not errors:
+                diaries.add(task, diary, answers, guard.actor())
+                return redirect(url_for("client.task", task_id=task.id, added=1))
+            form.values, form.errors = {**answers, "__raw__": request.form}, errors
+    rows = diaries.entries(instance.id, task.id)
+    days = [(day, [(entry, timeline.labelled(task, entry.data)) for entry in entries])
+            for day, entries in diaries.by_day(rows, current_app.config["POLKU_TIME_ZONE"])]
+    status = 422 if errors else 409 if refused else 200
+    return render_template("web/client/diary.html", task=task, instance=instance, form=form, days=days,
+                           diary=diary, refused=refused, added=added or request.args.get("added")), status
