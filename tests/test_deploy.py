@@ -231,16 +231,19 @@ def test_cli_deploys_the_sample_folder_and_reports_errors(app, package_dir):
     runner = CliRunner()
     result = runner.invoke(app.cli, ["deploy", str(ROOT / "bpmn")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "esitieto: deployed as version 1" in result.output
+    samples = ("diabetesriski", "esitieto", "painonhallinta", "verenpaine")
+    for key in samples:
+        assert f"{key}: deployed as version 1" in result.output
     result = runner.invoke(app.cli, ["deploy", str(ROOT / "bpmn")])
-    assert "esitieto: unchanged at version 1" in result.output
+    for key in samples:
+        assert f"{key}: unchanged at version 1" in result.output
     folder, forms = package_dir
     (forms / "kuittaus.json").unlink()
     app.config["POLKU_FORMS_DIR"] = forms
     result = runner.invoke(app.cli, ["deploy", str(folder.parent)])
     assert result.exit_code == 1
     assert "esitieto/esitieto.bpmn" in result.output and "kuittaus.json' not found" in result.output
-    assert db.session.scalar(select(func.count()).select_from(Pathway)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Pathway)) == len(samples)  # nothing more stored
 
 
 def test_unreadable_zip_members_are_refused(api):
