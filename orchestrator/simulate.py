@@ -123,7 +123,8 @@ def run(app_factory, package_dir: Path, forms_dir: Path, script: Script, days: i
 
 def _drive(package_dir: Path, forms_dir: Path, script: Script, end: datetime) -> list[Line]:
     [deployed] = deploy.deploy([deploy.from_dir(package_dir, forms_dir)], "simulation")
-    instance = steps.start(deployed.version, "simulation", script.variables, None, script.client_id)
+    modules = {name: True for name in (deployed.version.settings or {}).get("modules") or {}}  # on, as offered
+    instance = steps.start(deployed.version, "simulation", {**modules, **script.variables}, None, script.client_id)
     pending = sorted(script.messages, key=lambda m: m["after"])
     answered: dict[str, int] = {}
     while True:

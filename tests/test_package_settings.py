@@ -100,3 +100,29 @@ def test_measurement_fields_get_their_plausible_range_when_the_form_sets_none(ap
     version = deploy.deploy([package(files={"esitiedot.json": json.dumps(form).encode()})], "tester")[0].version
     assert version.forms["esitiedot.json"]["properties"]["paino_kg"] == {
         "minimum": 20, "maximum": 350, "type": "number", "title": "Paino", "x-measurement": "weight"}
+
+
+def test_a_node_inside_a_subprocess_is_in_the_subprocess_s_lane():
+    from lxml import etree
+
+    from orchestrator.engine.metadata import lanes_by_node
+    from orchestrator.engine.xml import NS
+    bpmn = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="p">'
+            '<bpmn:laneSet><bpmn:lane id="l1" name="Asiakas"><bpmn:flowNodeRef>jakso</bpmn:flowNodeRef></bpmn:lane>'
+            '<bpmn:lane id="l2" name="Hoitaja"><bpmn:flowNodeRef>arvio</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>'
+            '<bpmn:subProcess id="jakso"><bpmn:userTask id="mittaus"/><bpmn:subProcess id="sisempi">'
+            '<bpmn:userTask id="syvalla"/></bpmn:subProcess><bpmn:userTask id="arvio"/></bpmn:subProcess>'
+            '</bpmn:process></bpmn:definitions>')
+    process = etree.fromstring(bpmn.encode()).find("bpmn:process", NS)
+    assert lanes_by_node(process) == {"jakso": "Asiakas", "mittaus": "Asiakas", "sisempi": "Asiakas",
+                                      "syvalla": "Asiakas", "arvio": "Hoitaja"}  # a lane of its own wins
+
+
+def test_a_dmn_file_with_two_decisions_is_named(app):
+    two = DMN.replace(b"</definitions>", DMN[DMN.index(b"<decision "):DMN.index(b"</decision>") + 11]
+                      .replace(b'id="kiireellisyys"', b'id="toinen"').replace(b'id="DecisionTable_kiireellisyys"',
+                                                                         b'id="DecisionTable_toinen"')
+                      + b"</definitions>")
+    found = problems_of(package(files={"kiireellisyys.dmn": two}))
+    assert ("asetukset/kiireellisyys.dmn [None]: SpiffWorkflow reads one decision per DMN file: put each decision "
+            "in a file of its own") in found, found

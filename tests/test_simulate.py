@@ -67,3 +67,13 @@ def test_bad_scripts_are_named_not_tracebacks(app, tmp_path):
     missing = simulate(app, "ei-ole")
     assert missing.exit_code == 2 and "no pathway package 'ei-ole'" in missing.output
     assert not CLOCK.simulated
+
+
+def test_a_pathway_s_optional_modules_are_on_in_a_simulation_unless_the_script_says(app, tmp_path):
+    script = tmp_path / "off.json"
+    start = {"tavoite": "Laihtua", "valmius": 7, "pituus": 170, "paino": 90, "vyotaro": 100}
+    script.write_text(json.dumps({"variables": {"liikuntapaivakirja": False}, "tasks": {"aloituskysely": start}}))
+    result = simulate(app, "painonhallinta", "--days", "3", "--answers", str(script))
+    assert result.exit_code == 0, result.output
+    assert "task opened     ruokapaivakirja" in result.output and "liikuntapaivakirja" not in result.output
+    assert "INCIDENT" not in result.output

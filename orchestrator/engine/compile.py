@@ -60,6 +60,8 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
         raise PackageInvalid(problems)
     bpmn = {n: t for n, t in trees.items() if n.endswith(".bpmn")}
     dmn = {n: t for n, t in trees.items() if n.endswith(".dmn")}
+    problems += [Problem(n, "SpiffWorkflow reads one decision per DMN file: put each decision in a file of its own")
+                 for n, t in dmn.items() if len(list(t.iter(DMN_DECISION))) > 1]
     decisions = {d.get("id") for t in dmn.values() for d in t.iter(DMN_DECISION)}
     processes = {p.get("id"): (n, p) for n, t in bpmn.items() for p in t.iterfind("bpmn:process", NS)}
     for name, tree in bpmn.items():

@@ -37,13 +37,22 @@ class TaskMeta:
 
 
 def lanes_by_node(process: etree._Element) -> dict[str, str]:
-    """Map each flow node id to the name of the innermost lane that lists it."""
+    """Map each flow node id to the name of the innermost lane that lists it.
+
+    A node inside a subprocess that no lane lists is in its subprocess's lane: modellers list only
+    the subprocess itself in a lane.
+    """
     result: dict[str, str] = {}
     for lane in process.iterfind(".//bpmn:lane", NS):
         name = lane.get("name") or lane.get("id")
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             if ref.text:
                 result[ref.text.strip()] = name  # later (nested) lanes overwrite outer ones
+    for sub in process.iterfind(".//bpmn:subProcess", NS):  # document order: outer subprocesses first
+        lane = result.get(sub.get("id"))
+        for node in sub:
+            if lane and node.get("id") and node.get("id") not in result:
+                result[node.get("id")] = lane
     return result
 
 
