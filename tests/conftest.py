@@ -138,7 +138,7 @@ class Web:
         and language in ``g``."""
         flask.g.pop("csrf_token", None)
         flask.g.pop("_flask_babel", None)
-        flask.g.pop("csp_nonce", None)
+        flask.g.pop("chart_images", None)
 
     def sign_in(self, person: str):
         self.token = None

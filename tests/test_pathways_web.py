@@ -172,7 +172,7 @@ def test_diabetes_risk_self_care_from_the_catalogue_to_the_follow_up_test(app, w
     assert only_instance("asiakas-123").status == "completed"
 
     history = aino.get(f"/me/pathways/{instance.id}")  # readable after the end, with both weights plotted
-    assert history.status_code == 200 and "pygal-chart" in text(history)
+    assert history.status_code == 200 and "chart-image" in text(history)
     for url in (f"/work/pathways/{instance.id}", "/work/clients/asiakas-123"):  # never for a professional
         assert hanna.get(url).status_code == 404
 
@@ -221,7 +221,7 @@ def test_home_blood_pressure_follow_up_escalates_once_and_ends_with_the_nurses_s
     assert len(systolic) == 28 and {o.code for o in systolic} == {"8480-6"} and {o.panel for o in systolic} == \
         {"85354-9"}
     team_view = text(hanna.get(f"/work/pathways/{instance.id}"))
-    assert team_view.count("pygal-chart") == 2 and "Tavoitealue" in team_view  # with its target range
+    assert team_view.count("chart-image") == 2 and "Tavoitealue" in team_view  # with its target range
     assert "<caption>Yläpaine (mmHg), tavoitealue 90–135</caption>" in team_view
 
 
@@ -276,4 +276,4 @@ def test_weight_management_with_modules_diaries_review_messages_and_end_question
     assert (feedback["suosittelu"], feedback["helppous"]) == (9, 6)
     assert len(db.session.scalars(select(Observation).where(Observation.kind == "weight")).all()) == 13
     mine = text(aino.get(f"/me/pathways/{instance.id}"))
-    assert "pygal-chart" in mine and "Paino taulukkona" in mine
+    assert "chart-image" in mine and "Paino taulukkona" in mine
