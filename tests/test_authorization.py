@@ -14,7 +14,7 @@ from orchestrator.clock import now
 from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, Notification
 
-from .conftest import ANSWERS, Web
+from .conftest import ANSWERS, Api, Web
 from .test_pathway_kinds import deploy_kind
 
 OWNER = "asiakas-123"
@@ -293,3 +293,53 @@ def test_odd_page_input_is_a_clear_4xx(app, world):
     assert aino.get("/me/pathways/99999999999999999999").status_code == 404
     assert aino.get("/me/tasks/a%00b").status_code == 400
     assert browser(app, "hoitaja.virtanen").get("/work?client=a%00b").status_code == 400
+
+
+# --------------------------------------------------------------------------- self-care: nobody else, ever
+
+
+@pytest.fixture
+def self_care(app, notified, api):
+    """Aino on a self-care pathway whose BPMN even has a nurse lane, with a nurse task open in it."""
+    deploy_kind("self-care")
+    own = Api(app.test_client(), OWNER)
+    started = own.post("/api/v1/instances", {"pathway": "omahoito", "client_id": OWNER}).json
+    secret = "Omahoidon salainen vastaus"
+    assert own.complete(started["tasks"][0]["id"], {**ANSWERS["esitietolomake"], "oireet": secret}).status_code == 200
+    db.session.rollback()
+    tasks = [t.id for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == started["id"]))]
+    assert len(tasks) == 2
+    return {**notified, "instance_id": started["id"], "client_tasks": tasks[:1], "nurse_tasks": tasks[1:],
+            "secret": secret}
+
+
+@pytest.mark.parametrize("who", ["team", "other team", "other client", "designer", "admin"])
+def test_no_page_or_api_route_shows_a_self_care_pathway_to_anyone_but_its_client(app, self_care, who):
+    web = browser(app, USERS[who])
+    checked = 0
+    for rule in page_rules(app) + api_rules(app):
+        if rule.endpoint in ("auth.sign_out", "static"):
+            continue
+        api = rule.rule.startswith("/api/")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for url in (api_urls if api else urls)(app, rule, self_care):
+                web._fresh_g()
+                response = web.client.open(url, method=method, json={} if api else None,
+                                           data=None if api else {"csrf_token": web.token},
+                                           headers={"X-CSRFToken": web.token} if api else {})
+                body, where = response.get_data(as_text=True), f"{who}: {method} {url} -> {response.status_code}"
+                assert response.status_code < 500, where
+                assert self_care["secret"] not in body, f"leak: {where}"
+                assert f"/pathways/{self_care['instance_id']}" not in body or str(self_care["instance_id"]) in url, \
+                    f"a link to it: {where}"
+                for task in self_care["nurse_tasks"] + self_care["client_tasks"]:
+                    assert task not in body or task in url, f"leak of a task id: {where}"
+                if {"instance_id", "task_id"} & set(rule.arguments):
+                    assert response.status_code in (302, 403, 404, 422) if not api else \
+                        response.status_code in (403, 404, 422), where
+                    checked += 1
+    assert checked >= 10
+    db.session.rollback()
+    shown = select(func.count()).select_from(AccessLog).where(AccessLog.object_id == str(self_care["instance_id"]),
+                                                              AccessLog.role != "client")
+    assert db.session.scalar(shown) == 0  # nobody else was ever shown it
