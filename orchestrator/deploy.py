@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from . import engine
+from . import engine, projection
 from .engine import PackageInvalid, Problem
 from .extensions import db
 from .models import Pathway, PathwayVersion
@@ -122,7 +122,9 @@ def deploy(packages: list[Package], actor: str) -> list[Deployed]:
             problems.append(Problem(package.key, "a pathway key is lower-case letters, digits, - and _"))
             continue
         try:
-            compiled.append((package, engine.compile_files(package.files, package.form, package.pages)))
+            result = engine.compile_files(package.files, package.form, package.pages)
+            _check_message_team(result)
+            compiled.append((package, result))
         except PackageInvalid as exc:
             problems += [Problem(f"{package.key}/{p.file}", p.reason, p.element, p.line) for p in exc.problems]
     if problems:
@@ -130,6 +132,16 @@ def deploy(packages: list[Package], actor: str) -> list[Deployed]:
     results = [_store(package.key, result, actor) for package, result in compiled]
     db.session.commit()
     return results
+
+
+def _check_message_team(result: engine.CompiledPathway) -> None:
+    """Messages go to the team the pathway names: one that follows it, or nobody would see them."""
+    team, following = result.settings.get("message_team"), projection.teams(result.task_meta, result.kind)
+    if team and result.kind != "self-care" and team not in following:
+        filename = next(n for n in sorted(result.sources) if n.endswith(".bpmn"))
+        raise PackageInvalid([Problem(filename, f"messageTeam '{team}' is not a team that follows "
+                                      f"the pathway (its professional lanes and candidate groups: "
+                                      f"{', '.join(sorted(following)) or 'none'})", result.process_id)])
 
 
 def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:

@@ -16,7 +16,7 @@ from . import steps
 from .clock import now
 from .database import begin_write, insert_rows, lock
 from .extensions import db
-from .models import Consent, Instance, Offer, PathwayVersion
+from .models import ACTIVE, Consent, Instance, Offer, PathwayVersion, Person
 from .steps import StepRefused
 
 ANSWERS = ("given", "declined")
@@ -75,12 +75,28 @@ def join(version: PathwayVersion, client_id: str, actor: str, answer: str | None
         return None
 
     def records(instance_id: int) -> None:
+        _one_at_a_time(version, client_id, instance_id)
         _answer_offer(offer, "accepted", instance_id)
         if page is not None:
             insert_rows(Consent, [_consent_row(client_id, version, page, "given", instance_id, offer and offer.id)])
 
     started = steps.start(version, actor, dict(variables or {}), None, client_id, records)
     return db.session.get(Instance, started.id)
+
+
+def _one_at_a_time(version: PathwayVersion, client_id: str, new_id: int | None = None) -> None:
+    """A client is on a pathway once at a time: a double click or a second offer starts nothing more.
+
+    Inside the write transaction, with the client's row locked, so two at once cannot both pass.
+    """
+    person = db.session.scalar(select(Person.id).where(Person.client_id == client_id))
+    if person is not None:
+        lock(Person, person)
+    going = select(Instance.id).join(PathwayVersion, PathwayVersion.id == Instance.version_id).where(
+        Instance.client_id == client_id, PathwayVersion.pathway_id == version.pathway_id,
+        Instance.status.in_(ACTIVE), Instance.id != (new_id or 0))
+    if db.session.scalar(going.limit(1)) is not None:
+        raise StepRefused(409, "the client is on this pathway already")
 
 
 def _answer_offer(offer: Offer | None, state: str, instance_id: int | None = None) -> None:
@@ -104,11 +120,21 @@ def withdraw(instance: Instance, actor: str) -> None:
 
 
 def offer(version: PathwayVersion, client_id: str, chosen: set[str], by: str) -> Offer:
-    """A professional opens a pathway for a client; it waits for the client's consent."""
-    found = Offer(client_id=client_id, version_id=version.id, variables=module_variables(version, chosen),
-                  offered_by=by, offered_at=now(), state="pending")
-    db.session.add(found)
-    db.session.commit()
+    """A professional opens a pathway for a client; it waits for the client's consent (one offer at a time)."""
+    begin_write()
+    try:
+        _one_at_a_time(version, client_id)
+        waiting = select(Offer.id).join(PathwayVersion, PathwayVersion.id == Offer.version_id).where(
+            Offer.client_id == client_id, Offer.state == "pending", PathwayVersion.pathway_id == version.pathway_id)
+        if db.session.scalar(waiting.limit(1)) is not None:
+            raise StepRefused(409, "this pathway already waits for the client's consent")
+        found = Offer(client_id=client_id, version_id=version.id, variables=module_variables(version, chosen),
+                      offered_by=by, offered_at=now(), state="pending")
+        db.session.add(found)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return found
 
 

@@ -11,10 +11,13 @@ from sqlalchemy import select
 from . import promise
 from .clock import now
 from .extensions import db
-from .models import Instance, Message, Notification
+from .models import ACTIVE, Instance, Message, Notification
 from .steps import StepRefused
 
 MAX_LENGTH = 5000
+# A notification may leave the service (email, SMS): it says that there is a message, never what it says.
+NOTICE = {"client": "Uusi viesti asiakkaalta polulla {pathway}.",
+          "professional": "Uusi viesti hoitotiimiltä polulla {pathway}."}
 
 
 def team_of(instance: Instance) -> str | None:
@@ -24,20 +27,27 @@ def team_of(instance: Instance) -> str | None:
 
 
 def may_message(instance: Instance) -> bool:
-    return instance.version.kind == "professional" and instance.status in ("running", "incident") \
+    return instance.version.kind == "professional" and instance.active \
         and team_of(instance) is not None
 
 
-def send(instance: Instance, sender: str, author: str, author_name: str, body: str) -> Message:
-    """Send a message on the pathway; ``sender`` is client or professional."""
-    body = body.strip()
-    if not body:
-        raise StepRefused(422, "write the message first")
-    if len(body) > MAX_LENGTH:
-        raise StepRefused(422, f"a message may be at most {MAX_LENGTH} characters")
+def clean(body: str) -> str:
+    """A message as stored: line breaks as the browser counts them (one character), no surrounding space."""
+    return body.replace("\r\n", "\n").strip()
+
+
+def send(instance: Instance, sender: str, author: str, author_name: str, body: str,
+         sender_teams: set[str] | None = None) -> Message:
+    """Send a message on the pathway; ``sender`` is client or professional (of ``sender_teams``: only the
+    pathway's message team answers, so that its inbox stays true)."""
+    body, team = clean(body), team_of(instance)
+    if not body or len(body) > MAX_LENGTH:
+        raise StepRefused(422, f"a message is 1–{MAX_LENGTH} characters")
     if not may_message(instance):
         raise StepRefused(409, "messages can be sent only on an active professional pathway")
-    at, team = now(), team_of(instance)
+    if sender == "professional" and team not in (sender_teams or set()):
+        raise StepRefused(403, f"messages on this pathway are answered by the team {team}")
+    at = now()
     message = Message(instance_id=instance.id, client_id=instance.client_id, team=team, sender=sender, author=author,
                       author_name=author_name, body=body, sent_at=at)
     if sender == "client":
@@ -51,7 +61,7 @@ def send(instance: Instance, sender: str, author: str, author_name: str, body: s
     db.session.add(Notification(instance_id=instance.id, kind="message", created_at=at, task_id=None,
                                 audience="professional" if sender == "client" else "client",
                                 recipient=team if sender == "client" else instance.client_id, source="message",
-                                text=f"{author_name}: {body[:200]}"))
+                                text=NOTICE[sender].format(pathway=instance.version.name)))
     db.session.commit()
     return message
 
@@ -82,5 +92,5 @@ def unanswered(teams: set[str]) -> list[Message]:
     return list(db.session.scalars(
         select(Message).join(Instance, Instance.id == Message.instance_id)
         .where(Message.team.in_(sorted(teams)), Message.sender == "client", Message.replied_at.is_(None),
-               Instance.status.in_(("running", "incident")))
+               Instance.status.in_(ACTIVE))
         .order_by(Message.reply_by.is_(None), Message.reply_by, Message.id)))

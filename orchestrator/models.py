@@ -65,6 +65,9 @@ class PathwayVersion(db.Model):
     pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)
 
 
+ACTIVE = ("running", "incident")  # an instance in these states is still going on
+
+
 class Instance(db.Model):
     __table_args__ = (Index("ix_instance_business_key", "business_key", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +89,10 @@ class Instance(db.Model):
     @property
     def pathway(self) -> str:
         return self.version.pathway.key
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
 
     @property
     def version_number(self) -> int:

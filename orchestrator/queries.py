@@ -11,6 +11,7 @@ from .clock import now
 from .database import core
 from .extensions import db
 from .models import (
+    ACTIVE,
     CareTeam,
     Event,
     HumanTask,
@@ -164,7 +165,7 @@ def client_open_tasks(client_id: str) -> list[HumanTask]:
     """The client's own open tasks on their running instances, soonest due first."""
     return list(db.session.scalars(
         select(HumanTask).join(Instance, Instance.id == HumanTask.instance_id)
-        .where(Instance.client_id == client_id, Instance.status.in_(("running", "incident")),
+        .where(Instance.client_id == client_id, Instance.status.in_(ACTIVE),
                HumanTask.audience == "client", HumanTask.state == "open")
         .order_by(*INBOX_ORDER)))
 

@@ -44,7 +44,8 @@ def world(api, sample, app):
     nurse_task = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance["id"],
                                                               HumanTask.state == "open"))
     db.session.rollback()
-    offer = enrolment.offer(sample.version, OWNER, set(), "hoitaja.virtanen")  # opened, waiting for her consent
+    other = deploy_kind("professional", key="toinen", consent=True)
+    offer = enrolment.offer(other, OWNER, set(), "hoitaja.virtanen")  # opened, waiting for her consent
     deploy_kind("self-care", consent=True)  # in the catalogue, asking consent
     return {"instance_id": instance["id"], "client_tasks": [client_task], "nurse_tasks": [nurse_task],
             "offer_id": offer.id}

@@ -3,12 +3,13 @@ from the offer a team made; declining starts nothing, withdrawing ends the pathw
 declared duration ends it."""
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from orchestrator import timers
+from orchestrator import steps, timers
 from orchestrator.clock import CLOCK
 from orchestrator.extensions import db
 from orchestrator.models import Consent, Event, Instance, Offer, Person
@@ -20,6 +21,12 @@ from .test_web import text
 CONSENT_TEXT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_text()
 CONSENT_HASH = hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
 AINO_CODE = "010150-998J"
+
+
+def consent(web, url: str, answer: str | None):
+    """Answer a consent page as a client does: to the wording the page showed."""
+    shown = re.search(r'name="text" value="([0-9a-f]{64})"', web.get(url).get_data(as_text=True))
+    return web.post(url, {"text": shown.group(1) if shown else "", **({"answer": answer} if answer else {})})
 
 
 def instances(client_id: str) -> list[Instance]:
@@ -40,11 +47,11 @@ def test_a_self_care_pathway_starts_only_when_its_consent_is_given(app, web_as):
     assert asked.status_code == 302 and asked.headers["Location"].endswith("/me/catalogue/omahoito/consent")
     page = text(aino.get("/me/catalogue/omahoito/consent"))
     assert "Osallistuminen on vapaaehtoista." in page and "<script" not in page
-    declined = aino.post("/me/catalogue/omahoito/consent", {"answer": "declined"})
+    declined = consent(aino, "/me/catalogue/omahoito/consent", "declined")
     assert declined.status_code == 302 and instances("asiakas-123") == []
     assert consents("asiakas-123") == [("declined", None)]
     assert "Et antanut suostumusta, joten polkua ei aloitettu." in text(aino.get(declined.headers["Location"]))
-    given = aino.post("/me/catalogue/omahoito/consent", {"answer": "given"})
+    given = consent(aino, "/me/catalogue/omahoito/consent", "given")
     (instance,) = instances("asiakas-123")
     assert given.headers["Location"].endswith(f"/me/pathways/{instance.id}?started=1")
     assert consents("asiakas-123") == [("declined", None), ("given", instance.id)]
@@ -55,7 +62,7 @@ def test_a_self_care_pathway_starts_only_when_its_consent_is_given(app, web_as):
 def test_an_unanswered_consent_starts_nothing_and_says_why(app, web_as):
     deploy_kind("self-care", consent=True)
     aino = web_as("asiakas-123")
-    refused = aino.post("/me/catalogue/omahoito/consent", {})
+    refused = consent(aino, "/me/catalogue/omahoito/consent", None)
     assert refused.status_code == 422 and 'id="consent-error"' in text(refused)
     assert instances("asiakas-123") == [] and consents("asiakas-123") == []
 
@@ -76,14 +83,14 @@ def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(a
     mine = text(aino.get("/me"))
     assert f"/me/offers/{offer.id}" in mine
     assert "Osallistuminen on vapaaehtoista." in text(aino.get(f"/me/offers/{offer.id}"))
-    started = aino.post(f"/me/offers/{offer.id}", {"answer": "given"})
+    started = consent(aino, f"/me/offers/{offer.id}", "given")
     (instance,) = instances("asiakas-123")
     assert started.headers["Location"].endswith(f"/me/pathways/{instance.id}?started=1")
     assert instance.started_by == "asiakas-123" and instance.status == "running"
     db.session.refresh(offer)
     assert (offer.state, offer.instance_id) == ("accepted", instance.id)
     assert consents("asiakas-123") == [("given", instance.id)]
-    again = aino.post(f"/me/offers/{offer.id}", {"answer": "given"})  # a second click starts nothing more
+    again = consent(aino, f"/me/offers/{offer.id}", "given")  # a second click starts nothing more
     assert again.status_code == 302 and len(instances("asiakas-123")) == 1
 
 
@@ -91,7 +98,7 @@ def test_a_declined_offer_starts_nothing_and_the_team_sees_it(app, sample, web_a
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     open_for(hanna, AINO_CODE)
     offer = db.session.scalars(select(Offer)).one()
-    aino.post(f"/me/offers/{offer.id}", {"answer": "declined"})
+    consent(aino, f"/me/offers/{offer.id}", "declined")
     assert instances("asiakas-123") == [] and consents("asiakas-123") == [("declined", None)]
     db.session.refresh(offer)
     assert offer.state == "declined"
@@ -122,7 +129,7 @@ def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(app, sample,
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     open_for(hanna, AINO_CODE)
     offer = db.session.scalars(select(Offer)).one()
-    aino.post(f"/me/offers/{offer.id}", {"answer": "given"})
+    consent(aino, f"/me/offers/{offer.id}", "given")
     (instance,) = instances("asiakas-123")
     assert f"/me/pathways/{instance.id}/withdraw" in text(aino.get(f"/me/pathways/{instance.id}"))
     assert aino.get(f"/me/pathways/{instance.id}/withdraw").status_code == 200
@@ -158,3 +165,40 @@ def test_a_pathway_ends_itself_when_its_duration_has_passed(app, sample, api, cl
     last = db.session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id.desc())).first()
     assert (last.kind, last.data) == ("duration_ended", {"reason": "the pathway's duration ended"})
     assert timers.end_overdue() == 0
+
+
+def test_a_double_click_or_a_second_offer_starts_nothing_more(app, sample, web_as):
+    deploy_kind("self-care", consent=True)
+    aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
+    assert consent(aino, "/me/catalogue/omahoito/consent", "given").status_code == 302
+    again = consent(aino, "/me/catalogue/omahoito/consent", "given")
+    assert again.status_code == 409 and "Olet jo tällä polulla" in text(again)
+    assert len(instances("asiakas-123")) == 1
+    assert open_for(hanna, AINO_CODE).status_code == 302
+    twice = open_for(hanna, AINO_CODE)  # the same pathway again, while the first offer waits
+    assert twice.status_code == 409 and "odottaa hänen suostumustaan" in text(twice)
+    assert len(db.session.scalars(select(Offer)).all()) == 1
+
+
+def test_consent_is_to_the_wording_the_client_read(app, web_as):
+    deploy_kind("self-care", consent=True)
+    aino = web_as("asiakas-123")
+    stale = aino.post("/me/catalogue/omahoito/consent", {"text": "0" * 64, "answer": "given"})
+    assert stale.status_code == 409 and "Suostumusteksti on muuttunut" in text(stale)
+    assert instances("asiakas-123") == [] and consents("asiakas-123") == []
+
+
+def test_one_pathway_that_cannot_end_does_not_keep_the_others_from_ending(app, sample, api, clock, monkeypatch):
+    first, second = (api.start("esitieto", client_id=c)["id"] for c in ("asiakas-123", "asiakas-456"))
+    real = steps.cancel
+
+    def cancel(instance_id, *args, **kwargs):
+        if instance_id == first:
+            raise RuntimeError("a broken instance")
+        return real(instance_id, *args, **kwargs)
+
+    monkeypatch.setattr(steps, "cancel", cancel)
+    clock.set(datetime(2026, 4, 1, tzinfo=UTC))
+    assert timers.end_overdue() == 1
+    db.session.rollback()
+    assert (db.session.get(Instance, first).status, db.session.get(Instance, second).status) == ("running", "completed")

@@ -7,11 +7,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from orchestrator import promise
+from orchestrator import deploy, promise
 from orchestrator.clock import CLOCK
+from orchestrator.engine import PackageInvalid
 from orchestrator.extensions import db
 from orchestrator.models import Message, Notification
 
+from .test_package_settings import package
 from .test_web import text
 
 ZONE = "Europe/Helsinki"
@@ -75,7 +77,9 @@ def test_a_friday_message_before_a_holiday_is_due_on_wednesday_and_a_late_reply_
     assert (message.sender, message.team, message.author) == ("client", "Hoitaja", "asiakas-123")
     assert message.reply_by == datetime(2027, 12, 8, 14, 0, tzinfo=UTC)
     note = db.session.scalars(select(Notification).where(Notification.kind == "message")).one()
-    assert (note.audience, note.recipient) == ("professional", "Hoitaja") and "verikoetta" in note.text
+    assert (note.audience, note.recipient) == ("professional", "Hoitaja")
+    # A notification may go out by email or SMS: it tells of the message, never what it says.
+    assert note.text == "Uusi viesti asiakkaalta polulla Esitiedot ennen vastaanottoa."
 
     waiting = unanswered(hanna)
     assert "Voinko ottaa lääkkeen ennen verikoetta?" in waiting and "8.12.2027 16.00" in waiting
@@ -102,7 +106,7 @@ def test_a_reply_in_time_is_not_late_and_new_messages_show_as_notifications(app,
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     hanna.post(f"/work/pathways/{instance_id}/messages", {"body": "Muistathan laboratoriokäynnin."})
     mine = text(aino.get("/me"))
-    assert "Uutta sinulle" in mine and "Muistathan laboratoriokäynnin." in mine
+    assert "Uutta sinulle" in mine and "Uusi viesti hoitotiimiltä polulla Esitiedot ennen vastaanottoa." in mine
     aino.post(f"/me/pathways/{instance_id}/messages", {"body": "Kiitos, muistan."})
     clock.set(datetime(2027, 12, 7, 8, 0, tzinfo=UTC))
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
@@ -130,3 +134,30 @@ def test_an_ended_pathway_keeps_its_messages_readable_but_takes_no_more(app, sam
     page = aino.get(f"/me/pathways/{instance_id}/messages")
     assert page.status_code == 200 and "Kysymys" in text(page) and 'name="body"' not in text(page)
     assert aino.post(f"/me/pathways/{instance_id}/messages", {"body": "Vielä"}).status_code == 409
+
+
+def test_of_the_teams_that_follow_a_pathway_only_its_message_team_answers(app, api, web_as, clock):
+    both = ('<spiffworkflow:property name="formJsonSchemaFilename" value="tulosten-arvio.json" />',
+            '<spiffworkflow:property name="formJsonSchemaFilename" value="tulosten-arvio.json" />'
+            '<spiffworkflow:property name="candidateGroups" value="Hoitaja, Lääkäri" />')
+    deploy.deploy([package(replace=both)], "tester")
+    instance_id = api.start("asetukset", client_id="asiakas-123")["id"]
+    aino, lauri = web_as("asiakas-123"), web_as("laakari.korhonen")
+    aino.post(f"/me/pathways/{instance_id}/messages", {"body": "Kysymys hoitajalle"})
+    page = lauri.get(f"/work/pathways/{instance_id}/messages")  # the doctors follow it: they may read
+    assert page.status_code == 200 and "Kysymys hoitajalle" in text(page) and 'name="body"' not in text(page)
+    refused = lauri.post(f"/work/pathways/{instance_id}/messages", {"body": "Vastaan minä"})
+    assert refused.status_code == 403 and "Hoitaja" in text(refused)
+    message = db.session.scalars(select(Message)).one()
+    assert message.replied_at is None and message.read_at is None  # still waiting in the nurses' inbox
+    assert "Kysymys hoitajalle" in unanswered(web_as("hoitaja.virtanen"))
+
+
+def test_a_message_team_that_follows_no_task_of_the_pathway_is_named_at_deploy(app):
+    wrong = ('<spiffworkflow:property name="messageTeam" value="Hoitaja" />',
+             '<spiffworkflow:property name="messageTeam" value="Hoitajat" />')
+    with pytest.raises(PackageInvalid) as refused:
+        deploy.deploy([package(replace=wrong)], "tester")
+    assert [p.reason for p in refused.value.problems] == [
+        "messageTeam 'Hoitajat' is not a team that follows the pathway (its professional lanes and candidate "
+        "groups: Hoitaja)"]

@@ -126,3 +126,14 @@ def test_a_dmn_file_with_two_decisions_is_named(app):
     found = problems_of(package(files={"kiireellisyys.dmn": two}))
     assert ("asetukset/kiireellisyys.dmn [None]: SpiffWorkflow reads one decision per DMN file: put each decision "
             "in a file of its own") in found, found
+
+
+@pytest.mark.parametrize(("extra", "reason"), [
+    ('<spiffworkflow:property name="phases" value="P1W Seuranta; P0D Aloitus" />',
+     "phases must be listed in the order they begin"),
+    ('<spiffworkflow:property name="replyWithinWorkingDays" value="²" />', "replyWithinWorkingDays must be a whole"),
+])
+def test_phases_out_of_order_and_odd_digits_are_named(app, extra, reason):
+    found = problems_of(package(extra, replace=('<spiffworkflow:property name="replyWithinWorkingDays" value="2" />',
+                                                "")))
+    assert any(reason in p for p in found), found

@@ -23,6 +23,7 @@ def with_kind(kind: str, pid: str = "omahoito", consent: bool = False) -> bytes:
         declared = declared.replace('<spiffworkflow:property name="consent" value="suostumus.md" />', "")
     if kind == "self-care":  # a self-care pathway has no messages, so no service promise
         declared = declared.replace('<spiffworkflow:property name="replyWithinWorkingDays" value="2" />', "")
+        declared = declared.replace('<spiffworkflow:property name="messageTeam" value="Hoitaja" />', "")
     assert declared.count(f'value="{kind}"') == 1
     return (declared.replace('<bpmn:process id="esitietopolku" name="Esitiedot ennen vastaanottoa"',
                              f'<bpmn:process id="{pid}" name="Oma esitietopolku"')

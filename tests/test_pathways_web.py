@@ -13,6 +13,7 @@ from orchestrator.extensions import db
 from orchestrator.models import ContentView, DiaryEntry, Event, HumanTask, Instance, Notification, Observation
 
 from .conftest import ROOT
+from .test_consent import consent
 from .test_web import text
 
 START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # Monday 09:00 in Helsinki
@@ -122,7 +123,7 @@ def only_instance(client_id: str) -> Instance:
 
 def consent_to_offer(aino) -> Instance:
     offer_link = re.search(r'href="(/me/offers/\d+)"', text(aino.get("/me"))).group(1)
-    assert aino.post(offer_link, {"answer": "given"}).status_code == 302
+    assert consent(aino, offer_link, "given").status_code == 302
     return only_instance("asiakas-123")
 
 
@@ -139,7 +140,7 @@ def test_diabetes_risk_self_care_from_the_catalogue_to_the_follow_up_test(app, w
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     assert aino.post("/me/catalogue", {"pathway": "diabetesriski"}).headers["Location"].endswith(
         "/me/catalogue/diabetesriski/consent")
-    assert aino.post("/me/catalogue/diabetesriski/consent", {"answer": "given"}).status_code == 302
+    assert consent(aino, "/me/catalogue/diabetesriski/consent", "given").status_code == 302
     instance = only_instance("asiakas-123")
     assert instance.ends_at == START + timedelta(days=31 + 28 + 31 + 30)  # P4M from 4 January
 

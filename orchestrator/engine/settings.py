@@ -24,6 +24,7 @@ from .problems import Problem
 from .timers import check_literal
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+WHOLE = re.compile(r"^\s*[0-9]{1,3}\s*$", re.ASCII)
 RANGE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*-\s*(-?\d+(?:[.,]\d+)?)\s*$")
 
 
@@ -42,6 +43,8 @@ def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> 
                       "measurements": _measurements(props.get("measurements"), problem)}
     if settings["duration"] and check_literal("duration", settings["duration"]):
         problem(f"duration {check_literal('duration', settings['duration'])}")
+    if settings["message_team"] and kind == "self-care":
+        problem("a self-care pathway has no messages, so no messageTeam")
     if settings["consent"] and settings["consent"] not in pages:
         problem(f"consent page '{settings['consent']}' is not a Markdown file of the package")
     for name, value in sorted(props.items()):
@@ -56,7 +59,7 @@ def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> 
 def _promise(value: str | None, kind: str, problem) -> int | None:
     if value is None:
         return None
-    if not value.strip().isdigit() or not 0 < int(value) <= 30:
+    if not WHOLE.match(value) or not 0 < int(value) <= 30:
         problem(f"replyWithinWorkingDays must be a whole number of working days (1–30), not '{value}'")
     elif kind == "self-care":
         problem("a self-care pathway has no messages, so no replyWithinWorkingDays")
@@ -90,7 +93,19 @@ def _phases(value: str | None, problem) -> list[dict]:
             problem(f"phases: '{entry}' is not '<ISO-8601 offset> <name>', e.g. 'P1W Seuranta'")
         else:
             phases.append({"offset": offset, "name": name.strip()})
+    starts = [_length(p["offset"]) for p in phases]
+    if starts != sorted(starts):
+        problem("phases must be listed in the order they begin")
     return phases
+
+
+def _length(offset: str) -> float:
+    """An ISO-8601 duration's rough length in days, for ordering (a month as 30 days, a year as 365)."""
+    days = {"Y": 365, "M": 30, "W": 7, "D": 1}
+    date_part, _, time_part = offset[1:].partition("T")
+    total = sum(float(n.replace(",", ".")) * days[u] for n, u in re.findall(r"([\d.,]+)([YMWD])", date_part))
+    hours = {"H": 1 / 24, "M": 1 / 1440, "S": 1 / 86400}
+    return total + sum(float(n.replace(",", ".")) * hours[u] for n, u in re.findall(r"([\d.,]+)([HMS])", time_part))
 
 
 def _target(settings: dict, key: str, value: str | None, problem) -> None:

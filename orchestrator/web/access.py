@@ -3,7 +3,7 @@
 from flask import request
 
 from ..clock import now
-from ..database import insert_rows
+from ..database import begin_write, insert_rows
 from ..extensions import db
 from ..models import AccessLog
 from . import sessions
@@ -21,6 +21,7 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
         raise RuntimeError("a request logs its access once")
     user, at = sessions.current(), now()
     who = user.person.name if user.person else user.name
+    begin_write()  # a read transaction that then writes can meet another writer's lock on SQLite
     insert_rows(AccessLog, [{"at": at, "person_id": user.person.id if user.person else None, "actor": who,
                              "role": user.role, "client_id": client_id, "object_type": object_type,
                              "object_id": str(object_id)[:100], "purpose": purpose,

@@ -1,5 +1,7 @@
 """The client's pages: my pathways and history, a pathway's timeline, my tasks and their forms."""
 
+import re
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -9,13 +11,13 @@ from .. import enrolment, observations, queries, steps
 from ..clock import now
 from ..extensions import db
 from ..measurements import KINDS
-from ..models import AccessLog
+from ..models import ACTIVE, AccessLog
 from ..steps import StepRefused
 from . import access, guard, task_pages, timeline
 from .forms_page import Form
 
 blp = Blueprint("client", __name__, url_prefix="/me")
-ACTIVE = ("running", "incident")
+NUMBER = re.compile(r"^[-+]?[0-9]{1,6}(?:[.,][0-9]{1,3})?$", re.ASCII)
 
 
 @blp.route("")
@@ -59,19 +61,18 @@ def measure(instance_id: int):
 
 
 def read_measurements(form, allowed: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """The values typed in (a decimal comma is fine), each within its plausible range; at least one."""
+    """The values typed in (a decimal comma is fine; whole numbers where the kind has no decimals), each
+    within its plausible range; at least one."""
     values, errors = {}, {}
     for key in allowed:
-        raw = form.get(key, "").strip().replace(",", ".")
+        raw, kind = form.get(key, "").strip(), KINDS[key]
         if not raw:
             continue
-        kind = KINDS[key]
-        try:
-            value = float(raw)
-        except ValueError:
+        if not NUMBER.match(raw) or (kind.decimals == 0 and not raw.lstrip("+-").isdigit()):
             errors[key] = _("Write a number, for example %(example)s.", example=format_decimal(kind.low * 2))
             continue
-        if not kind.low <= value <= kind.high or value != value:
+        value = float(raw.replace(",", "."))
+        if not kind.low <= value <= kind.high:
             errors[key] = _("Give a value between %(low)s and %(high)s %(unit)s.", low=format_decimal(kind.low),
                             high=format_decimal(kind.high), unit=kind.unit)
         else:

@@ -38,16 +38,20 @@ def offer(offer_id: int):
 
 
 def _answer(version, offer: Offer | None, action: str):
-    page, error = enrolment.consent_page(version), None
-    if request.method == "POST" and page is not None and request.form.get("answer") not in enrolment.ANSWERS:
-        error = _("Choose whether you consent: press one of the two buttons.")
+    page, error, status = enrolment.consent_page(version), None, 200
+    if request.method == "POST" and page is not None and request.form.get("text") != page.hash:
+        # The answer is to the wording the client read: a newer one is shown to be read first.
+        error, status = _("The consent text has changed since you opened this page. Please read it again."), 409
+    elif request.method == "POST" and page is not None and request.form.get("answer") not in enrolment.ANSWERS:
+        error, status = _("Choose whether you consent: press one of the two buttons."), 422
     elif request.method == "POST":
         me = guard.user().person.client_id
         try:
             started = enrolment.join(version, me, guard.actor(), request.form.get("answer"),
                                      offer.variables if offer else {}, offer)
         except StepRefused as refused:
-            return render_template("web/error.html", status=refused.status, reason=refused.message), refused.status
+            reason = _("You are on this pathway already, or you have answered already.")
+            return render_template("web/error.html", status=refused.status, reason=reason), refused.status
         if started is None:
             return redirect(url_for("client.pathways", declined=1))
         return redirect(url_for("client.pathway", instance_id=started.id, started=1))
@@ -57,7 +61,7 @@ def _answer(version, offer: Offer | None, action: str):
     chosen = {name for name, on in (offer.variables if offer else {}).items() if on}
     return render_template("web/client/consent.html", version=version, page=page, offer=offer, action=action,
                            error=error, modules=[(label, name in chosen) for name, label in modules.items()]
-                           if offer else []), 422 if error else 200
+                           if offer else []), status
 
 
 @blp.route("/pathways/<int(max=2147483647):instance_id>/withdraw", methods=["GET", "POST"])
@@ -66,7 +70,7 @@ def withdraw(instance_id: int):
     """Withdraw consent: the pathway ends and stays readable in my history."""
     instance = guard.instance_for(instance_id)
     access.record(instance.client_id, "instance", instance.id, access.purpose())
-    if instance.status not in ("running", "incident"):
+    if not instance.active:
         abort(409, description=_("This pathway has already ended."))
     if request.method == "POST":
         try:

@@ -1,6 +1,7 @@
 """The messages of a professional pathway: the client and the care team write to each other."""
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import messaging, queries
 from ..clock import now
@@ -14,22 +15,42 @@ ROUTE = "/<int(max=2147483647):instance_id>/messages"
 
 def _page(instance, sender: str, endpoint: str, purpose: str):
     access.record(instance.client_id, "messages", instance.id, purpose)
-    error = None
+    person = guard.user().person
+    # A client writes to the team; of the teams that follow the pathway, its message team answers.
+    answers = sender == "client" or messaging.team_of(instance) in person.team_keys
+    error, status = None, 200
     if request.method == "POST":
-        person = guard.user().person
-        try:
-            messaging.send(instance, sender, guard.actor(), person.name, request.form.get("body", ""))
-        except StepRefused as refused:
-            error = refused
-        else:
-            return redirect(url_for(endpoint, instance_id=instance.id, sent=1) + "#new-message")
-    messaging.mark_read(instance.id, sender)
-    queries.mark_notifications_read(sender, instance.client_id if sender == "client" else messaging.team_of(instance),
-                                    instance.id)
+        body = messaging.clean(request.form.get("body", ""))
+        error, status = _refusal(instance, answers, body)
+        if error is None:
+            try:
+                messaging.send(instance, sender, guard.actor(), person.name, body, person.team_keys)
+            except StepRefused as refused:
+                error, status = refused.message, refused.status
+            else:
+                return redirect(url_for(endpoint, instance_id=instance.id, sent=1) + "#new-message")
+    if answers:
+        messaging.mark_read(instance.id, sender)
+        queries.mark_notifications_read(sender, instance.client_id if sender == "client"
+                                        else messaging.team_of(instance), instance.id)
     client = queries.people_by_client([instance.client_id]).get(instance.client_id)
     return render_template("web/messages.html", instance=instance, messages=messaging.thread(instance.id),
                            sender=sender, endpoint=endpoint, error=error, now=now(), client=client,
-                           may_send=messaging.may_message(instance)), error.status if error else 200
+                           may_send=answers and messaging.may_message(instance), team=messaging.team_of(instance),
+                           answers=answers), status
+
+
+def _refusal(instance, answers: bool, body: str) -> tuple[str | None, int]:
+    """Why this message cannot be sent, in the reader's language, with its status; (None, 200) when it can."""
+    if not messaging.may_message(instance):
+        return _("Messages can be sent only while the pathway is active."), 409
+    if not answers:
+        return _("Messages on this pathway are answered by the team %(team)s.", team=messaging.team_of(instance)), 403
+    if not body:
+        return _("Write the message first."), 422
+    if len(body) > messaging.MAX_LENGTH:
+        return _("A message can be at most %(n)s characters long.", n=messaging.MAX_LENGTH), 422
+    return None, 200
 
 
 @client_blp.route(ROUTE, methods=["GET", "POST"])

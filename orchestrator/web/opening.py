@@ -33,20 +33,21 @@ def pathway(key: str):
     if version is None:
         abort(404)
     modules = enrolment.modules(version)
-    error, code = None, request.form.get("identity_code", "").strip().upper()
+    chosen = {n for n in modules if request.form.get(f"module-{n}")} if request.method == "POST" else set(modules)
+    error, status, code = None, 200, request.form.get("identity_code", "").strip().upper()
     if request.method == "POST":
         if not hetu.is_valid(code, allow_temporary=True):
-            error = _("Check the personal identity code: it should look like 010150-123A.")
+            error, status = _("Check the personal identity code: it should look like 010150-123A."), 422
         else:
             client_id = queries.client_by_identity_code(hetu.compact(code)).client_id
             access.record(client_id, "client", client_id, "care")
-            chosen = {name for name in modules if request.form.get(f"module-{name}")}
             try:
                 opened = enrolment.open_for(version, client_id, chosen, guard.actor())
             except StepRefused as refused:
-                abort(refused.status, description=refused.message)
-            waiting = "" if isinstance(opened, Instance) else "1"
-            return redirect(url_for("work.client", client_id=client_id, opened=key, waiting=waiting))
+                error, status = _("This client is on this pathway already, or it waits for their consent."), \
+                    refused.status
+            else:
+                waiting = "" if isinstance(opened, Instance) else "1"
+                return redirect(url_for("work.client", client_id=client_id, opened=key, waiting=waiting))
     return render_template("web/work/open.html", versions=None, version=version, modules=modules, error=error,
-                           code=code, chosen={n for n in modules if request.form.get(f"module-{n}")}
-                           if request.method == "POST" else set(modules)), 422 if error else 200
+                           code=code, chosen=chosen), status

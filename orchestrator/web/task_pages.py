@@ -1,6 +1,7 @@
 """Client tasks that are not one-off forms: a content page to read, a diary that takes many entries."""
 
 from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import content, diaries, steps
 from ..steps import StepRefused
@@ -43,7 +44,7 @@ def content_page(task, instance):
 
 def diary_page(task, instance, diary: str):
     """Add an entry, see the entries by day, and mark the diary done."""
-    form, errors, added, refused = Form(task), {}, False, None
+    form, errors, refused = Form(task), {}, None
     if request.method == "POST" and task.state == "open":
         if request.form.get("action") == "done":
             refused = _done(task)
@@ -56,9 +57,11 @@ def diary_page(task, instance, diary: str):
                 diaries.add(task, diary, answers, guard.actor())
                 return redirect(url_for("client.task", task_id=task.id, added=1))
             form.values, form.errors = {**answers, "__raw__": request.form}, errors
+    elif request.method == "POST":
+        refused = _("This diary has ended, so the entry was not saved.")
     rows = diaries.entries(instance.id, task.id)
     days = [(day, [(entry, timeline.labelled(task, entry.data)) for entry in entries])
             for day, entries in diaries.by_day(rows, current_app.config["POLKU_TIME_ZONE"])]
     status = 422 if errors else 409 if refused else 200
     return render_template("web/client/diary.html", task=task, instance=instance, form=form, days=days,
-                           diary=diary, refused=refused, added=added or request.args.get("added")), status
+                           diary=diary, refused=refused, added=request.args.get("added")), status

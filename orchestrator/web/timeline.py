@@ -43,7 +43,7 @@ def of(instance: Instance) -> Timeline:
             found.done.append(task)
         elif task.state == "open":
             found.open.append(task)
-    if instance.status in ("running", "incident"):
+    if instance.active:
         found.upcoming = [(row.due_at, info.task_meta.get(row.spec, {}).get("title") or row.spec)
                           for row in queries.instance_timers(instance.id)]
         if instance.ends_at is not None:
