@@ -198,7 +198,7 @@ def _event_lines(event: Event) -> list[Line]:
         found.append(Line(event.at, "message", event.spec or ""))
     elif event.kind == "started":
         found.append(Line(event.at, "started", ""))
-    elif event.kind in ("duration_ended", "consent_withdrawn", "cancelled"):
+    elif event.kind in ("duration_ended", "consent_withdrawn", "cancelled", "ended_by_team"):
         found.append(Line(event.at, event.kind.replace("_", " "), (data.get("reason") or "")))
     if data.get("incident"):
         found.append(Line(event.at, "INCIDENT", f"{data['incident']['element']}: {data['incident']['message']}"))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from orchestrator import steps, timers
 from orchestrator.clock import CLOCK
 from orchestrator.extensions import db
-from orchestrator.models import Consent, Event, Instance, Offer, Person
+from orchestrator.models import Consent, Event, HumanTask, Instance, Offer, Person
 
 from .conftest import ROOT
 from .test_pathway_kinds import deploy_kind
@@ -202,3 +202,23 @@ def test_one_pathway_that_cannot_end_does_not_keep_the_others_from_ending(app, s
     assert timers.end_overdue() == 1
     db.session.rollback()
     assert (db.session.get(Instance, first).status, db.session.get(Instance, second).status) == ("running", "completed")
+
+
+def test_the_care_team_ends_a_professional_pathway_and_the_client_keeps_it_in_history(app, sample, api, web_as):
+    instance_id = api.start("esitieto", client_id="asiakas-123")["id"]
+    hanna, lauri, aino = web_as("hoitaja.virtanen"), web_as("laakari.korhonen"), web_as("asiakas-123")
+    assert lauri.post(f"/work/pathways/{instance_id}/end", {}).status_code == 404  # not a team that follows it
+    assert aino.post(f"/work/pathways/{instance_id}/end", {}).status_code == 403
+    ended = hanna.post(f"/work/pathways/{instance_id}/end", {})
+    assert ended.status_code == 302 and "Polku päätettiin" in text(hanna.get(ended.headers["Location"]))
+    db.session.rollback()
+    instance = db.session.get(Instance, instance_id)
+    assert instance.status == "cancelled" and instance.ended_at is not None
+    last = db.session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.id.desc())).first()
+    assert (last.kind, last.actor) == ("ended_by_team", "hoitaja.virtanen")
+    assert last.data == {"reason": "ended by the care team"}
+    assert not db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                          HumanTask.state == "open")).all()
+    history = text(aino.get(f"/me/pathways/{instance_id}"))
+    assert "Päättynyt ennenaikaisesti" in history
+    assert hanna.post(f"/work/pathways/{instance_id}/end", {}).status_code == 409

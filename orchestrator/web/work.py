@@ -116,3 +116,16 @@ def pathway(instance_id: int):
     return render_template("web/work/pathway.html", instance=instance, line=timeline.of(instance),
                            answers=timeline.answered(instance),
                            person=queries.people_by_client([instance.client_id]).get(instance.client_id))
+
+
+@blp.route("/pathways/<int(max=2147483647):instance_id>/end", methods=["POST"])
+@guard.signed_in("professional")
+def end(instance_id: int):
+    """The care team ends a professional pathway; it stays readable in the client's history."""
+    instance = guard.instance_for(instance_id)
+    access.record(instance.client_id, "instance", instance.id, "care")
+    try:
+        steps.cancel(instance.id, guard.actor(), "ended by the care team", kind="ended_by_team")
+    except StepRefused as refused:
+        abort(refused.status, description=refused.message)
+    return redirect(url_for("work.pathway", instance_id=instance.id, ended=1))
