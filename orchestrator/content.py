@@ -32,4 +32,4 @@ def view_counts(pathway_key: str) -> dict[str, int]:
     """How many times each page of a pathway has been viewed."""
     rows = db.session.execute(select(ContentView.page, func.count()).where(ContentView.pathway_key == pathway_key)
                               .group_by(ContentView.page))
-    return dict(rows.tuples().all())
+    return {page: count for page, count in rows}

@@ -48,6 +48,29 @@ def field_problems(schema: dict) -> list[str]:
     return problems
 
 
+SCORES = {"nps": (0, 10), "ces": (1, 7)}  # feedback questions by their x-metric; "prom:<scale>" is any number
+
+
+def score_fields(schema: dict | None) -> dict[str, str]:
+    """The form's feedback and outcome fields by name: their x-metric (nps, ces, prom:<scale>)."""
+    return {name: prop["x-metric"] for name, prop in ((schema or {}).get("properties") or {}).items()
+            if isinstance(prop, dict) and isinstance(prop.get("x-metric"), str)}
+
+
+def score_problems(schema: dict) -> list[str]:
+    """Feedback fields must be numbers; NPS on 0–10 and CES on 1–7, as the standard measures are."""
+    problems = []
+    for name, metric in score_fields(schema).items():
+        prop = schema["properties"][name]
+        if metric not in SCORES and not (metric.startswith("prom:") and len(metric) > 5):
+            problems.append(f"field '{name}': x-metric '{metric}' is not nps, ces or prom:<scale>")
+        elif prop.get("type") not in ("integer", "number"):
+            problems.append(f"field '{name}': a feedback answer ({metric}) must be a number")
+        elif metric in SCORES and (prop.get("minimum"), prop.get("maximum")) != SCORES[metric]:
+            problems.append(f"field '{name}': {metric} is asked on {SCORES[metric][0]}–{SCORES[metric][1]}")
+    return problems
+
+
 def fields_of(schema: dict | None) -> dict[str, Kind]:
     """The form's measurement fields by name."""
     return {name: KINDS[prop["x-measurement"]] for name, prop in ((schema or {}).get("properties") or {}).items()

@@ -381,3 +381,19 @@ class Message(db.Model):
     reply_by: Mapped[datetime | None] = mapped_column(UTCDateTime)  # client messages only
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by the other side
+
+
+class Score(db.Model):
+    """A feedback or outcome answer as a number (NPS 0–10, CES 1–7, a PROM scale), kept without the client:
+    metrics read these, and a self-care pathway's are anonymous aggregates only."""
+
+    __table_args__ = (Index("ix_score_pathway", "pathway_key", "kind", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    pathway_key: Mapped[str] = mapped_column(String(100))
+    version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # nps, ces, prom
+    name: Mapped[str] = mapped_column(String(100))  # the form field (a PROM: its scale)
+    task_spec: Mapped[str] = mapped_column(String(200))  # which questionnaire (start, end…)
+    value: Mapped[float]
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from .database import insert_rows
 from .extensions import db
-from .measurements import KINDS, Kind, fields_of
+from .measurements import KINDS, Kind, fields_of, score_fields
 from .models import Observation
 
 
@@ -16,6 +16,14 @@ def rows_for(schema: dict | None, answers: dict, instance_id: int, client_id: st
     """An observation row for each measurement field the answers fill in (measured when sent)."""
     return [_row(kind, answers[name], instance_id, client_id, task_id, actor, at, at)
             for name, kind in fields_of(schema).items() if isinstance(answers.get(name), int | float)]
+
+
+def score_rows(schema: dict | None, answers: dict, instance, task_spec: str, at: datetime) -> list[dict]:
+    """A score row for each feedback or outcome answer (NPS, CES, PROM), without the client."""
+    return [{"instance_id": instance.id, "pathway_key": instance.pathway, "version_id": instance.version_id,
+             "kind": metric.partition(":")[0], "name": metric.partition(":")[2] or name, "task_spec": task_spec,
+             "value": float(answers[name]), "at": at}
+            for name, metric in score_fields(schema).items() if isinstance(answers.get(name), int | float)]
 
 
 def _row(kind: Kind, value: float, instance_id: int, client_id: str | None, task_id: str | None, actor: str,

@@ -18,7 +18,7 @@ from .clock import now
 from .database import begin_write, insert_rows, lock
 from .extensions import db
 from .forms import InvalidAnswers, field_errors
-from .models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion
+from .models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
 from .projection import Projected, existing, project
 from .queries import completion_by_key, instance_tasks, instance_timers
 from .store import InstanceRow, Live, WorkflowStore
@@ -173,6 +173,7 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
             form = store().info(task.version_id).forms.get(task.form) if task.form else None
             insert_rows(Observation, observations.rows_for(form, data, done.id, done.client_id, task_id, actor,
                                                            done.updated_at))
+            insert_rows(Score, observations.score_rows(form, data, done, task.spec, done.updated_at))
             return done
     except StepRefused:
         # A concurrent retry of the same completion may have won; then this one is its replay.

@@ -40,7 +40,7 @@ def test_the_settings_are_stored_with_the_version(app):
         "duration": "P4W", "consent": "suostumus.md", "message_team": "Hoitaja", "reply_within_working_days": 2,
         "phases": [{"offset": "P0D", "name": "Aloitus"}, {"offset": "P1W", "name": "Seuranta"}],
         "modules": {"ruokapaivakirja": "Ruokapäiväkirja"}, "targets": {"systolic": [90.0, 135.0]},
-        "measurements": ["weight", "systolic"]}
+        "measurements": ["weight", "systolic"], "goals": {}}
     assert version.content == {"suostumus.md": CONSENT.decode()}
 
 

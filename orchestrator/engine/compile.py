@@ -11,7 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from ..measurements import field_problems, plausible
+from ..measurements import field_problems, plausible, score_problems
 from . import settings as package_settings
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
@@ -218,7 +218,8 @@ def _task_problems(m, forms: dict, pages: set[str]) -> list[str]:
     if m.diary and not m.form:
         found.append("a diary task needs a form for its entries")
     if m.form and isinstance(forms.get(m.form), dict):
-        found += [f"form '{m.form}': {reason}" for reason in field_problems(forms[m.form])]
+        reasons = field_problems(forms[m.form]) + score_problems(forms[m.form])
+        found += [f"form '{m.form}': {reason}" for reason in reasons]
     return found
 
 

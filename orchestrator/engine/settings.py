@@ -11,6 +11,7 @@ Every setting is a ``spiffworkflow:property`` (or ``camunda:property``) on the p
 ``module:<variable>``       an optional module the professional switches on or off (a boolean)
 ``target:<measurement>``    the target range the charts draw, ``90-135``
 ``measurements``            kinds the client may also record freely, ``weight,waist``
+``goal:<metric>``           a metric's target for the traffic lights, ``goal:within_promise`` = ``95``
 ==========================  ==================================================================
 """
 
@@ -19,6 +20,7 @@ import re
 from lxml import etree
 
 from ..measurements import KINDS as MEASUREMENTS
+from ..metric_names import UNITS as METRICS
 from .metadata import process_properties
 from .problems import Problem
 from .timers import check_literal
@@ -39,7 +41,7 @@ def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> 
     settings: dict = {"duration": props.get("duration"), "consent": props.get("consent"),
                       "message_team": props.get("messageTeam"),
                       "reply_within_working_days": _promise(props.get("replyWithinWorkingDays"), kind, problem),
-                      "phases": _phases(props.get("phases"), problem), "modules": {}, "targets": {},
+                      "phases": _phases(props.get("phases"), problem), "modules": {}, "targets": {}, "goals": {},
                       "measurements": _measurements(props.get("measurements"), problem)}
     if settings["duration"] and check_literal("duration", settings["duration"]):
         problem(f"duration {check_literal('duration', settings['duration'])}")
@@ -53,6 +55,8 @@ def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> 
             _module(settings, rest, value, problem)
         elif prefix == "target":
             _target(settings, rest, value, problem)
+        elif prefix == "goal":
+            _goal(settings, rest, value, problem)
     return settings, problems
 
 
@@ -106,6 +110,20 @@ def _length(offset: str) -> float:
     total = sum(float(n.replace(",", ".")) * days[u] for n, u in re.findall(r"([\d.,]+)([YMWD])", date_part))
     hours = {"H": 1 / 24, "M": 1 / 1440, "S": 1 / 86400}
     return total + sum(float(n.replace(",", ".")) * hours[u] for n, u in re.findall(r"([\d.,]+)([HMS])", time_part))
+
+
+def _goal(settings: dict, key: str, value: str | None, problem) -> None:
+    """A metric's target for the traffic lights, e.g. ``goal:response_rate`` = ``80`` (per cent)."""
+    try:
+        number = float((value or "").replace(",", "."))
+    except ValueError:
+        number = None
+    if key not in METRICS:
+        problem(f"goal:{key}: '{key}' is not a metric ({', '.join(METRICS)})")
+    elif number is None or not number > 0 or number != number or number == float("inf"):
+        problem(f"goal:{key} must be a positive number, not '{value}'")
+    else:
+        settings["goals"][key] = number
 
 
 def _target(settings: dict, key: str, value: str | None, problem) -> None:
