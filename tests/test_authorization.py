@@ -31,7 +31,11 @@ OBJECT_ARGS = {"instance_id", "task_id", "client_id", "offer_id"}
 # Opening a pathway for a client is for the teams that follow it: anyone else finds no such pathway.
 FOLLOWED_BY_TEAM = {"opening.pathway"}
 # Guarded pages that show no client's data: the self-care catalogue and its consent, opening a pathway.
-SHOWS_NOBODY = {"client.catalogue", "consent.self_care", "opening.choose", "opening.pathway"}
+SHOWS_NOBODY = {"client.catalogue", "consent.self_care", "opening.choose", "opening.pathway",
+                "dashboards.overview", "dashboards.overview_csv", "dashboards.pathway", "dashboards.pathway_csv",
+                "dashboards.quarters"}
+# Metrics are aggregates: a professional sees those of their teams' pathways, nobody else's (404).
+TEAMS_METRICS = {"dashboards.pathway", "dashboards.pathway_csv"}
 OBJECT_ARGS_API = {"instance_id", "task_id", "notification_id"}
 PUBLIC_API = {"/api/v1/openapi.json"}
 
@@ -60,8 +64,8 @@ def urls(app, rule, world) -> list[str]:
     """The rule's URL for each object of Aino's its arguments can name."""
     values = {"instance_id": [world["instance_id"]], "client_id": [OWNER], "code": ["sv"], "filename": ["polku.css"],
               "what": ["claim", "release", "assign"], "offer_id": [world["offer_id"]],
-              "key": ["omahoito"] if rule.rule.startswith("/me") else ["esitieto"],
-              "task_id": world["client_tasks"] if rule.rule.startswith("/me") else world["nurse_tasks"]}
+              "key": ["omahoito"] if rule.rule.startswith("/me/") else ["esitieto"],
+              "task_id": world["client_tasks"] if rule.rule.startswith("/me/") else world["nurse_tasks"]}
     combos = [{}]
     for arg in sorted(rule.arguments):
         combos = [{**c, arg: v} for c in combos for v in values[arg]]
@@ -113,6 +117,8 @@ def check(who: str, rule, roles, response, where: str, method: str) -> None:
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"], where
     elif ROLE[who] not in roles:
         assert response.status_code == 403, where
+    elif rule.endpoint in TEAMS_METRICS:
+        assert response.status_code == (404 if who == "other team" else 200), where
     elif (OBJECT_ARGS & set(rule.arguments) or rule.endpoint in FOLLOWED_BY_TEAM) and not may_see:
         assert response.status_code == 404, where
     else:  # an action the role may take can still be refused for this object (ending a professional pathway)
@@ -226,11 +232,13 @@ def test_every_response_that_shows_a_clients_data_logs_it_exactly_once(app, noti
 
 def shows_owner(rule, roles, who: str, response) -> bool:
     """Whether this 200 response shows Aino's data: a page of her own or her team's, an API answer about
-    her instance, task or notification, or a list with any of those in it (pathway documents show nobody's)."""
+    her instance, task or notification, or a list with any of those in it (pathway documents and metrics
+    show nobody's)."""
     if response.status_code != 200:
         return False
     if rule.rule.startswith("/api/"):
-        return not rule.rule.startswith("/api/v1/pathways") and bool(response.json)
+        aggregates = rule.rule.startswith(("/api/v1/pathways", "/api/v1/metrics"))  # nobody's data
+        return not aggregates and bool(response.json)
     return roles is not None and SEES_OWNER[who] in roles and rule.endpoint not in SHOWS_NOBODY
 
 

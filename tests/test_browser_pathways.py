@@ -16,6 +16,7 @@ from orchestrator.models import HumanTask, Instance
 from .browser import chromium, served, submit, wcag_violations
 from .conftest import ROOT
 from .test_browser import LANGUAGES, signed_in
+from .test_metrics import history  # noqa: F401 - the known history, as a fixture
 
 
 def version(key: str):
@@ -143,3 +144,25 @@ def test_the_care_pathway_pages_reflow_at_320_pixels(app, pathways):
                 if width > 320:
                     wide.append(f"{url} is {width} px wide")
     assert wide == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_wcag_violations_on_the_metric_dashboards(app, history, lang):  # noqa: F811
+    found = []
+    with served(app) as base, chromium() as browser:
+        admin = signed_in(browser, base, "yllapitaja.makinen", lang)
+        for url in ("/metrics?quarter=2027-Q1", "/metrics/mittari?quarter=2027-Q1&by=week",
+                    "/metrics/mittari?quarter=2027-Q1&by=quarter", "/metrics/quarters?year=2027",
+                    "/metrics?quarter=2027-Q9"):
+            admin.goto(base + url)
+            found.extend(wcag_violations(admin))
+        admin.goto(f"{base}/metrics/mittari?quarter=2027-Q1")
+        trends = admin.locator("figure.chart img.chart-image")
+        expect(trends).to_have_count(6)
+        assert trends.first.evaluate("img => img.complete && img.naturalWidth") == 640
+        lights = admin.locator("span.light")
+        expect(lights.first).to_be_visible()
+        nurse = signed_in(browser, base, "hoitaja.virtanen", lang)
+        nurse.goto(base + "/metrics?quarter=2027-Q1")
+        found.extend(wcag_violations(nurse))
+    assert found == []

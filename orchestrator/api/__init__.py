@@ -118,11 +118,11 @@ def check_input():
 
 
 def register(app: Flask, api: Api) -> None:
-    from . import instances, messages, notifications, pathways, tasks
+    from . import instances, messages, metrics, notifications, pathways, tasks
 
     for exc_class, handler in ERRORS.items():
         app.register_error_handler(exc_class, handler)
-    for module in (pathways, instances, tasks, messages, notifications):
+    for module in (pathways, instances, tasks, messages, notifications, metrics):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.spec.components.security_scheme("service", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "polku_session"})

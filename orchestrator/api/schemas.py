@@ -1,5 +1,7 @@
 """Request and response schemas of the REST API; the OpenAPI document is generated from these."""
 
+from datetime import date
+
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
@@ -179,3 +181,28 @@ class NotificationQuerySchema(Schema):
 class ClaimSchema(Schema):
     assignee = fields.String(validate=validate.Length(min=1, max=200),
                              metadata={"description": "whom to assign; the caller when left out"})
+
+
+class MetricQuerySchema(Schema):
+    pathway = fields.String(validate=validate.Length(max=100))
+    quarter = fields.String(validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="a quarter such as 2027-Q1"))
+    start = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
+    end = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
+
+
+class MetricSchema(Schema):
+    key = fields.String()
+    unit = fields.Function(lambda m: m.definition.unit)
+    value = fields.Float(allow_none=True)
+    basis = fields.Integer(metadata={"description": "how many rows the value is computed from"})
+    target = fields.Float(allow_none=True)
+    attainment_percent = fields.Function(
+        lambda m: None if m.attainment is None or m.attainment == float("inf") else round(m.attainment, 1))
+    light = fields.String(allow_none=True, metadata={"description": "green, yellow or red; null without a target"})
+
+
+class MetricReportSchema(Schema):
+    pathway = fields.String()
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+    metrics = fields.List(fields.Nested(MetricSchema))

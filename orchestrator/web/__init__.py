@@ -17,14 +17,14 @@ ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
 
 def init(app: Flask) -> None:
-    from . import admin, auth, client, consent, conversation, filters, i18n, oidc, opening, work
+    from . import admin, auth, client, consent, conversation, dashboards, filters, i18n, oidc, opening, work
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, for pages only (the API has none)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
     for blp in (auth.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
-                conversation.work_blp, admin.blp):
+                conversation.work_blp, admin.blp, dashboards.blp):
         app.register_blueprint(blp)
     filters.register(app)
 

@@ -29,15 +29,18 @@ STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1a1a
               value_font_size=14, opacity=".9", opacity_hover="1")
 
 
+def _options(unit: str, legend: bool) -> dict:
+    """How every chart of Polku looks: large type, thick lines, the unit on the axis."""
+    return dict(js=[], disable_xml_declaration=True, width=640, height=320, explicit_size=True, style=STYLE,
+                show_legend=legend, legend_at_bottom=True, x_label_rotation=0, truncate_label=-1, dots_size=4,
+                stroke_style={"width": 3}, print_values=False, y_title=unit, show_x_guides=False)
+
+
 def line_chart(series: Series, zone: str) -> Markup:
     """One kind of measurement over time, with the target range as two dashed lines when there is one."""
     tz = ZoneInfo(zone)
-    chart = pygal.DateTimeLine(
-        js=[], disable_xml_declaration=True, width=640, height=320, explicit_size=True, style=STYLE,
-        show_legend=series.target is not None, legend_at_bottom=True, x_label_rotation=0, truncate_label=-1,
-        dots_size=4, stroke_style={"width": 3},
-        x_value_formatter=lambda at: format_datetime(at.astimezone(tz), "d.M."), print_values=False,
-        y_title=series.kind.unit, show_x_guides=False)
+    chart = pygal.DateTimeLine(x_value_formatter=lambda at: format_datetime(at.astimezone(tz), "d.M."),
+                               **_options(series.kind.unit, series.target is not None))
     chart.add(series.kind.label, [(at.astimezone(tz), value) for at, value in series.points])
     if series.target is not None:
         first, last = series.points[0][0].astimezone(tz), series.points[-1][0].astimezone(tz)
@@ -45,6 +48,27 @@ def line_chart(series: Series, zone: str) -> Markup:
             chart.add(_("Target range"), [(first, bound), (last, bound)], stroke_style={"width": 2, "dasharray": "6,4"},
                       show_dots=False)
     return _image(chart.render(is_unicode=True), summary(series))
+
+
+def trend_chart(label: str, unit: str, points: list[tuple[str, float | None]], target: float | None,
+                summary_text: str) -> Markup:
+    """A metric per week, month or quarter (a gap where a period has no value), with its target dashed."""
+    chart = pygal.Line(**_options(unit, target is not None), allow_interruptions=True)
+    chart.x_labels = [name for name, _value in points]
+    chart.add(label, [value for _name, value in points])
+    if target is not None:
+        chart.add(_("Target"), [target] * len(points), stroke_style={"width": 2, "dasharray": "6,4"}, show_dots=False)
+    return _image(chart.render(is_unicode=True), summary_text)
+
+
+def trend_summary(name: str, points: list[tuple[str, float | None]]) -> str:
+    """A trend in words: how many periods, and the latest value."""
+    known = [(period, value) for period, value in points if value is not None]
+    if not known:
+        return _("%(name)s: no values in these periods.", name=name)
+    period, value = known[-1]
+    return _("%(name)s over %(count)s periods; the latest, from %(period)s, is %(value)s.", name=name,
+             count=len(points), period=period, value=format_decimal(round(value, 1)))
 
 
 def summary(series: Series) -> str:

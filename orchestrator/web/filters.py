@@ -7,6 +7,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..clock import now
+from ..metric_names import UNITS
 from . import charts, sessions
 
 STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "completed": _l("Ended"),
@@ -21,6 +22,17 @@ OBJECTS = {"pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "t
            "diary": _l("Diary"), "messages": _l("Messages")}
 OFFER_STATES = {"pending": _l("Waiting for the client's consent"), "declined": _l("The client did not consent"),
                 "accepted": _l("Consent given")}
+METRIC_NAMES = {
+    "clients_started": _l("Clients started"), "clients_active": _l("Clients on the pathway"),
+    "clients_ended": _l("Clients ended"), "response_rate": _l("Response rate"),
+    "answering_regularly": _l("Clients answering regularly"), "messages": _l("Messages from clients"),
+    "replies": _l("Replies from the team"), "reply_median_hours": _l("Reply time, median"),
+    "reply_p90_hours": _l("Reply time, 90th percentile"), "within_promise": _l("Replies within the service promise"),
+    "nps": _l("NPS"), "ces": _l("CES (1–7)"), "content_views": _l("Content views"),
+    "professional_tasks": _l("Tasks handled by professionals"), "handling_median_hours": _l("Handling time, median"),
+    "reminders_sent": _l("Reminders sent"), "answered_after_reminder": _l("Answered after a reminder"),
+}
+LIGHTS = {"green": _l("Green"), "yellow": _l("Yellow"), "red": _l("Red")}
 PURPOSES = {"own-data": _l("Own use"), "care": _l("Care"), "integration": _l("Information system")}
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 
@@ -50,6 +62,11 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, day=day, markdown=markdown, status=lambda s: STATUS.get(s, s),
                                  offer_state=lambda s: OFFER_STATES.get(s, s), number=format_decimal)
     app.jinja_env.globals["chart"] = lambda series: charts.line_chart(series, app.config["POLKU_TIME_ZONE"])
+    app.jinja_env.globals.update(metric_names=METRIC_NAMES, lights=LIGHTS, inf=float("inf"),
+                                 trend_chart=lambda trend: charts.trend_chart(
+                                     str(METRIC_NAMES[trend["key"]]), UNITS[trend["key"]], trend["points"],
+                                     trend["target"], charts.trend_summary(str(METRIC_NAMES[trend["key"]]),
+                                                                           trend["points"])))
 
     @app.context_processor
     def page_globals():

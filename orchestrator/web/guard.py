@@ -168,3 +168,13 @@ def colleague(task: HumanTask, login: str) -> str:
     if login not in members:
         abort(422, description=_("Choose a colleague from the task's care team."))
     return login
+
+
+def metric_versions() -> list:
+    """The pathways whose numbers this user may see: all for administrators, designers and systems; a
+    professional's teams' own (a self-care pathway's aggregates are not for professionals)."""
+    found = queries.latest_versions()
+    if user().role == "professional":
+        mine = user().person.team_keys
+        found = [v for v in found if pathway_teams(v.id) & mine]
+    return found

@@ -1,0 +1,61 @@
+"""Reporting periods in the organisation's zone: quarters (the follow-up model's unit), months and weeks."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+BY = ("week", "month", "quarter")
+
+
+def _utc(day: date, zone: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def day_start(day: date, zone: str) -> datetime:
+    """The moment a day begins in ``zone``, in UTC."""
+    return _utc(day, zone)
+
+
+def quarter_of(at: datetime, zone: str) -> str:
+    local = at.astimezone(ZoneInfo(zone))
+    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+
+
+def quarter(label: str, zone: str) -> tuple[datetime, datetime]:
+    """``2027-Q1`` as [start, end) in UTC, midnight to midnight in ``zone``; ValueError for anything else."""
+    found = QUARTER.match(label or "")
+    if not found:
+        raise ValueError(f"'{label}' is not a quarter such as 2027-Q1")
+    year, number = int(found[1]), int(found[2])
+    if not 2000 <= year <= 2100:
+        raise ValueError(f"'{label}' is not a quarter between 2000 and 2100")
+    first = date(year, 3 * number - 2, 1)
+    after = date(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1)
+    return _utc(first, zone), _utc(after, zone)
+
+
+def quarters(year: int) -> list[str]:
+    return [f"{year}-Q{n}" for n in range(1, 5)]
+
+
+def buckets(start: datetime, end: datetime, by: str, zone: str) -> list[tuple[date, datetime, datetime]]:
+    """The weeks (from Monday), months or quarters that [start, end) spans, each as (first day, start, end)."""
+    tz = ZoneInfo(zone)
+    day = start.astimezone(tz).date()
+    day = {"week": day - timedelta(days=day.weekday()), "month": day.replace(day=1),
+           "quarter": day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)}[by]
+    found = []
+    while _utc(day, zone) < end:
+        after = _next(day, by)
+        found.append((day, max(_utc(day, zone), start), min(_utc(after, zone), end)))
+        day = after
+    return found
+
+
+def _next(day: date, by: str) -> date:
+    if by == "week":
+        return day + timedelta(days=7)
+    months = 1 if by == "month" else 3
+    month = day.month - 1 + months
+    return date(day.year + month // 12, month % 12 + 1, 1)

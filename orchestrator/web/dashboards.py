@@ -1,0 +1,152 @@
+"""Dashboards for administrators, designers and team leads: every pathway's metrics with traffic lights,
+a page per pathway with trends, the quarterly summary, and each table as CSV. Only aggregates, no client."""
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from .. import metrics, periods
+from ..clock import now
+from ..metrics import Scope
+from . import guard
+
+blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
+OVERVIEW = ("clients_active", "clients_started", "response_rate", "within_promise", "nps", "ces", "content_views")
+TRENDS = ("clients_started", "response_rate", "within_promise", "reply_median_hours", "nps", "content_views")
+ROLES = ("admin", "designer", "professional")
+
+
+def _zone() -> str:
+    return current_app.config["POLKU_TIME_ZONE"]
+
+
+def _quarter() -> tuple[str, tuple]:
+    label = request.args.get("quarter") or periods.quarter_of(now(), _zone())
+    try:
+        return label, periods.quarter(label, _zone())
+    except ValueError:
+        abort(422, description=_("Choose a quarter such as 2027-Q1."))
+
+
+def _versions() -> list:
+    return guard.metric_versions()
+
+
+def _goals(version) -> dict:
+    return goals(version)
+
+
+def goals(version) -> dict:
+    """A pathway version's targets for its metrics (the package's ``goal:<metric>`` properties)."""
+    return (version.settings or {}).get("goals") or {}
+
+
+@blp.route("")
+@guard.signed_in(*ROLES)
+def overview():
+    """Every pathway's key metrics for a quarter, with their lights."""
+    label, (start, end) = _quarter()
+    rows = [(v, metrics.report(Scope(v.pathway.key), start, end, _goals(v))) for v in _versions()]
+    total = metrics.report(Scope(), start, end) if guard.user().role != "professional" else None
+    return render_template("web/metrics/overview.html", rows=rows, total=total, columns=OVERVIEW, quarter=label,
+                           quarters=_choices(label))
+
+
+@blp.route("/all.csv")
+@guard.signed_in(*ROLES)
+def overview_csv():
+    label, (start, end) = _quarter()
+    lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
+    for version in _versions():
+        report = metrics.report(Scope(version.pathway.key), start, end, _goals(version))
+        lines += [[version.pathway.key, label, *_cells(m)] for m in report.metrics.values()]
+    return _csv(lines, f"metrics-{label}.csv")
+
+
+@blp.route("/<key>")
+@guard.signed_in(*ROLES)
+def pathway(key: str):
+    """One pathway: every metric with its target and light, its content views, and trends over time."""
+    version = _visible(key)
+    label, (start, end) = _quarter()
+    by = request.args.get("by") if request.args.get("by") in periods.BY else "month"
+    report = metrics.report(Scope(key), start, end, _goals(version))
+    return render_template("web/metrics/pathway.html", version=version, report=report, quarter=label, by=by,
+                           quarters=_choices(label), trends=_trends(key, version, label, by))
+
+
+@blp.route("/<key>.csv")
+@guard.signed_in(*ROLES)
+def pathway_csv(key: str):
+    """A pathway's table as CSV: its metrics (``table=metrics``), trends (``trends``) or content views."""
+    version = _visible(key)
+    label, (start, end) = _quarter()
+    table = request.args.get("table", "metrics")
+    if table == "trends":
+        by = request.args.get("by") if request.args.get("by") in periods.BY else "month"
+        lines = [["pathway", "period", "metric", "value", "basis", "target", "attainment_percent", "light"]]
+        for name, reports in _trend_reports(key, version, label, by):
+            lines += [[key, name, *_cells(r.metrics[m])] for r in reports for m in TRENDS]
+    elif table == "content":
+        lines = [["pathway", "quarter", "page", "views"]] + [
+            [key, label, page, n] for page, n in metrics.report(Scope(key), start, end).content.items()]
+    else:
+        report = metrics.report(Scope(key), start, end, _goals(version))
+        lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
+        lines += [[key, label, *_cells(m)] for m in report.metrics.values()]
+    return _csv(lines, f"metrics-{key}-{table}-{label}.csv")
+
+
+@blp.route("/quarters")
+@guard.signed_in(*ROLES)
+def quarters():
+    """The year's follow-up, quarter by quarter: each pathway's key metrics and lights."""
+    year = request.args.get("year", type=int) or int(periods.quarter_of(now(), _zone())[:4])
+    if not 2000 <= year <= 2100:
+        abort(422, description=_("Choose a year between 2000 and 2100."))
+    versions = _versions()
+    table = [(q, [(v, metrics.report(Scope(v.pathway.key), *periods.quarter(q, _zone()), _goals(v)))
+                  for v in versions]) for q in periods.quarters(year)]
+    return render_template("web/metrics/quarters.html", year=year, table=table, columns=OVERVIEW)
+
+
+def _visible(key: str):
+    version = next((v for v in _versions() if v.pathway.key == key), None)
+    if version is None:
+        abort(404)
+    return version
+
+
+def _choices(current: str) -> list[str]:
+    year = int(current[:4])
+    return [q for y in (year - 1, year) for q in periods.quarters(y)]
+
+
+def _trend_reports(key: str, version, label: str, by: str):
+    """The reports per week of the quarter, or per month or quarter of its year."""
+    start, end = periods.quarter(label, _zone()) if by == "week" else \
+        (periods.quarter(f"{label[:4]}-Q1", _zone())[0], periods.quarter(f"{label[:4]}-Q4", _zone())[1])
+    return [(first.isoformat(), [metrics.report(Scope(key), a, b, _goals(version))])
+            for first, a, b in periods.buckets(start, end, by, _zone())]
+
+
+def _trends(key: str, version, label: str, by: str) -> list[dict]:
+    reports = [(name, found[0]) for name, found in _trend_reports(key, version, label, by)]
+    return [{"key": m, "points": [(name, r.metrics[m].value) for name, r in reports],
+             "target": _goals(version).get(m)} for m in TRENDS]
+
+
+def _cells(metric) -> list:
+    attained = metric.attainment
+    return [metric.key, "" if metric.value is None else round(metric.value, 3), metric.basis,
+            "" if metric.target is None else metric.target,
+            "" if attained is None or attained == float("inf") else round(attained, 1), metric.light or ""]
+
+
+def _csv(lines: list[list], filename: str) -> Response:
+    out = io.StringIO()
+    csv.writer(out).writerows(lines)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,81 @@
+"""The metric dashboards, their CSV exports and the JSON API, on the known history of the metrics tests."""
+
+import csv
+import io
+
+from .conftest import Api
+from .test_metrics import history  # noqa: F401 - the known history, as a fixture
+from .test_pathway_kinds import deploy_kind
+from .test_web import text
+
+Q1 = "2027-Q1"
+
+
+def test_the_overview_shows_each_metric_with_its_light_and_percentage(history, web_as):  # noqa: F811
+    page = text(web_as("yllapitaja.makinen").get(f"/metrics?quarter={Q1}"))
+    row = page[page.index("Mittaripolku"):page.index("</tr>", page.index("Mittaripolku"))]
+    # Clients on the pathway 1, started 4; response rate 71.4 % against 80 (89.3 %, yellow); within the
+    # promise 33.3 % against 40 (83.3 %, red); NPS 50 against 50 (green); CES 5.5; content views 5.
+    assert "71,4 %" in row and 'class="light light--yellow">Keltainen 89,3 %' in row
+    assert "33,3 %" in row and 'class="light light--red">Punainen 83,3 %' in row
+    assert 'class="light light--green">Vihreä 100,0 %' in row and "5,5" in row
+    assert "Kaikki polut" in page  # the total, for administrators
+
+
+def test_a_pathway_page_has_every_metric_trends_and_content_views(history, web_as):  # noqa: F811
+    page = text(web_as("suunnittelija.laine").get(f"/metrics/mittari?quarter={Q1}&by=month"))
+    assert "Vastausaika, mediaani" in page and "68,5 h" in page and "Punainen 70,1 %" in page
+    assert "<td>ohje.md</td><td>5</td>" in page
+    assert page.count("chart-image") == 6 and "Vastausprosentti taulukkona" in page
+    weeks = text(web_as("suunnittelija.laine").get(f"/metrics/mittari?quarter={Q1}&by=week"))
+    assert weeks.count("<td>2027-01-04</td>") == 6  # one row per trend for the week of 4 January
+
+
+def test_every_table_downloads_as_csv(history, web_as):  # noqa: F811
+    admin = web_as("yllapitaja.makinen")
+    response = admin.get(f"/metrics/mittari.csv?quarter={Q1}")
+    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    rows = {r["metric"]: r for r in csv.DictReader(io.StringIO(response.get_data(as_text=True)))}
+    assert rows["within_promise"]["value"] == "33.333" and rows["within_promise"]["light"] == "red"
+    assert rows["within_promise"]["attainment_percent"] == "83.3" and rows["messages"]["basis"] == "3"
+    content = list(csv.reader(io.StringIO(admin.get(f"/metrics/mittari.csv?quarter={Q1}&table=content")
+                                          .get_data(as_text=True))))
+    assert content == [["pathway", "quarter", "page", "views"], ["mittari", Q1, "ohje.md", "5"]]
+    trends = list(csv.DictReader(io.StringIO(admin.get(f"/metrics/mittari.csv?quarter={Q1}&table=trends&by=quarter")
+                                             .get_data(as_text=True))))
+    started = [(r["period"], r["value"]) for r in trends if r["metric"] == "clients_started"]
+    assert started == [("2027-01-01", "4"), ("2027-04-01", "0"), ("2027-07-01", "0"), ("2027-10-01", "0")]
+    overview = admin.get(f"/metrics/all.csv?quarter={Q1}").get_data(as_text=True)
+    assert "mittari,2027-Q1,nps,50.0,2,50.0,100.0,green" in overview
+
+
+def test_the_json_api_gives_the_same_numbers(history, app):  # noqa: F811
+    found = Api(app.test_client(), "yllapitaja.makinen").get(f"/api/v1/metrics?pathway=mittari&quarter={Q1}").json
+    (report,) = found
+    by_key = {m["key"]: m for m in report["metrics"]}
+    assert abs(by_key["response_rate"]["value"] - 100 * 5 / 7) < 1e-9
+    assert (by_key["reply_median_hours"]["unit"], by_key["reply_median_hours"]["light"]) == ("h", "red")
+    assert by_key["nps"]["attainment_percent"] == 100.0 and by_key["ces"]["target"] is None
+    assert report["start"].startswith("2026-12-31T22:00")  # 1 January in Helsinki
+    bad = Api(app.test_client(), "yllapitaja.makinen").get("/api/v1/metrics?quarter=2027-Q5")
+    assert bad.status_code == 422 and "quarter" in bad.get_data(as_text=True)
+
+
+def test_a_professional_sees_only_the_numbers_of_their_teams_pathways(history, web_as):  # noqa: F811
+    deploy_kind("self-care")
+    hanna, lauri = web_as("hoitaja.virtanen"), web_as("laakari.korhonen")
+    assert "Mittaripolku" in text(hanna.get(f"/metrics?quarter={Q1}"))
+    assert "Oma esitietopolku" not in text(hanna.get(f"/metrics?quarter={Q1}"))  # self-care: not for teams
+    assert "Kaikki polut" not in text(hanna.get(f"/metrics?quarter={Q1}"))
+    assert lauri.get(f"/metrics/mittari?quarter={Q1}").status_code == 404
+    assert "Oma esitietopolku" in text(web_as("yllapitaja.makinen").get(f"/metrics?quarter={Q1}"))
+    assert web_as("asiakas-123").get("/metrics").status_code == 403
+
+
+def test_a_wrong_quarter_or_year_is_named(history, web_as):  # noqa: F811
+    admin = web_as("yllapitaja.makinen")
+    wrong = admin.get("/metrics?quarter=2027-Q7")
+    assert wrong.status_code == 422 and "2027-Q1" in text(wrong)
+    assert admin.get("/metrics/quarters?year=1800").status_code == 422
+    year = text(admin.get("/metrics/quarters?year=2027"))
+    assert all(q in year for q in ("2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4")) and "Punainen 83,3 %" in year
