@@ -1,6 +1,7 @@
 """The organisation's metrics, computed from projected rows (never by loading an instance).
 
-Each metric is for a period [start, end) and for one pathway, one version or all of them. A target
+Each metric is for a period [start, end) and for one pathway, one version or all of them: what was
+asked, sent or reminded in the period, with its outcome (answered, replied) as known now. A target
 (the package's ``goal:<metric>`` property) turns it into a traffic light as the follow-up model has
 it: attainment ≥ 100 % green, 85–99 % yellow, below 85 % red. Nothing here names a client: the
 numbers are aggregates, which is all a self-care pathway may give.
@@ -84,14 +85,20 @@ class Report:
     content: dict[str, int] = field(default_factory=dict)  # views per page
 
 
-def _instances(scope: Scope):
-    """A condition on Instance for the scope."""
+def _versions(scope: Scope) -> list[int] | None:
+    """The version ids the scope covers (None: all of them)."""
     if scope.version_id is not None:
-        return Instance.version_id == scope.version_id
+        return [scope.version_id]
     if scope.pathway is not None:
-        return Instance.version_id.in_(select(PathwayVersion.id).join(Pathway, Pathway.id == PathwayVersion.pathway_id)
-                                       .where(Pathway.key == scope.pathway))
-    return true()
+        return list(db.session.scalars(select(PathwayVersion.id).join(Pathway, Pathway.id == PathwayVersion.pathway_id)
+                                       .where(Pathway.key == scope.pathway)))
+    return None
+
+
+def _instances(scope: Scope, column=Instance.version_id):
+    """A condition on a version id column (an instance's by default) for the scope."""
+    ids = _versions(scope)
+    return true() if ids is None else column.in_(ids)
 
 
 def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = None) -> Report:
@@ -122,11 +129,10 @@ def _clients(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
 
 def _answers(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
     """Client forms asked in the period (questionnaires, measurements, tests) and how many were answered."""
-    answered = case((and_(HumanTask.state == "completed", HumanTask.completed_at < end), 1), else_=0)
+    answered = case((HumanTask.state == "completed", 1), else_=0)
     rows = db.session.execute(
         select(HumanTask.instance_id, func.count(), func.sum(answered))
-        .join(Instance, Instance.id == HumanTask.instance_id)
-        .where(_instances(scope), HumanTask.audience == "client", HumanTask.form.is_not(None),
+        .where(_instances(scope, HumanTask.version_id), HumanTask.audience == "client", HumanTask.form.is_not(None),
                HumanTask.created_at >= start, HumanTask.created_at < end)
         .group_by(HumanTask.instance_id)).all()
     asked, given = sum(r[1] for r in rows), sum(r[2] or 0 for r in rows)
@@ -136,13 +142,13 @@ def _answers(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
 
 
 def _messages(scope: Scope, start: datetime, end: datetime, now: datetime | None = None) -> list[Metric]:
-    at = min(end, now or clock.now())
-    # What the period knew: a reply after its end had not come yet.
+    at = now or clock.now()
+    # A message counts in the period it was sent in, with its outcome as known now.
     rows = [_Sent(r.sender, r.sent_at, r.replied_at if r.replied_at and r.replied_at < at else None, r.reply_by)
             for r in db.session.execute(
                 select(Message.sender, Message.sent_at, Message.replied_at, Message.reply_by)
-                .join(Instance, Instance.id == Message.instance_id)
-                .where(_instances(scope), Message.sent_at >= start, Message.sent_at < end))]
+                .where(Message.instance_id.in_(select(Instance.id).where(_instances(scope))),
+                       Message.sent_at >= start, Message.sent_at < end))]
     asked = [r for r in rows if r.sender == "client"]
     hours = sorted((r.replied_at - r.sent_at).total_seconds() / 3600 for r in asked if r.replied_at)
     # A promise is kept or broken once answered, or once its reply-by time has passed unanswered.
@@ -171,11 +177,7 @@ def _percentile(values: list[float], p: float) -> float | None:
 
 
 def _scores(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    where = [Score.at >= start, Score.at < end]
-    if scope.version_id is not None:
-        where.append(Score.version_id == scope.version_id)
-    elif scope.pathway is not None:
-        where.append(Score.pathway_key == scope.pathway)
+    where = [Score.at >= start, Score.at < end, _instances(scope, Score.version_id)]
     nps = list(db.session.scalars(select(Score.value).where(Score.kind == "nps", *where)))
     ces = list(db.session.scalars(select(Score.value).where(Score.kind == "ces", *where)))
     promoters, detractors = sum(v >= 9 for v in nps), sum(v <= 6 for v in nps)
@@ -184,34 +186,38 @@ def _scores(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
 
 
 def _work(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    rows = db.session.execute(
-        select(HumanTask.created_at, HumanTask.completed_at).join(Instance, Instance.id == HumanTask.instance_id)
-        .where(_instances(scope), HumanTask.audience == "professional", HumanTask.state == "completed",
-               HumanTask.completed_at >= start, HumanTask.completed_at < end)).all()
-    hours = [(done - opened).total_seconds() / 3600 for opened, done in rows]
-    return [Metric("professional_tasks", len(rows), len(rows)),
-            Metric("handling_median_hours", statistics.median(hours) if hours else None, len(hours))]
+    where = (_instances(scope, HumanTask.version_id), HumanTask.audience == "professional",
+             HumanTask.state == "completed", HumanTask.completed_at >= start, HumanTask.completed_at < end)
+    if db.engine.dialect.name == "postgresql":  # the median in the database: no row leaves it
+        seconds = func.extract("epoch", HumanTask.completed_at - HumanTask.created_at)
+        n, median = db.session.execute(select(func.count(), func.percentile_cont(0.5).within_group(seconds))
+                                       .where(*where)).one()
+        median = median / 3600 if median is not None else None
+    else:
+        hours = [(done - opened).total_seconds() / 3600 for opened, done in
+                 db.session.execute(select(HumanTask.created_at, HumanTask.completed_at).where(*where))]
+        n, median = len(hours), statistics.median(hours) if hours else None
+    return [Metric("professional_tasks", n, n), Metric("handling_median_hours", median, n)]
 
 
 def _reminders(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    answered_after = and_(HumanTask.state == "completed", HumanTask.completed_at >= Notification.created_at,
-                          HumanTask.completed_at < end)
-    rows = db.session.execute(
-        select(func.count(), func.sum(case((answered_after, 1), else_=0)))
-        .select_from(Notification).join(Instance, Instance.id == Notification.instance_id)
-        .outerjoin(HumanTask, HumanTask.id == Notification.task_id)
-        .where(_instances(scope), Notification.kind == "reminder", Notification.created_at >= start,
+    answered_after = and_(HumanTask.state == "completed", HumanTask.completed_at >= Notification.created_at)
+    sent, about_tasks, after = db.session.execute(
+        select(func.count(), func.count(Notification.task_id), func.sum(case((answered_after, 1), else_=0)))
+        .select_from(Notification).outerjoin(HumanTask, HumanTask.id == Notification.task_id)
+        .where(Notification.instance_id.in_(select(Instance.id).where(_instances(scope))),
+               Notification.kind == "reminder", Notification.created_at >= start,
                Notification.created_at < end)).one()
-    about_tasks = db.session.scalar(
-        select(func.count()).select_from(Notification).join(Instance, Instance.id == Notification.instance_id)
-        .where(_instances(scope), Notification.kind == "reminder", Notification.task_id.is_not(None),
-               Notification.created_at >= start, Notification.created_at < end)) or 0
-    sent, after = rows[0] or 0, rows[1] or 0
-    return [Metric("reminders_sent", sent, sent),
-            Metric("answered_after_reminder", 100 * after / about_tasks if about_tasks else None, about_tasks)]
+    return [Metric("reminders_sent", sent or 0, sent or 0),
+            Metric("answered_after_reminder", 100 * (after or 0) / about_tasks if about_tasks else None,
+                   about_tasks or 0)]
 
 
 def _content(scope: Scope, start: datetime, end: datetime) -> dict[str, int]:
-    query = (select(ContentView.page, func.count()).join(Instance, Instance.id == ContentView.instance_id)
-             .where(_instances(scope), ContentView.at >= start, ContentView.at < end).group_by(ContentView.page))
+    query = (select(ContentView.page, func.count()).where(ContentView.at >= start, ContentView.at < end)
+             .group_by(ContentView.page))
+    if scope.version_id is not None:
+        query = query.join(Instance, Instance.id == ContentView.instance_id).where(_instances(scope))
+    elif scope.pathway is not None:  # views carry their pathway's key: no instance to read
+        query = query.where(ContentView.pathway_key == scope.pathway)
     return dict(sorted(tuple(row) for row in db.session.execute(query)))

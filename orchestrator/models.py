@@ -69,7 +69,9 @@ ACTIVE = ("running", "incident")  # an instance in these states is still going o
 
 
 class Instance(db.Model):
-    __table_args__ = (Index("ix_instance_business_key", "business_key", "status"),)
+    __table_args__ = (Index("ix_instance_business_key", "business_key", "status"),
+                      Index("ix_instance_started", "version_id", "created_at"),  # metrics by period
+                      Index("ix_instance_ended", "version_id", "ended_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200))
@@ -117,6 +119,9 @@ class HumanTask(db.Model):
     __table_args__ = (
         Index("ix_human_task_open", "state", "role", "due_at"),
         Index("ix_human_task_instance", "instance_id", "state"),
+        # Metrics by period read these columns only: on PostgreSQL the index alone answers them.
+        Index("ix_human_task_asked", "version_id", "created_at",
+              postgresql_include=["audience", "state", "form", "completed_at", "instance_id"]),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
@@ -157,6 +162,7 @@ class Notification(db.Model):
     __table_args__ = (
         Index("ix_notification_recipient", "audience", "recipient", "created_at"),
         Index("ix_notification_undelivered", "delivered_at"),
+        Index("ix_notification_sent", "kind", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
@@ -320,7 +326,8 @@ class ContentView(db.Model):
     """One view of a pathway's content page: what the organisation's view counts are made of."""
 
     __tablename__ = "content_view"
-    __table_args__ = (Index("ix_content_view_page", "pathway_key", "page"),)
+    __table_args__ = (Index("ix_content_view_page", "pathway_key", "page"),
+                      Index("ix_content_view_at", "pathway_key", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     pathway_key: Mapped[str] = mapped_column(String(100))
@@ -368,7 +375,8 @@ class Message(db.Model):
     after it sets ``replied_at`` (its response time) on every message of the client it answers.
     """
 
-    __table_args__ = (Index("ix_message_open", "team", "replied_at", "reply_by"),)
+    __table_args__ = (Index("ix_message_open", "team", "replied_at", "reply_by"),
+                      Index("ix_message_sent", "sent_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     client_id: Mapped[str] = mapped_column(String(100))
@@ -387,7 +395,8 @@ class Score(db.Model):
     """A feedback or outcome answer as a number (NPS 0–10, CES 1–7, a PROM scale), kept without the client:
     metrics read these, and a self-care pathway's are anonymous aggregates only."""
 
-    __table_args__ = (Index("ix_score_pathway", "pathway_key", "kind", "at"),)
+    __table_args__ = (Index("ix_score_pathway", "pathway_key", "kind", "at"),
+                      Index("ix_score_version", "version_id", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     pathway_key: Mapped[str] = mapped_column(String(100))

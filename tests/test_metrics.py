@@ -128,10 +128,10 @@ def test_every_metric_of_the_quarter_matches_the_hand_computed_value(history):
 def test_a_period_counts_only_what_happened_in_it(history):
     two_days = metrics.report(Scope("mittari"), datetime(2027, 1, 4, tzinfo=UTC), datetime(2027, 1, 6, tzinfo=UTC))
     value = {key: m.value for key, m in two_days.metrics.items()}
-    # By 6 January 00:00: four started, none ended; of the forms asked by then A answered 1 of 2 (her end
-    # questionnaire came on day 1), B 0/1, C 0/1, D 1/2; nobody had been reminded yet; no messages.
+    # Asked before 6 January 00:00, answered by now: A 2/2 (her end questionnaire came on day 1), B 1/1 (on
+    # day 3), C 0/1, D 1/2; four started and none ended in those days; nobody reminded yet; no messages.
     assert (value["clients_started"], value["clients_ended"], value["clients_active"]) == (4, 0, 4)
-    assert value["response_rate"] == pytest.approx(100 * 2 / 6)
+    assert value["response_rate"] == pytest.approx(100 * 4 / 6)
     assert value["reminders_sent"] == 0 and value["answered_after_reminder"] is None
     assert value["messages"] == 0 and value["within_promise"] is None
     later = metrics.report(Scope("mittari"), *Q1).metrics
@@ -147,3 +147,20 @@ def test_scores_are_kept_without_the_client(history):
         ("prom", "oireet", "loppukysely", 5.0), ("nps", "suosittelu", "loppukysely", 8.0),
         ("ces", "helppous", "loppukysely", 5.0)]
     assert not hasattr(Score, "client_id")
+
+
+def test_the_grouped_tables_give_the_same_numbers_as_a_report_per_period(history):
+    from orchestrator import metric_tables, periods
+    versions = {history.id: "mittari"}
+    weeks = periods.buckets(*Q1, "week", "Europe/Helsinki")
+    edges = [a for _, a, _ in weeks] + [weeks[-1][2]]
+    grouped = metric_tables.table(edges, versions, {"mittari": history.settings["goals"]})
+    for i, (_first, start, end) in enumerate(weeks):
+        single = metrics.report(Scope("mittari"), start, end, history.settings["goals"]).metrics
+        for key in metric_tables.KEYS:
+            got, want = grouped[("mittari", i)][key], single[key]
+            assert (got.value, got.light) == (pytest.approx(want.value), want.light) if want.value is not None \
+                else got.value is None, (i, key, got.value, want.value)
+    quarter = metric_tables.table(list(Q1), versions, {"mittari": history.settings["goals"]})[("mittari", 0)]
+    assert quarter["within_promise"].value == pytest.approx(100 / 3) and quarter["within_promise"].light == "red"
+    assert quarter["clients_active"].value == 1 and quarter["response_rate"].value == pytest.approx(100 * 5 / 7)

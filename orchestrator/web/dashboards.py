@@ -7,14 +7,14 @@ import io
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from .. import metrics, periods
+from .. import metric_tables, metrics, periods
 from ..clock import now
 from ..metrics import Scope
 from . import guard
 
 blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
 OVERVIEW = ("clients_active", "clients_started", "response_rate", "within_promise", "nps", "ces", "content_views")
-TRENDS = ("clients_started", "response_rate", "within_promise", "reply_median_hours", "nps", "content_views")
+TRENDS = ("clients_started", "clients_active", "response_rate", "within_promise", "nps", "content_views")
 ROLES = ("admin", "designer", "professional")
 
 
@@ -48,8 +48,11 @@ def goals(version) -> dict:
 def overview():
     """Every pathway's key metrics for a quarter, with their lights."""
     label, (start, end) = _quarter()
-    rows = [(v, metrics.report(Scope(v.pathway.key), start, end, _goals(v))) for v in _versions()]
-    total = metrics.report(Scope(), start, end) if guard.user().role != "professional" else None
+    versions, everyone = _versions(), guard.user().role != "professional"
+    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions},
+                                total="" if everyone else None)
+    rows = [(v, found[(v.pathway.key, 0)]) for v in versions]
+    total = found.get(("", 0))
     return render_template("web/metrics/overview.html", rows=rows, total=total, columns=OVERVIEW, quarter=label,
                            quarters=_choices(label))
 
@@ -59,9 +62,10 @@ def overview():
 def overview_csv():
     label, (start, end) = _quarter()
     lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
-    for version in _versions():
-        report = metrics.report(Scope(version.pathway.key), start, end, _goals(version))
-        lines += [[version.pathway.key, label, *_cells(m)] for m in report.metrics.values()]
+    versions = _versions()
+    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions})
+    for version in versions:
+        lines += [[version.pathway.key, label, *_cells(m)] for m in found[(version.pathway.key, 0)].values()]
     return _csv(lines, f"metrics-{label}.csv")
 
 
@@ -71,7 +75,7 @@ def pathway(key: str):
     """One pathway: every metric with its target and light, its content views, and trends over time."""
     version = _visible(key)
     label, (start, end) = _quarter()
-    by = request.args.get("by") if request.args.get("by") in periods.BY else "month"
+    by = request.args.get("by") if request.args.get("by") in periods.BY else "week"  # the quarter, week by week
     report = metrics.report(Scope(key), start, end, _goals(version))
     return render_template("web/metrics/pathway.html", version=version, report=report, quarter=label, by=by,
                            quarters=_choices(label), trends=_trends(key, version, label, by))
@@ -87,8 +91,8 @@ def pathway_csv(key: str):
     if table == "trends":
         by = request.args.get("by") if request.args.get("by") in periods.BY else "month"
         lines = [["pathway", "period", "metric", "value", "basis", "target", "attainment_percent", "light"]]
-        for name, reports in _trend_reports(key, version, label, by):
-            lines += [[key, name, *_cells(r.metrics[m])] for r in reports for m in TRENDS]
+        for name, found in _trend_reports(key, version, label, by):
+            lines += [[key, name, *_cells(found[m])] for m in TRENDS]
     elif table == "content":
         lines = [["pathway", "quarter", "page", "views"]] + [
             [key, label, page, n] for page, n in metrics.report(Scope(key), start, end).content.items()]
@@ -106,9 +110,11 @@ def quarters():
     year = request.args.get("year", type=int) or int(periods.quarter_of(now(), _zone())[:4])
     if not 2000 <= year <= 2100:
         abort(422, description=_("Choose a year between 2000 and 2100."))
-    versions = _versions()
-    table = [(q, [(v, metrics.report(Scope(v.pathway.key), *periods.quarter(q, _zone()), _goals(v)))
-                  for v in versions]) for q in periods.quarters(year)]
+    versions, names = _versions(), periods.quarters(year)
+    edges = [periods.quarter(q, _zone())[0] for q in names] + [periods.quarter(names[-1], _zone())[1]]
+    found = metric_tables.table(edges, _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions}) \
+        if versions else {}
+    table = [(q, [(v, found[(v.pathway.key, i)]) for v in versions]) for i, q in enumerate(names)]
     return render_template("web/metrics/quarters.html", year=year, table=table, columns=OVERVIEW)
 
 
@@ -124,18 +130,25 @@ def _choices(current: str) -> list[str]:
     return [q for y in (year - 1, year) for q in periods.quarters(y)]
 
 
-def _trend_reports(key: str, version, label: str, by: str):
-    """The reports per week of the quarter, or per month or quarter of its year."""
+def _pathway_of(versions) -> dict[int, str]:
+    """Every version id of these pathways (not only their latest), mapped to the pathway's key."""
+    return {old.id: v.pathway.key for v in versions for old in v.pathway.versions}
+
+
+def _trend_reports(key: str, version, label: str, by: str) -> list[tuple[str, dict]]:
+    """The metrics per week of the quarter, or per month or quarter of its year: (period, metrics)."""
     start, end = periods.quarter(label, _zone()) if by == "week" else \
         (periods.quarter(f"{label[:4]}-Q1", _zone())[0], periods.quarter(f"{label[:4]}-Q4", _zone())[1])
-    return [(first.isoformat(), [metrics.report(Scope(key), a, b, _goals(version))])
-            for first, a, b in periods.buckets(start, end, by, _zone())]
+    spans = periods.buckets(start, end, by, _zone())
+    found = metric_tables.table([a for _, a, _ in spans] + [spans[-1][2]], _pathway_of([version]),
+                                {key: _goals(version)})
+    return [(first.isoformat(), found[(key, i)]) for i, (first, _, _) in enumerate(spans)]
 
 
 def _trends(key: str, version, label: str, by: str) -> list[dict]:
-    reports = [(name, found[0]) for name, found in _trend_reports(key, version, label, by)]
-    return [{"key": m, "points": [(name, r.metrics[m].value) for name, r in reports],
-             "target": _goals(version).get(m)} for m in TRENDS]
+    reports = _trend_reports(key, version, label, by)
+    return [{"key": m, "points": [(name, r[m].value) for name, r in reports], "target": _goals(version).get(m)}
+            for m in TRENDS]
 
 
 def _cells(metric) -> list:

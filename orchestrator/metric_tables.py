@@ -1,0 +1,157 @@
+"""Many metric values at once: every pathway's for the overview, or one pathway's per week, month or quarter.
+
+The same numbers as ``metrics.report`` gives for each group, but counted in one grouped query per
+kind of row (grouped by version and by period), so a dashboard costs a handful of queries however
+many pathways and periods it shows. Periods are a CASE over their boundaries: the same SQL runs on
+SQLite and PostgreSQL.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_, select
+
+from . import clock
+from .extensions import db
+from .metrics import Metric
+from .models import ContentView, HumanTask, Instance, Message, Score
+
+KEYS = ("clients_started", "clients_active", "clients_ended", "response_rate", "within_promise", "nps", "ces",
+        "content_views")
+
+
+def table(edges: list[datetime], pathway_of: dict[int, str], goals: dict[str, dict],
+          total: str | None = None) -> dict[tuple[str, int], dict]:
+    """Metric values (``KEYS``) by (pathway key, period index) for the periods between ``edges``, over the
+    versions in ``pathway_of`` (version id → pathway key); ``goals`` by pathway key. With ``total``, the
+    sum over all of them too, under that key."""
+    counts: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    versions = sorted(pathway_of)
+    groups = sorted(set(pathway_of.values()) | ({total} if total is not None else set()))
+    for family in (_clients, _answers, _messages, _scores, _views):
+        for key, period, name, value in family(edges, versions, pathway_of):
+            for group in {key, total} - {None}:
+                counts[(group, period)][name] += value or 0
+    found = {(key, period): _metrics(counts.get((key, period), {}), goals.get(key) or {})
+             for key in groups for period in range(len(edges) - 1)}
+    _active(found, edges, pathway_of, versions, total)
+    return found
+
+
+def _period(column, edges: list[datetime]):
+    """Which period (0, 1, …) the time in ``column`` falls in; NULL outside them all."""
+    return case(*[(and_(column >= a, column < b), i) for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False))],
+                else_=None)
+
+
+def _grouped(version_column, time_column, edges, versions, pathway_of, *values, where=()):
+    """Rows of (pathway key, period, values…), grouped in the database by version and period."""
+    period = _period(time_column, edges)
+    query = (select(version_column, period, *values)
+             .where(version_column.in_(versions), time_column >= edges[0], time_column < edges[-1], *where)
+             .group_by(version_column, period))
+    return [(pathway_of[version], *rest) for version, *rest in db.session.execute(query)]
+
+
+def _clients(edges, versions, pathway_of):
+    for key, period, n in _grouped(Instance.version_id, Instance.created_at, edges, versions, pathway_of,
+                                   func.count()):
+        yield key, period, "started", n
+    for key, period, n in _grouped(Instance.version_id, Instance.ended_at, edges, versions, pathway_of, func.count()):
+        yield key, period, "ended", n
+
+
+def _active(found: dict, edges, pathway_of: dict[int, str], versions, total: str | None) -> None:
+    """On the pathway at the end of each period: started before then and not ended before then, counted
+    as those before the first period plus each period's starts and ends (two queries, however many periods)."""
+    before: dict[str, float] = defaultdict(float)
+    for column, sign in ((Instance.created_at, 1), (Instance.ended_at, -1)):
+        rows = db.session.execute(select(Instance.version_id, func.count())
+                                  .where(Instance.version_id.in_(versions), column < edges[0])
+                                  .group_by(Instance.version_id))
+        for version, n in rows:
+            for group in {pathway_of[version], total} - {None}:
+                before[group] += sign * n
+    for key in set(pathway_of.values()) | ({total} if total is not None else set()):
+        running = before[key]
+        for i in range(len(edges) - 1):
+            metrics = found[(key, i)]
+            running += metrics["clients_started"].value - metrics["clients_ended"].value
+            metrics["clients_active"] = Metric("clients_active", int(running), int(running),
+                                               metrics["clients_active"].target)
+
+
+def _answers(edges, versions, pathway_of):
+    answered = case((HumanTask.state == "completed", 1), else_=0)
+    for key, period, n, given in _grouped(
+            HumanTask.version_id, HumanTask.created_at, edges, versions, pathway_of, func.count(), func.sum(answered),
+            where=(HumanTask.audience == "client", HumanTask.form.is_not(None))):
+        yield key, period, "asked", n
+        yield key, period, "answered", given
+
+
+def _messages(edges, versions, pathway_of):
+    at = clock.now()  # as known now: a promise passed unanswered is broken
+    replied = and_(Message.replied_at.is_not(None), Message.replied_at < at)
+    decided = case((and_(Message.reply_by.is_not(None), or_(replied, Message.reply_by < at)), 1), else_=0)
+    kept = case((and_(Message.reply_by.is_not(None), replied, Message.replied_at <= Message.reply_by), 1), else_=0)
+    values = (func.count(), func.sum(decided), func.sum(kept))
+    keys = set(pathway_of.values())
+    if len(keys) == 1:  # one pathway (its trends): no need to know each message's version
+        (key,) = keys
+        period = _period(Message.sent_at, edges)
+        rows = [(key, *row) for row in db.session.execute(
+            select(period, *values).where(Message.instance_id.in_(select(Instance.id).where(
+                Instance.version_id.in_(versions))), Message.sent_at >= edges[0], Message.sent_at < edges[-1],
+                Message.sender == "client").group_by(period))]
+    else:
+        rows = _grouped(Instance.version_id, Message.sent_at, edges, versions, pathway_of, *values,
+                        where=(Instance.id == Message.instance_id, Message.sender == "client"))
+    for key, period, n, d, k in rows:
+        yield key, period, "messages", n
+        yield key, period, "decided", d
+        yield key, period, "kept", k
+
+
+def _scores(edges, versions, pathway_of):
+    for key, period, n, promoters, detractors, ces_n, ces_sum in _grouped(
+            Score.version_id, Score.at, edges, versions, pathway_of,
+            func.sum(case((Score.kind == "nps", 1), else_=0)),
+            func.sum(case((and_(Score.kind == "nps", Score.value >= 9), 1), else_=0)),
+            func.sum(case((and_(Score.kind == "nps", Score.value <= 6), 1), else_=0)),
+            func.sum(case((Score.kind == "ces", 1), else_=0)),
+            func.sum(case((Score.kind == "ces", Score.value), else_=0)),
+            where=(Score.kind.in_(("nps", "ces")),)):
+        for name, value in (("nps_n", n), ("promoters", promoters), ("detractors", detractors), ("ces_n", ces_n),
+                            ("ces_sum", ces_sum)):
+            yield key, period, name, value
+
+
+def _views(edges, versions, pathway_of):
+    """Views carry their pathway's key: counted without reading the instances."""
+    period = _period(ContentView.at, edges)
+    keys = sorted(set(pathway_of.values()))
+    rows = db.session.execute(
+        select(ContentView.pathway_key, period, func.count())
+        .where(ContentView.pathway_key.in_(keys), ContentView.at >= edges[0], ContentView.at < edges[-1])
+        .group_by(ContentView.pathway_key, period))
+    for key, at, n in rows:
+        yield key, at, "views", n
+
+
+def _metrics(c: dict, goals: dict) -> dict[str, Metric]:
+    def share(part: str, whole: str) -> float | None:
+        return 100 * c.get(part, 0) / c[whole] if c.get(whole) else None
+
+    values = {
+        "clients_started": (int(c.get("started", 0)), c.get("started", 0)),
+        "clients_active": (0, 0),  # filled in by _active
+        "clients_ended": (int(c.get("ended", 0)), c.get("ended", 0)),
+        "response_rate": (share("answered", "asked"), c.get("asked", 0)),
+        "within_promise": (share("kept", "decided"), c.get("decided", 0)),
+        "nps": ((share("promoters", "nps_n") or 0) - (share("detractors", "nps_n") or 0)
+                if c.get("nps_n") else None, c.get("nps_n", 0)),
+        "ces": (c["ces_sum"] / c["ces_n"] if c.get("ces_n") else None, c.get("ces_n", 0)),
+        "content_views": (int(c.get("views", 0)), c.get("views", 0)),
+    }
+    return {key: Metric(key, value, int(basis), goals.get(key)) for key, (value, basis) in values.items()}
