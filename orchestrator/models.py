@@ -406,3 +406,16 @@ class Score(db.Model):
     task_spec: Mapped[str] = mapped_column(String(200))  # which questionnaire (start, end…)
     value: Mapped[float]
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Disclosure(db.Model):
+    """Append-only: every export that leaves Polku (a client's FHIR bundle, a metrics CSV) — who, what, when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    client_id: Mapped[str | None] = mapped_column(String(100), index=True)  # None: aggregates only
+    what: Mapped[str] = mapped_column(String(40))  # fhir-bundle, metrics-csv
+    detail: Mapped[str] = mapped_column(String(300))  # the route and its arguments

@@ -5,7 +5,7 @@ from flask import request
 from ..clock import now
 from ..database import begin_write, insert_rows
 from ..extensions import db
-from ..models import AccessLog
+from ..models import AccessLog, Disclosure
 from . import sessions
 
 
@@ -34,3 +34,13 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
 def purpose() -> str:
     """Why the data is shown: the client's own use, or care given by a professional."""
     return {"client": "own-data", "service": "integration"}.get(sessions.current().role, "care")
+
+
+def disclose(what: str, client_id: str | None) -> None:
+    """Log an export leaving Polku (a client's FHIR bundle, a metrics CSV: ``client_id`` None)."""
+    user = sessions.current()
+    begin_write()
+    insert_rows(Disclosure, [{"at": now(), "person_id": user.person.id if user.person else None,
+                              "actor": user.person.name if user.person else user.name, "role": user.role,
+                              "client_id": client_id, "what": what, "detail": request.full_path[:300]}])
+    db.session.commit()

@@ -1,13 +1,14 @@
 """The client's pages: my pathways and history, a pathway's timeline, my tasks and their forms."""
 
+import json
 import re
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import enrolment, observations, queries, steps
+from .. import enrolment, fhir_export, observations, queries, steps
 from ..clock import now
 from ..extensions import db
 from ..measurements import KINDS
@@ -111,6 +112,18 @@ def access_log():
     rows = db.session.scalars(select(AccessLog).where(AccessLog.client_id == me)
                               .order_by(AccessLog.id.desc()).limit(200))
     return render_template("web/client/access_log.html", rows=list(rows))
+
+
+@blp.route("/export")
+@guard.signed_in("client")
+def export():
+    """All my pathways' data as a FHIR R4 Bundle (JSON) to download."""
+    me = guard.user().person.client_id
+    access.record(me, "export", me, access.purpose())
+    access.disclose("fhir-bundle", me)
+    body = json.dumps(fhir_export.bundle(me), ensure_ascii=False, indent=1)
+    return Response(body, mimetype="application/fhir+json",
+                    headers={"Content-Disposition": 'attachment; filename="polku-omat-tiedot.json"'})
 
 
 @blp.route("/catalogue", methods=["GET", "POST"])

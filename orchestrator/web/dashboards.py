@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from .. import metric_tables, metrics, periods
 from ..clock import now
 from ..metrics import Scope
-from . import guard
+from . import access, guard
 
 blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
 OVERVIEW = ("clients_active", "clients_started", "response_rate", "within_promise", "nps", "ces", "content_views")
@@ -159,6 +159,7 @@ def _cells(metric) -> list:
 
 
 def _csv(lines: list[list], filename: str) -> Response:
+    access.disclose("metrics-csv", None)
     out = io.StringIO()
     csv.writer(out).writerows(lines)
     return Response(out.getvalue(), mimetype="text/csv",

@@ -14,7 +14,8 @@ STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "co
           "cancelled": _l("Ended early")}
 ROLES = {"client": _l("Client"), "professional": _l("Professional"), "designer": _l("Pathway designer"),
          "admin": _l("Administrator"), "service": _l("Information system")}
-OBJECTS = {"pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "task": _l("Task and answers"),
+OBJECTS = {"export": _l("All my data (download)"),
+           "pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "task": _l("Task and answers"),
            "access-log": _l("Access log"), "client": _l("Client's pathways"), "inbox": _l("Task inbox"),
            "instance-list": _l("List of pathways"), "task-list": _l("List of tasks"),
            "notification": _l("Notification"), "notification-list": _l("Notifications"),

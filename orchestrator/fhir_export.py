@@ -1,0 +1,99 @@
+"""A client's own data as a FHIR R4 Bundle: a CarePlan for each pathway, a QuestionnaireResponse for each
+set of answers, an Observation (LOINC) for each measurement, a Communication for each message.
+
+The client is ``Patient/<client id>``: the opaque id Polku names them by, never the identity code.
+"""
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from . import queries, tasks
+from .clock import now
+from .extensions import db
+from .measurements import KINDS
+from .models import Event, HumanTask, Instance, Message, Observation
+
+STATUS = {"running": "active", "incident": "on-hold", "completed": "completed", "cancelled": "revoked"}
+LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
+
+
+def _time(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def bundle(client_id: str) -> dict:
+    """Everything Polku holds of the client's pathways, as one collection Bundle."""
+    patient = {"reference": f"Patient/{client_id}"}
+    entries = []
+    for instance in queries.client_instances(client_id):
+        plan = f"CarePlan/polku-{instance.id}"
+        entries.append(_care_plan(instance, patient))
+        entries += [_response(task, event, patient, plan) for task, event in _answered(instance.id)]
+        entries += [_observation(row, patient, plan) for row in db.session.scalars(
+            select(Observation).where(Observation.instance_id == instance.id).order_by(Observation.measured_at))]
+        entries += [_communication(m, patient, plan) for m in db.session.scalars(
+            select(Message).where(Message.instance_id == instance.id).order_by(Message.sent_at))]
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": _time(now()),
+            "entry": [{"fullUrl": f"urn:polku:{r['resourceType']}:{r['id']}", "resource": r} for r in entries]}
+
+
+def _care_plan(instance: Instance, patient: dict) -> dict:
+    return {"resourceType": "CarePlan", "id": f"polku-{instance.id}", "status": STATUS.get(instance.status, "unknown"),
+            "intent": "plan", "title": instance.version.name, "subject": patient,
+            "instantiatesUri": [f"urn:polku:pathway:{instance.pathway}:{instance.version_number}"],
+            "period": {k: v for k, v in (("start", _time(instance.created_at)), ("end", _time(instance.ended_at)))
+                       if v}}
+
+
+def _answered(instance_id: int) -> list[tuple[HumanTask, Event]]:
+    found = {t.id: t for t in queries.instance_human_tasks(instance_id) if t.audience == "client"}
+    events = db.session.scalars(select(Event).where(Event.instance_id == instance_id, Event.kind == "task_completed")
+                                .order_by(Event.id))
+    return [(found[e.task_id], e) for e in events if e.task_id in found and (e.data or {}).get("answers")]
+
+
+def _response(task: HumanTask, event: Event, patient: dict, plan: str) -> dict:
+    schema = tasks.form_of(task)["form_schema"] or {}
+    properties = schema.get("properties") or {}
+    items = [_item(name, (properties.get(name) or {}).get("title") or name, value)
+             for name, value in event.data["answers"].items()]
+    return {"resourceType": "QuestionnaireResponse", "id": f"polku-{task.id}", "status": "completed",
+            "questionnaire": f"urn:polku:form:{task.pathway_key}:{task.form}", "subject": patient,
+            "basedOn": [{"reference": plan}], "authored": _time(event.at), "item": items}
+
+
+def _item(name: str, text: str, value) -> dict:
+    values = value if isinstance(value, list) else [value]
+    return {"linkId": name, "text": text, "answer": [_answer(v) for v in values if v is not None]}
+
+
+def _answer(value) -> dict:
+    if isinstance(value, bool):
+        return {"valueBoolean": value}
+    if isinstance(value, int):
+        return {"valueInteger": value}
+    if isinstance(value, float):
+        return {"valueDecimal": value}
+    return {"valueString": value if isinstance(value, str) else str(value)}
+
+
+def _observation(row: Observation, patient: dict, plan: str) -> dict:
+    kind = KINDS[row.kind]
+    return {"resourceType": "Observation", "id": f"polku-obs-{row.id}", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "vital-signs"}]}],
+            "code": {"coding": [{"system": LOINC, "code": row.code, "display": kind.label}], "text": kind.label},
+            "subject": patient, "basedOn": [{"reference": plan}], "effectiveDateTime": _time(row.measured_at),
+            "issued": _time(row.recorded_at),
+            "valueQuantity": {"value": row.value, "unit": row.unit, "system": UCUM, "code": row.unit}}
+
+
+def _communication(message: Message, patient: dict, plan: str) -> dict:
+    team = {"display": message.team or current_app.config.get("POLKU_ORGANISATION", "hoitotiimi")}
+    mine = message.sender == "client"
+    return {"resourceType": "Communication", "id": f"polku-msg-{message.id}", "status": "completed",
+            "subject": patient, "basedOn": [{"reference": plan}], "sent": _time(message.sent_at),
+            "sender": patient if mine else {"display": message.author_name}, "recipient": [team if mine else patient],
+            "payload": [{"contentString": message.body}]}
