@@ -83,6 +83,20 @@ class Report:
     end: datetime
     metrics: dict[str, Metric] = field(default_factory=dict)
     content: dict[str, int] = field(default_factory=dict)  # views per page
+    proms: dict[str, "Outcome"] = field(default_factory=dict)  # by PROM scale
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A PROM scale over the pathway: the mean first and last answer of the clients who answered it twice."""
+
+    clients: int
+    first: float
+    last: float
+
+    @property
+    def change(self) -> float:
+        return self.last - self.first
 
 
 def _versions(scope: Scope) -> list[int] | None:
@@ -109,6 +123,7 @@ def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = No
         metric.target = (goals or {}).get(metric.key)
         found.metrics[metric.key] = metric
     found.content = _content(scope, start, end)
+    found.proms = _proms(scope, start, end)
     views = sum(found.content.values())
     found.metrics["content_views"] = Metric("content_views", views, views, (goals or {}).get("content_views"))
     return found
@@ -183,6 +198,23 @@ def _scores(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
     promoters, detractors = sum(v >= 9 for v in nps), sum(v <= 6 for v in nps)
     return [Metric("nps", 100 * (promoters - detractors) / len(nps) if nps else None, len(nps)),
             Metric("ces", statistics.fmean(ces) if ces else None, len(ces))]
+
+
+def _proms(scope: Scope, start: datetime, end: datetime) -> dict[str, Outcome]:
+    """Each PROM scale: first against last answer, per instance (its client stays unnamed), answered in the period."""
+    answers: dict[str, dict[int, list[float]]] = {}
+    for name, instance_id, value in db.session.execute(
+            select(Score.name, Score.instance_id, Score.value)
+            .where(Score.kind == "prom", Score.at >= start, Score.at < end, _instances(scope, Score.version_id))
+            .order_by(Score.at, Score.id)):
+        answers.setdefault(name, {}).setdefault(instance_id, []).append(value)
+    found = {}
+    for name, by_instance in sorted(answers.items()):
+        twice = [values for values in by_instance.values() if len(values) >= 2]
+        if twice:
+            found[name] = Outcome(len(twice), statistics.fmean(v[0] for v in twice),
+                                  statistics.fmean(v[-1] for v in twice))
+    return found
 
 
 def _work(scope: Scope, start: datetime, end: datetime) -> list[Metric]:

@@ -26,6 +26,7 @@ def test_a_pathway_page_has_every_metric_trends_and_content_views(history, web_a
     page = text(web_as("suunnittelija.laine").get(f"/metrics/mittari?quarter={Q1}&by=month"))
     assert "Vastausaika, mediaani" in page and "68,5 h" in page and "Punainen 70,1 %" in page
     assert "<td>ohje.md</td><td>5</td>" in page
+    assert "<td>oireet</td><td>2</td><td>7,5</td><td>4,0</td><td>-3,5</td>" in page
     assert page.count("chart-image") == 6 and "Vastausprosentti taulukkona" in page
     weeks = text(web_as("suunnittelija.laine").get(f"/metrics/mittari?quarter={Q1}&by=week"))
     assert weeks.count("<td>2027-01-04</td>") == 6  # one row per trend for the week of 4 January

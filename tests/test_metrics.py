@@ -120,6 +120,9 @@ def test_every_metric_of_the_quarter_matches_the_hand_computed_value(history):
     assert value["professional_tasks"] == 3 and value["handling_median_hours"] == pytest.approx(12.0)
     assert value["reminders_sent"] == 2 and value["answered_after_reminder"] == pytest.approx(50.0)  # B did
     assert value["content_views"] == 5
+    # The PROM "oireet": A 7 → 3 and B 8 → 5 answered it twice (D once): first 7.5, last 4.0 on average.
+    (scale, outcome), = metrics.report(Scope("mittari"), *Q1).proms.items()
+    assert (scale, outcome.clients, outcome.first, outcome.last, outcome.change) == ("oireet", 2, 7.5, 4.0, -3.5)
     lights = {key: (round(m.attainment, 1), m.light) for key, m in found.items() if m.target}
     assert lights == {"within_promise": (83.3, "red"), "response_rate": (89.3, "yellow"), "nps": (100.0, "green"),
                       "reply_median_hours": (70.1, "red")}
