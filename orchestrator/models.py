@@ -419,3 +419,14 @@ class Disclosure(db.Model):
     client_id: Mapped[str | None] = mapped_column(String(100), index=True)  # None: aggregates only
     what: Mapped[str] = mapped_column(String(40))  # fhir-bundle, metrics-csv
     detail: Mapped[str] = mapped_column(String(300))  # the route and its arguments
+
+
+class MetricGoal(db.Model):
+    """A target an administrator set for a pathway's metric; it takes the place of the package's own."""
+
+    __tablename__ = "metric_goal"
+    pathway_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[float]
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

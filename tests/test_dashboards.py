@@ -80,3 +80,18 @@ def test_a_wrong_quarter_or_year_is_named(history, web_as):  # noqa: F811
     assert admin.get("/metrics/quarters?year=1800").status_code == 422
     year = text(admin.get("/metrics/quarters?year=2027"))
     assert all(q in year for q in ("2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4")) and "Punainen 83,3 %" in year
+
+
+def test_an_administrator_sets_a_target_in_place_of_the_package_s(history, web_as):  # noqa: F811
+    admin = web_as("yllapitaja.makinen")
+    saved = admin.post("/metrics/mittari/goals", {"metric": "within_promise", "value": "30", "quarter": Q1})
+    assert saved.status_code == 302
+    page = text(admin.get(f"/metrics?quarter={Q1}"))
+    assert 'class="light light--green">Vihreä 111,1 %' in page  # 33.3 % against 30 instead of 40
+    assert admin.post("/metrics/mittari/goals", {"metric": "within_promise", "value": "", "quarter": Q1}
+                      ).status_code == 302
+    assert "Punainen 83,3 %" in text(admin.get(f"/metrics?quarter={Q1}"))  # the package's 40 again
+    assert admin.post("/metrics/mittari/goals", {"metric": "within_promise", "value": "-5"}).status_code == 422
+    assert admin.post("/metrics/mittari/goals", {"metric": "kahvi", "value": "5"}).status_code == 422
+    assert web_as("suunnittelija.laine").post("/metrics/mittari/goals", {"metric": "nps", "value": "5"}
+                                              ).status_code == 403

@@ -4,12 +4,16 @@ a page per pathway with trends, the quarterly summary, and each table as CSV. On
 import csv
 import io
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import metric_tables, metrics, periods
 from ..clock import now
+from ..extensions import db
+from ..metric_names import UNITS
 from ..metrics import Scope
+from ..models import MetricGoal
 from . import access, guard
 
 blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
@@ -39,8 +43,38 @@ def _goals(version) -> dict:
 
 
 def goals(version) -> dict:
-    """A pathway version's targets for its metrics (the package's ``goal:<metric>`` properties)."""
-    return (version.settings or {}).get("goals") or {}
+    """A pathway's targets for its metrics: the package's ``goal:<metric>`` properties, and in their place
+    those an administrator set."""
+    chosen = {g.metric: g.value for g in db.session.scalars(
+        select(MetricGoal).where(MetricGoal.pathway_key == version.pathway.key))}
+    return {**((version.settings or {}).get("goals") or {}), **chosen}
+
+
+@blp.route("/<key>/goals", methods=["POST"])
+@guard.signed_in("admin")
+def set_goal(key: str):
+    """An administrator sets (or, with an empty value, removes) the target of one of a pathway's metrics."""
+    version = _visible(key)
+    metric, raw = request.form.get("metric", ""), request.form.get("value", "").strip().replace(",", ".")
+    if metric not in UNITS:
+        abort(422, description=_("Choose a metric from the list."))
+    found = db.session.get(MetricGoal, (key, metric))
+    if not raw:
+        if found is not None:
+            db.session.delete(found)
+    else:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value < 1e9:
+            abort(422, description=_("A target is a positive number, for example 95."))
+        found = found or MetricGoal(pathway_key=key, metric=metric)
+        found.value, found.set_by, found.set_at = value, guard.actor(), now()
+        db.session.add(found)
+    db.session.commit()
+    return redirect(url_for("dashboards.pathway", key=version.pathway.key, quarter=request.form.get("quarter"),
+                            saved=metric))
 
 
 @blp.route("")
