@@ -430,3 +430,34 @@ class MetricGoal(db.Model):
     value: Mapped[float]
     set_by: Mapped[str] = mapped_column(String(200))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffSurvey(db.Model):
+    """A staff feedback survey (NPS 0–10) an administrator sends to a care team."""
+
+    __tablename__ = "staff_survey"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("care_team.id"), index=True)
+    question: Mapped[str] = mapped_column(String(300))
+    sent_by: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    team: Mapped[CareTeam] = relationship(lazy="joined", innerjoin=True)
+
+
+class StaffResponse(db.Model):
+    """Who has answered a staff survey, so nobody answers twice; what they answered is kept apart, unnamed."""
+
+    __tablename__ = "staff_response"
+    survey_id: Mapped[int] = mapped_column(ForeignKey("staff_survey.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+
+
+class StaffScore(db.Model):
+    """One anonymous staff NPS answer."""
+
+    __tablename__ = "staff_score"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("staff_survey.id"), index=True)
+    value: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # the day only, so that the order does not name anyone

@@ -9,10 +9,11 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from orchestrator import enrolment
+from orchestrator import enrolment, staff_surveys
 from orchestrator.clock import now
 from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, Notification
+from orchestrator.web import demo
 
 from .conftest import ANSWERS, Api, Web
 from .test_pathway_kinds import deploy_kind
@@ -33,9 +34,9 @@ FOLLOWED_BY_TEAM = {"opening.pathway"}
 # Guarded pages that show no client's data: the self-care catalogue and its consent, opening a pathway.
 SHOWS_NOBODY = {"client.catalogue", "consent.self_care", "opening.choose", "opening.pathway",
                 "dashboards.overview", "dashboards.overview_csv", "dashboards.pathway", "dashboards.pathway_csv",
-                "dashboards.quarters"}
+                "dashboards.quarters", "admin.surveys", "work.survey"}
 # Metrics are aggregates: a professional sees those of their teams' pathways, nobody else's (404).
-TEAMS_METRICS = {"dashboards.pathway", "dashboards.pathway_csv"}
+TEAMS_METRICS = {"dashboards.pathway", "dashboards.pathway_csv", "work.survey"}
 OBJECT_ARGS_API = {"instance_id", "task_id", "notification_id"}
 PUBLIC_API = {"/api/v1/openapi.json"}
 
@@ -51,8 +52,9 @@ def world(api, sample, app):
     other = deploy_kind("professional", key="toinen", consent=True)
     offer = enrolment.offer(other, OWNER, set(), "hoitaja.virtanen")  # opened, waiting for her consent
     deploy_kind("self-care", consent=True)  # in the catalogue, asking consent
+    survey = staff_surveys.send(demo.team("Hoitaja"), "yllapitaja.makinen")  # for Hanna's team
     return {"instance_id": instance["id"], "client_tasks": [client_task], "nurse_tasks": [nurse_task],
-            "offer_id": offer.id}
+            "offer_id": offer.id, "survey_id": survey.id}
 
 
 def page_rules(app):
@@ -64,6 +66,7 @@ def urls(app, rule, world) -> list[str]:
     """The rule's URL for each object of Aino's its arguments can name."""
     values = {"instance_id": [world["instance_id"]], "client_id": [OWNER], "code": ["sv"], "filename": ["polku.css"],
               "what": ["claim", "release", "assign"], "offer_id": [world["offer_id"]],
+              "survey_id": [world["survey_id"]],
               "key": ["omahoito"] if rule.rule.startswith("/me/") else ["esitieto"],
               "task_id": world["client_tasks"] if rule.rule.startswith("/me/") else world["nurse_tasks"]}
     combos = [{}]
@@ -118,7 +121,7 @@ def check(who: str, rule, roles, response, where: str, method: str) -> None:
     elif ROLE[who] not in roles:
         assert response.status_code == 403, where
     elif rule.endpoint in TEAMS_METRICS:
-        assert response.status_code == (404 if who == "other team" else 200), where
+        assert response.status_code == (404 if who == "other team" else 200 if method == "GET" else 422), where
     elif (OBJECT_ARGS & set(rule.arguments) or rule.endpoint in FOLLOWED_BY_TEAM) and not may_see:
         assert response.status_code == 404, where
     else:  # an action the role may take can still be refused for this object (ending a professional pathway)

@@ -8,10 +8,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from orchestrator import deploy, diaries, enrolment, observations, queries
+from orchestrator import deploy, diaries, enrolment, observations, queries, staff_surveys
 from orchestrator.clock import now
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
+from orchestrator.web import demo
 
 from .browser import chromium, served, submit, wcag_violations
 from .conftest import ROOT
@@ -162,7 +163,13 @@ def test_no_wcag_violations_on_the_metric_dashboards(app, history, lang):  # noq
         assert trends.first.evaluate("img => img.complete && img.naturalWidth") == 640
         lights = admin.locator("span.light")
         expect(lights.first).to_be_visible()
+        survey = staff_surveys.send(demo.team("Hoitaja"), "yllapitaja.makinen")
+        admin.goto(base + "/admin/surveys")
+        found.extend(wcag_violations(admin))
         nurse = signed_in(browser, base, "hoitaja.virtanen", lang)
-        nurse.goto(base + "/metrics?quarter=2027-Q1")
+        for url in ("/metrics?quarter=2027-Q1", "/work", f"/work/surveys/{survey.id}"):
+            nurse.goto(base + url)
+            found.extend(wcag_violations(nurse))
+        submit(nurse, "form:has(input[name=value]) button[type=submit]")  # no number chosen: the error state
         found.extend(wcag_violations(nurse))
     assert found == []

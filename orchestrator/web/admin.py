@@ -1,10 +1,13 @@
-"""Designer and administrator pages: deployed pathways, uploading a package, care teams and members."""
+"""Designer and administrator pages: deployed pathways, uploading a package, care teams and members, staff surveys."""
+
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import deploy, queries
+from .. import deploy, queries, staff_surveys
+from ..clock import now
 from ..engine import PackageInvalid
 from ..extensions import db
 from ..models import CareTeam, Person, new_client_id
@@ -104,3 +107,21 @@ def _change_teams() -> str | None:
             members.remove(team)
     db.session.commit()
     return None
+
+
+@blp.route("/surveys", methods=["GET", "POST"])
+@guard.signed_in("admin")
+def surveys():
+    """Send a care team the staff feedback survey (NPS), and see what the surveys sent gave."""
+    error, status = None, 200
+    if request.method == "POST":
+        team = db.session.get(CareTeam, request.form.get("team", type=int) or 0)
+        days = request.form.get("days", type=int)
+        if team is None or days is None or not 1 <= days <= 90:
+            error, status = _("Choose a team and how many days (1–90) the survey stays open."), 422
+        else:
+            staff_surveys.send(team, guard.actor(), days)
+            return redirect(url_for("admin.surveys", sent=team.key))
+    sent = staff_surveys.results(datetime(2000, 1, 1, tzinfo=UTC), now() + timedelta(days=1))
+    return render_template("web/admin/surveys.html", teams=db.session.scalars(select(CareTeam).order_by(CareTeam.key)),
+                           sent=sent, error=error), status

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import metric_tables, metrics, periods
+from .. import metric_tables, metrics, periods, staff_surveys
 from ..clock import now
 from ..extensions import db
 from ..metric_names import UNITS
@@ -87,8 +87,9 @@ def overview():
                                 total="" if everyone else None)
     rows = [(v, found[(v.pathway.key, 0)]) for v in versions]
     total = found.get(("", 0))
+    staff = staff_surveys.results(start, end) if everyone else []
     return render_template("web/metrics/overview.html", rows=rows, total=total, columns=OVERVIEW, quarter=label,
-                           quarters=_choices(label))
+                           quarters=_choices(label), staff=staff)
 
 
 @blp.route("/all.csv")

@@ -4,11 +4,12 @@ from collections import Counter
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from .. import enrolment, messaging, queries, steps
+from .. import enrolment, messaging, queries, staff_surveys, steps
 from ..clock import now
 from ..extensions import db
-from ..models import Instance
+from ..models import Instance, StaffSurvey
 from ..steps import StepRefused
 from . import access, guard, timeline
 from .forms_page import Form
@@ -40,7 +41,7 @@ def inbox():
     pathways = sorted(Counter(r.pathway_key for r in every).items())
     people = queries.people_by_client([*(r.client_id for r in shown), *(m.client_id for m in messages)])
     return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts, pathways=pathways,
-                           people=people, me=me, messages=messages)
+                           people=people, me=me, messages=messages, surveys=staff_surveys.open_for(person))
 
 
 def _chosen(row, chosen: dict, me: str, due_by) -> bool:
@@ -129,3 +130,26 @@ def end(instance_id: int):
     except StepRefused as refused:
         abort(refused.status, description=refused.message)
     return redirect(url_for("work.pathway", instance_id=instance.id, ended=1))
+
+
+@blp.route("/surveys/<int(max=2147483647):survey_id>", methods=["GET", "POST"])
+@guard.signed_in("professional")
+def survey(survey_id: int):
+    """The staff feedback survey of my team: one NPS answer, kept apart from my name."""
+    found = db.session.get(StaffSurvey, survey_id)
+    person = guard.user().person
+    if found is None or found.team_id not in {t.id for t in person.teams}:
+        abort(404)
+    error, status = None, 200
+    if request.method == "POST":
+        value = request.form.get("value", type=int)
+        if value is None or not 0 <= value <= 10:
+            error, status = _("Choose a number from 0 to 10."), 422
+        else:
+            try:
+                staff_surveys.answer(found, person, value)
+            except StepRefused as refused:
+                error, status = _("You have answered already, or the survey has closed."), refused.status
+            else:
+                return redirect(url_for("work.inbox", answered=1))
+    return render_template("web/work/survey.html", survey=found, error=error), status
