@@ -21,20 +21,21 @@ KEYS = ("clients_started", "clients_active", "clients_ended", "response_rate", "
 
 
 def table(edges: list[datetime], pathway_of: dict[int, str], goals: dict[str, dict],
-          total: str | None = None) -> dict[tuple[str, int], dict]:
+          also: dict[str, list[str]] | None = None) -> dict[tuple[str, int], dict]:
     """Metric values (``KEYS``) by (pathway key, period index) for the periods between ``edges``, over the
-    versions in ``pathway_of`` (version id → pathway key); ``goals`` by pathway key. With ``total``, the
-    sum over all of them too, under that key."""
+    versions in ``pathway_of`` (version id → pathway key); ``goals`` by pathway key. ``also`` adds each
+    pathway's numbers to more groups (pathway key → group keys, e.g. a total, or all of one kind)."""
     counts: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    versions = sorted(pathway_of)
-    groups = sorted(set(pathway_of.values()) | ({total} if total is not None else set()))
+    versions, also = sorted(pathway_of), also or {}
+    into = {key: {key, *also.get(key, [])} for key in set(pathway_of.values())}
+    groups = sorted(set().union(*into.values())) if into else []
     for family in (_clients, _answers, _messages, _scores, _views):
         for key, period, name, value in family(edges, versions, pathway_of):
-            for group in {key, total} - {None}:
+            for group in into[key]:
                 counts[(group, period)][name] += value or 0
     found = {(key, period): _metrics(counts.get((key, period), {}), goals.get(key) or {})
              for key in groups for period in range(len(edges) - 1)}
-    _active(found, edges, pathway_of, versions, total)
+    _active(found, edges, pathway_of, versions, into)
     return found
 
 
@@ -61,7 +62,7 @@ def _clients(edges, versions, pathway_of):
         yield key, period, "ended", n
 
 
-def _active(found: dict, edges, pathway_of: dict[int, str], versions, total: str | None) -> None:
+def _active(found: dict, edges, pathway_of: dict[int, str], versions, into: dict[str, set[str]]) -> None:
     """On the pathway at the end of each period: started before then and not ended before then, counted
     as those before the first period plus each period's starts and ends (two queries, however many periods)."""
     before: dict[str, float] = defaultdict(float)
@@ -70,9 +71,9 @@ def _active(found: dict, edges, pathway_of: dict[int, str], versions, total: str
                                   .where(Instance.version_id.in_(versions), column < edges[0])
                                   .group_by(Instance.version_id))
         for version, n in rows:
-            for group in {pathway_of[version], total} - {None}:
+            for group in into[pathway_of[version]]:
                 before[group] += sign * n
-    for key in set(pathway_of.values()) | ({total} if total is not None else set()):
+    for key in set().union(*into.values()) if into else ():
         running = before[key]
         for i in range(len(edges) - 1):
             metrics = found[(key, i)]

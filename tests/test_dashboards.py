@@ -95,3 +95,21 @@ def test_an_administrator_sets_a_target_in_place_of_the_package_s(history, web_a
     assert admin.post("/metrics/mittari/goals", {"metric": "kahvi", "value": "5"}).status_code == 422
     assert web_as("suunnittelija.laine").post("/metrics/mittari/goals", {"metric": "nps", "value": "5"}
                                               ).status_code == 403
+
+
+
+def test_totals_by_kind_per_version_numbers_and_the_remaining_csvs(history, app, web_as):  # noqa: F811
+    admin = web_as("yllapitaja.makinen")
+    page = text(admin.get(f"/metrics?quarter={Q1}"))
+    row = page[page.index("Kaikki ammattilaisen polut"):page.index("</tr>", page.index("Kaikki ammattilaisen polut"))]
+    assert "71,4 %" in row and "33,3 %" in row  # the metrics pathway is the only professional one with data
+    proms = list(csv.reader(io.StringIO(admin.get(f"/metrics/mittari.csv?quarter={Q1}&table=proms")
+                                        .get_data(as_text=True))))
+    assert proms == [["pathway", "quarter", "scale", "clients", "first_mean", "last_mean", "change"],
+                     ["mittari", Q1, "oireet", "2", "7.5", "4.0", "-3.5"]]
+    assert admin.get(f"/metrics/staff.csv?quarter={Q1}").get_data(as_text=True).startswith("team,sent,closes")
+    one = Api(app.test_client(), "yllapitaja.makinen").get(f"/api/v1/metrics?pathway=mittari&version=1&quarter={Q1}")
+    (report,) = one.json
+    assert report["version"] == 1 and {m["key"]: m["value"] for m in report["metrics"]}["clients_started"] == 4
+    missing = Api(app.test_client(), "yllapitaja.makinen").get("/api/v1/metrics?pathway=mittari&version=9")
+    assert missing.status_code == 404

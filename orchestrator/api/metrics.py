@@ -21,6 +21,16 @@ def list_metrics(args):
     versions = [v for v in guard.metric_versions() if args.get("pathway") in (None, v.pathway.key)]
     if args.get("pathway") and not versions:
         abort(404, message=f"no pathway '{args['pathway']}' that you may see the metrics of")
+    number = args.get("version")
+    if number is not None:  # one version of the pathway only
+        if not args.get("pathway"):
+            abort(422, message="name the pathway of the version", errors=[{"field": "/pathway", "message": "required"}])
+        found = next((old for old in versions[0].pathway.versions if old.number == number), None)
+        if found is None:
+            abort(404, message=f"pathway '{args['pathway']}' has no version {number}")
+        scope = metrics.Scope(args["pathway"], found.id)
+        return [{"pathway": args["pathway"], "version": number, "start": start, "end": end,
+                 "metrics": list(metrics.report(scope, start, end, goals(versions[0])).metrics.values())}]
     return [{"pathway": v.pathway.key, "start": start, "end": end,
              "metrics": list(metrics.report(metrics.Scope(v.pathway.key), start, end, goals(v)).metrics.values())}
             for v in versions]

@@ -185,6 +185,7 @@ class ClaimSchema(Schema):
 
 class MetricQuerySchema(Schema):
     pathway = fields.String(validate=validate.Length(max=100))
+    version = fields.Integer(validate=validate.Range(min=1, max=2147483647))
     quarter = fields.String(validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="a quarter such as 2027-Q1"))
     start = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
     end = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
@@ -203,6 +204,7 @@ class MetricSchema(Schema):
 
 class MetricReportSchema(Schema):
     pathway = fields.String()
+    version = fields.Integer(metadata={"description": "when one version was asked for"})
     start = fields.AwareDateTime()
     end = fields.AwareDateTime()
     metrics = fields.List(fields.Nested(MetricSchema))

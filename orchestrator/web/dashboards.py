@@ -83,13 +83,17 @@ def overview():
     """Every pathway's key metrics for a quarter, with their lights."""
     label, (start, end) = _quarter()
     versions, everyone = _versions(), guard.user().role != "professional"
+    # Administrators and designers also see the totals: over every pathway, and over each kind.
+    also = {v.pathway.key: ["", f"kind:{v.kind}"] for v in versions} if everyone else {}
     found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions},
-                                total="" if everyone else None)
+                                also)
     rows = [(v, found[(v.pathway.key, 0)]) for v in versions]
     total = found.get(("", 0))
+    kinds = [(kind, found[(f"kind:{kind}", 0)]) for kind in ("professional", "self-care")
+             if (f"kind:{kind}", 0) in found]
     staff = staff_surveys.results(start, end) if everyone else []
     return render_template("web/metrics/overview.html", rows=rows, total=total, columns=OVERVIEW, quarter=label,
-                           quarters=_choices(label), staff=staff)
+                           quarters=_choices(label), staff=staff, kinds=kinds)
 
 
 @blp.route("/all.csv")
@@ -131,11 +135,26 @@ def pathway_csv(key: str):
     elif table == "content":
         lines = [["pathway", "quarter", "page", "views"]] + [
             [key, label, page, n] for page, n in metrics.report(Scope(key), start, end).content.items()]
+    elif table == "proms":
+        lines = [["pathway", "quarter", "scale", "clients", "first_mean", "last_mean", "change"]] + [
+            [key, label, scale, o.clients, round(o.first, 3), round(o.last, 3), round(o.change, 3)]
+            for scale, o in metrics.report(Scope(key), start, end).proms.items()]
     else:
         report = metrics.report(Scope(key), start, end, _goals(version))
         lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
         lines += [[key, label, *_cells(m)] for m in report.metrics.values()]
     return _csv(lines, f"metrics-{key}-{table}-{label}.csv")
+
+
+@blp.route("/staff.csv")
+@guard.signed_in("admin", "designer")
+def staff_csv():
+    """The staff surveys sent in a quarter, their answers counted (anonymous) and their staff NPS."""
+    label, (start, end) = _quarter()
+    lines = [["team", "sent", "closes", "answered", "team_size", "staff_nps"]] + [
+        [s.team.key, s.sent_at.date().isoformat(), s.closes_at.date().isoformat(), answered, size,
+         "" if score is None else round(score, 1)] for s, answered, size, score in staff_surveys.results(start, end)]
+    return _csv(lines, f"staff-nps-{label}.csv")
 
 
 @blp.route("/quarters")
