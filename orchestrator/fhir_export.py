@@ -6,7 +6,6 @@ The client is ``Patient/<client id>``: the opaque id Polku names them by, never 
 
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from . import queries, tasks
@@ -91,7 +90,7 @@ def _observation(row: Observation, patient: dict, plan: str) -> dict:
 
 
 def _communication(message: Message, patient: dict, plan: str) -> dict:
-    team = {"display": message.team or current_app.config.get("POLKU_ORGANISATION", "hoitotiimi")}
+    team = {"display": message.team or "hoitotiimi"}
     mine = message.sender == "client"
     return {"resourceType": "Communication", "id": f"polku-msg-{message.id}", "status": "completed",
             "subject": patient, "basedOn": [{"reference": plan}], "sent": _time(message.sent_at),

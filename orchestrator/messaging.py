@@ -36,17 +36,35 @@ def clean(body: str) -> str:
     return body.replace("\r\n", "\n").strip()
 
 
+# Why a message cannot be sent: its status, and the reason for logs and the API (pages translate the key).
+REFUSALS = {"inactive": (409, "messages can be sent only on an active professional pathway"),
+            "team": (403, "messages on this pathway are answered by the team {team}"),
+            "empty": (422, "write the message first"),
+            "long": (422, f"a message may be at most {MAX_LENGTH} characters")}
+
+
+def refusal(instance: Instance, sender: str, sender_teams: set[str] | None, body: str) -> str | None:
+    """Why this message cannot be sent, a key of ``REFUSALS``, or None; ``body`` as ``clean`` left it.
+
+    Of the teams that follow a pathway only its message team answers, so that its inbox stays true.
+    """
+    if not may_message(instance):
+        return "inactive"
+    if sender == "professional" and team_of(instance) not in (sender_teams or set()):
+        return "team"
+    if not body:
+        return "empty"
+    return "long" if len(body) > MAX_LENGTH else None
+
+
 def send(instance: Instance, sender: str, author: str, author_name: str, body: str,
          sender_teams: set[str] | None = None) -> Message:
-    """Send a message on the pathway; ``sender`` is client or professional (of ``sender_teams``: only the
-    pathway's message team answers, so that its inbox stays true)."""
+    """Send a message on the pathway; ``sender`` is client or professional (one of ``sender_teams``)."""
     body, team = clean(body), team_of(instance)
-    if not body or len(body) > MAX_LENGTH:
-        raise StepRefused(422, f"a message is 1–{MAX_LENGTH} characters")
-    if not may_message(instance):
-        raise StepRefused(409, "messages can be sent only on an active professional pathway")
-    if sender == "professional" and team not in (sender_teams or set()):
-        raise StepRefused(403, f"messages on this pathway are answered by the team {team}")
+    reason = refusal(instance, sender, sender_teams, body)
+    if reason is not None:
+        status, text = REFUSALS[reason]
+        raise StepRefused(status, text.format(team=team))
     at = now()
     message = Message(instance_id=instance.id, client_id=instance.client_id, team=team, sender=sender, author=author,
                       author_name=author_name, body=body, sent_at=at)

@@ -8,13 +8,9 @@ QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 BY = ("week", "month", "quarter")
 
 
-def _utc(day: date, zone: str) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
 def day_start(day: date, zone: str) -> datetime:
     """The moment a day begins in ``zone``, in UTC."""
-    return _utc(day, zone)
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def quarter_of(at: datetime, zone: str) -> str:
@@ -32,7 +28,7 @@ def quarter(label: str, zone: str) -> tuple[datetime, datetime]:
         raise ValueError(f"'{label}' is not a quarter between 2000 and 2100")
     first = date(year, 3 * number - 2, 1)
     after = date(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1)
-    return _utc(first, zone), _utc(after, zone)
+    return day_start(first, zone), day_start(after, zone)
 
 
 def quarters(year: int) -> list[str]:
@@ -46,9 +42,9 @@ def buckets(start: datetime, end: datetime, by: str, zone: str) -> list[tuple[da
     day = {"week": day - timedelta(days=day.weekday()), "month": day.replace(day=1),
            "quarter": day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)}[by]
     found = []
-    while _utc(day, zone) < end:
+    while day_start(day, zone) < end:
         after = _next(day, by)
-        found.append((day, max(_utc(day, zone), start), min(_utc(after, zone), end)))
+        found.append((day, max(day_start(day, zone), start), min(day_start(after, zone), end)))
         day = after
     return found
 

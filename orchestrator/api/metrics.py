@@ -4,6 +4,7 @@ from flask import current_app
 from flask_smorest import Blueprint, abort
 
 from .. import metrics, periods
+from ..clock import now
 from ..web import guard
 from ..web.dashboards import goals
 from .schemas import MetricQuerySchema, MetricReportSchema
@@ -44,6 +45,6 @@ def _period(args) -> tuple:
                   errors=[{"field": "/start", "message": "start must come before end"}])
         return periods.day_start(args["start"], zone), periods.day_start(args["end"], zone)
     try:
-        return periods.quarter(args.get("quarter") or periods.quarter_of(metrics.clock.now(), zone), zone)
+        return periods.quarter(args.get("quarter") or periods.quarter_of(now(), zone), zone)
     except ValueError as exc:
         abort(422, message=str(exc), errors=[{"field": "/quarter", "message": str(exc)}])

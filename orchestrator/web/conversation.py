@@ -21,11 +21,13 @@ def _page(instance, sender: str, endpoint: str, purpose: str):
     error, status = None, 200
     if request.method == "POST":
         body = messaging.clean(request.form.get("body", ""))
-        error, status = _refusal(instance, answers, body)
-        if error is None:
+        reason = messaging.refusal(instance, sender, person.team_keys, body)
+        if reason is not None:
+            error, status = _reason(reason, instance), messaging.REFUSALS[reason][0]
+        else:
             try:
                 messaging.send(instance, sender, guard.actor(), person.name, body, person.team_keys)
-            except StepRefused as refused:
+            except StepRefused as refused:  # the pathway ended meanwhile, say
                 error, status = refused.message, refused.status
             else:
                 return redirect(url_for(endpoint, instance_id=instance.id, sent=1) + "#new-message")
@@ -40,17 +42,15 @@ def _page(instance, sender: str, endpoint: str, purpose: str):
                            answers=answers), status
 
 
-def _refusal(instance, answers: bool, body: str) -> tuple[str | None, int]:
-    """Why this message cannot be sent, in the reader's language, with its status; (None, 200) when it can."""
-    if not messaging.may_message(instance):
-        return _("Messages can be sent only while the pathway is active."), 409
-    if not answers:
-        return _("Messages on this pathway are answered by the team %(team)s.", team=messaging.team_of(instance)), 403
-    if not body:
-        return _("Write the message first."), 422
-    if len(body) > messaging.MAX_LENGTH:
-        return _("A message can be at most %(n)s characters long.", n=messaging.MAX_LENGTH), 422
-    return None, 200
+def _reason(key: str, instance) -> str:
+    """A refusal of ``messaging.refusal`` in the reader's language."""
+    if key == "inactive":
+        return _("Messages can be sent only while the pathway is active.")
+    if key == "team":
+        return _("Messages on this pathway are answered by the team %(team)s.", team=messaging.team_of(instance))
+    if key == "empty":
+        return _("Write the message first.")
+    return _("A message can be at most %(n)s characters long.", n=messaging.MAX_LENGTH)
 
 
 @client_blp.route(ROUTE, methods=["GET", "POST"])

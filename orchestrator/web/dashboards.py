@@ -34,14 +34,6 @@ def _quarter() -> tuple[str, tuple]:
         abort(422, description=_("Choose a quarter such as 2027-Q1."))
 
 
-def _versions() -> list:
-    return guard.metric_versions()
-
-
-def _goals(version) -> dict:
-    return goals(version)
-
-
 def goals(version) -> dict:
     """A pathway's targets for its metrics: the package's ``goal:<metric>`` properties, and in their place
     those an administrator set."""
@@ -82,10 +74,10 @@ def set_goal(key: str):
 def overview():
     """Every pathway's key metrics for a quarter, with their lights."""
     label, (start, end) = _quarter()
-    versions, everyone = _versions(), guard.user().role != "professional"
+    versions, everyone = guard.metric_versions(), guard.user().role != "professional"
     # Administrators and designers also see the totals: over every pathway, and over each kind.
     also = {v.pathway.key: ["", f"kind:{v.kind}"] for v in versions} if everyone else {}
-    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions},
+    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: goals(v) for v in versions},
                                 also)
     rows = [(v, found[(v.pathway.key, 0)]) for v in versions]
     total = found.get(("", 0))
@@ -101,8 +93,8 @@ def overview():
 def overview_csv():
     label, (start, end) = _quarter()
     lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
-    versions = _versions()
-    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions})
+    versions = guard.metric_versions()
+    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: goals(v) for v in versions})
     for version in versions:
         lines += [[version.pathway.key, label, *_cells(m)] for m in found[(version.pathway.key, 0)].values()]
     return _csv(lines, f"metrics-{label}.csv")
@@ -115,7 +107,7 @@ def pathway(key: str):
     version = _visible(key)
     label, (start, end) = _quarter()
     by = request.args.get("by") if request.args.get("by") in periods.BY else "week"  # the quarter, week by week
-    report = metrics.report(Scope(key), start, end, _goals(version))
+    report = metrics.report(Scope(key), start, end, goals(version))
     return render_template("web/metrics/pathway.html", version=version, report=report, quarter=label, by=by,
                            quarters=_choices(label), trends=_trends(key, version, label, by))
 
@@ -140,7 +132,7 @@ def pathway_csv(key: str):
             [key, label, scale, o.clients, round(o.first, 3), round(o.last, 3), round(o.change, 3)]
             for scale, o in metrics.report(Scope(key), start, end).proms.items()]
     else:
-        report = metrics.report(Scope(key), start, end, _goals(version))
+        report = metrics.report(Scope(key), start, end, goals(version))
         lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
         lines += [[key, label, *_cells(m)] for m in report.metrics.values()]
     return _csv(lines, f"metrics-{key}-{table}-{label}.csv")
@@ -164,16 +156,16 @@ def quarters():
     year = request.args.get("year", type=int) or int(periods.quarter_of(now(), _zone())[:4])
     if not 2000 <= year <= 2100:
         abort(422, description=_("Choose a year between 2000 and 2100."))
-    versions, names = _versions(), periods.quarters(year)
+    versions, names = guard.metric_versions(), periods.quarters(year)
     edges = [periods.quarter(q, _zone())[0] for q in names] + [periods.quarter(names[-1], _zone())[1]]
-    found = metric_tables.table(edges, _pathway_of(versions), {v.pathway.key: _goals(v) for v in versions}) \
+    found = metric_tables.table(edges, _pathway_of(versions), {v.pathway.key: goals(v) for v in versions}) \
         if versions else {}
     table = [(q, [(v, found[(v.pathway.key, i)]) for v in versions]) for i, q in enumerate(names)]
     return render_template("web/metrics/quarters.html", year=year, table=table, columns=OVERVIEW)
 
 
 def _visible(key: str):
-    version = next((v for v in _versions() if v.pathway.key == key), None)
+    version = next((v for v in guard.metric_versions() if v.pathway.key == key), None)
     if version is None:
         abort(404)
     return version
@@ -195,13 +187,13 @@ def _trend_reports(key: str, version, label: str, by: str) -> list[tuple[str, di
         (periods.quarter(f"{label[:4]}-Q1", _zone())[0], periods.quarter(f"{label[:4]}-Q4", _zone())[1])
     spans = periods.buckets(start, end, by, _zone())
     found = metric_tables.table([a for _, a, _ in spans] + [spans[-1][2]], _pathway_of([version]),
-                                {key: _goals(version)})
+                                {key: goals(version)})
     return [(first.isoformat(), found[(key, i)]) for i, (first, _, _) in enumerate(spans)]
 
 
 def _trends(key: str, version, label: str, by: str) -> list[dict]:
     reports = _trend_reports(key, version, label, by)
-    return [{"key": m, "points": [(name, r[m].value) for name, r in reports], "target": _goals(version).get(m)}
+    return [{"key": m, "points": [(name, r[m].value) for name, r in reports], "target": goals(version).get(m)}
             for m in TRENDS]
 
 
