@@ -1,8 +1,8 @@
 """A pathway's content pages: the Markdown a manual task names, and a count of every view."""
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from . import steps
 from .clock import now
 from .extensions import db
 from .models import ContentView, HumanTask, Instance, PathwayVersion
@@ -10,7 +10,7 @@ from .models import ContentView, HumanTask, Instance, PathwayVersion
 
 def meta_of(task: HumanTask) -> dict:
     """What the package says of a task (its content page, its diary…)."""
-    return current_app.extensions["polku_store"].info(task.version_id).task_meta.get(task.spec, {})
+    return steps.store().info(task.version_id).task_meta.get(task.spec, {})
 
 
 def page_of(task: HumanTask) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from . import promise
 from .clock import now
 from .extensions import db
 from .models import ACTIVE, Instance, Message, Notification
-from .steps import StepRefused
+from .steps import StepRefused, store
 
 MAX_LENGTH = 5000
 # A notification may leave the service (email, SMS): it says that there is a message, never what it says.
@@ -22,7 +22,7 @@ NOTICE = {"client": "Uusi viesti asiakkaalta polulla {pathway}.",
 
 def team_of(instance: Instance) -> str | None:
     """The team that answers: the pathway's ``messageTeam``, else the first team that follows it."""
-    info = current_app.extensions["polku_store"].info(instance.version_id)
+    info = store().info(instance.version_id)
     return (info.settings or {}).get("message_team") or min(info.teams, default=None)
 
 
