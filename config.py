@@ -35,7 +35,7 @@ class Config:
     # transaction (one waits on the database while another runs the engine). SQLite has one writer: 1.
     POLKU_TIMER_WORKERS = int(_env("TIMER_WORKERS", "4"))
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
-    POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.notify:LogNotifier")
+    POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.core.notify:LogNotifier")
 
     # "development" allows the test sign-in (a stand-in for strong authentication) and the X-Polku-Actor header;
     # the default, "production", never does, needs POLKU_SECRET_KEY set and sends cookies only over HTTPS.

@@ -23,8 +23,8 @@ from figures import Timings, machine_speed_ms
 from sqlalchemy import text
 from timers import app_context, fresh_database
 
-from orchestrator import deploy
 from orchestrator.extensions import db
+from orchestrator.tools import deploy
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MS = 300.0

@@ -24,7 +24,7 @@ For each database (SQLite file, PostgreSQL) and each number N of pending timers 
    to 10 s later + i x window / due (the same rewrite the copies get; two instances are loaded
    back and checked).
 2. The idle sweep, while nothing is due yet (all N timers pending): the claim query alone in its
-   own transaction, ``timers.fire_due()``, ``notify.deliver_pending()`` and ``timers.next_due()``,
+   own transaction, ``firing.fire_due()``, ``notify.deliver_pending()`` and ``firing.next_due()``,
    and all three together, which is the database part of every ``TimerScheduler.run``. p50 over
    many repetitions; it must stay flat from the smallest N to the largest (an index, not a scan).
    The query plans of the claim query and of ``next_due`` are printed (EXPLAIN QUERY PLAN on
@@ -61,9 +61,9 @@ same cores are slower, and the lag target depends on firing capacity.
 
 Run it from the repository root (the default run takes about 10 minutes per database)::
 
-    .venv/bin/python benchmarks/timers.py [--database sqlite|postgresql|both] [--sizes 10000,100000]
+    .venv/bin/python benchmarks/firing.py [--database sqlite|postgresql|both] [--sizes 10000,100000]
         [--due 10000] [--window 60] [--sweep 1] [--burst 2000] [--strict]
-    .ci/with-postgres .venv/bin/python benchmarks/timers.py --database both --sizes 2000 --due 1000
+    .ci/with-postgres .venv/bin/python benchmarks/firing.py --database both --sizes 2000 --due 1000
 
 PostgreSQL is the database named by POLKU_TEST_DATABASE_URL (``.ci/with-postgres`` sets it); its
 public schema is dropped and made again for each N. The last line of output is ``RESULT {...}``.
@@ -92,11 +92,13 @@ from figures import Timings, machine_speed_ms
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 
 from config import Config
-from orchestrator import create_app, deploy, engine, notify, prepared, steps, timers
+from orchestrator import create_app, engine
 from orchestrator.clock import CLOCK, now
+from orchestrator.core import _compiled, firing, notify, steps
+from orchestrator.core.scheduler import TimerScheduler
 from orchestrator.extensions import db
 from orchestrator.models import Event, Instance, PathwayVersion, TaskState, Timer
-from orchestrator.scheduler import TimerScheduler
+from orchestrator.tools import deploy
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -403,14 +405,14 @@ def measure_sweep(reps: int) -> dict[str, Timings]:
     for i in range(reps + WARMUP):
         t0 = time.perf_counter()
         db.session.connection()
-        found = timers._claim(now(), set())
+        found = firing._claim(now(), set())
         db.session.rollback()
         t1 = time.perf_counter()
-        fired = timers.fire_due()
+        fired = firing.fire_due()
         t2 = time.perf_counter()
         notify.deliver_pending()
         t3 = time.perf_counter()
-        timers.next_due()
+        firing.next_due()
         db.session.rollback()
         t4 = time.perf_counter()
         if found is not None or fired:
@@ -449,10 +451,10 @@ def explain(statement: str, parameters) -> list[str]:
 
 def query_plans() -> dict[str, dict]:
     with captured() as next_due:
-        timers.next_due()
+        firing.next_due()
         db.session.rollback()
     plans = {}
-    for name, (statement, parameters) in (("claim", prepared.statement(timers.claim_statement(), {"now": now()})),
+    for name, (statement, parameters) in (("claim", _compiled.statement(firing.claim_statement(), {"now": now()})),
                                           ("next_due", next_due[-1])):
         plans[name] = {"sql": " ".join(statement.split()), "plan": explain(statement, parameters)}
     return plans
@@ -510,7 +512,7 @@ def run_burst(url: str, args, version_id: int) -> dict:
 
 
 def _one_thread(app) -> tuple[int, int]:
-    return timers.fire_due(), 1
+    return firing.fire_due(), 1
 
 
 def _with_workers(app) -> tuple[int, int]:
@@ -625,8 +627,8 @@ def print_case(case: dict) -> None:
     print(f"\n== {case['database']}, {case['pending']:,} pending timers: {case['due']:,} due within "
           f"{case['window_s']:g} s, sweep every {case['sweep_interval_s']:g} s ==")
     print(f"  {'idle (nothing due)':<34} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} {'max ms':>9}")
-    labels = {"claim": "claim query (own transaction)", "fire_due": "timers.fire_due()",
-              "deliver_pending": "notify.deliver_pending()", "next_due": "timers.next_due()",
+    labels = {"claim": "claim query (own transaction)", "fire_due": "firing.fire_due()",
+              "deliver_pending": "notify.deliver_pending()", "next_due": "firing.next_due()",
               "sweep": "whole sweep (the three above)"}
     for name, label in labels.items():
         s = case["idle_sweep"][name]
@@ -716,7 +718,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     if "postgresql" in args.databases and not os.environ.get("POLKU_TEST_DATABASE_URL", "").startswith("postgresql"):
         parser.error("PostgreSQL needs POLKU_TEST_DATABASE_URL (a postgresql+psycopg URL); run under "
-                     ".ci/with-postgres, e.g. .ci/with-postgres .venv/bin/python benchmarks/timers.py --database both")
+                     ".ci/with-postgres, e.g. .ci/with-postgres .venv/bin/python benchmarks/firing.py --database both")
     if min(args.sizes) < 1 or args.due < 1:
         parser.error("--sizes and --due must be positive")
     return args

@@ -30,11 +30,12 @@ def create_app(config_class: type | None = None) -> Flask:
     extensions.migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     extensions.api.init_app(app)
 
-    from . import cli, database, engine
+    from . import cli, engine
     from .api import authenticate, check_input
     from .api import register as register_api
     from .clock import now
-    from .store import WorkflowStore
+    from .core import database
+    from .core.store import WorkflowStore
 
     engine.use_clock(now)
     with app.app_context():
@@ -55,7 +56,7 @@ def create_app(config_class: type | None = None) -> Flask:
     app.before_request(check_input)
     cli.register(app)
     if app.config["POLKU_SCHEDULER"] == "always" and not _reloader_parent(app):
-        from . import scheduler
+        from .core import scheduler
 
         scheduler.start(app)
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 
-from . import deploy as deployment
 from .engine import PackageInvalid
+from .tools import deploy
 
 
 @click.command("deploy")
@@ -17,8 +17,8 @@ def deploy_command(path: Path | None, actor: str) -> None:
     """Deploy the pathway package(s) under PATH (default: the configured bpmn folder)."""
     root = path or current_app.config["POLKU_BPMN_DIR"]
     try:
-        packages = deployment.packages_in(root, current_app.config["POLKU_FORMS_DIR"])
-        results = deployment.deploy(packages, actor)
+        packages = deploy.packages_in(root, current_app.config["POLKU_FORMS_DIR"])
+        results = deploy.deploy(packages, actor)
     except PackageInvalid as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
@@ -44,7 +44,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
     except RuntimeError as unsafe:
         raise click.ClickException(str(unsafe)) from None
     if app.config["POLKU_SCHEDULER"] == "serve":
-        from . import scheduler
+        from .core import scheduler
 
         scheduler.start(app)
     click.echo(f"Polku listening on http://{host}:{port}/ (sign in there; API: /api/v1, OpenAPI: /api/v1/openapi.json)")
@@ -61,7 +61,7 @@ def simulate_command(pathway: str, days: int, answers_file: Path | None) -> None
 
     Prints its timeline; the live database is not touched.
     """
-    from . import simulate
+    from .tools import simulate
 
     config = current_app.config
     folder = Path(pathway) if Path(pathway).is_dir() else config["POLKU_BPMN_DIR"] / pathway

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from config import TestConfig
-from orchestrator import create_app, deploy
+from orchestrator import create_app
 from orchestrator.extensions import db
+from orchestrator.tools import deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

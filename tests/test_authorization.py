@@ -9,11 +9,11 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from orchestrator import enrolment, staff_surveys
+from orchestrator.auth import demo
+from orchestrator.care import enrolment, staff_surveys
 from orchestrator.clock import now
 from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, Notification
-from orchestrator.web import demo
 
 from .conftest import ANSWERS, Api, Web
 from .test_pathway_kinds import deploy_kind

@@ -8,11 +8,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from orchestrator import deploy, diaries, enrolment, observations, queries, staff_surveys
+from orchestrator.auth import demo
+from orchestrator.care import diaries, enrolment, observations, staff_surveys
 from orchestrator.clock import now
+from orchestrator.core import queries
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
-from orchestrator.web import demo
+from orchestrator.tools import deploy
 
 from .browser import chromium, served, submit, wcag_violations
 from .conftest import ROOT

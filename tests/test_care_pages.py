@@ -3,9 +3,11 @@
 import pytest
 from sqlalchemy import select
 
-from orchestrator import deploy, enrolment, queries, steps
+from orchestrator.care import enrolment
+from orchestrator.core import queries, steps
 from orchestrator.extensions import db
 from orchestrator.models import DiaryEntry, HumanTask, Observation
+from orchestrator.tools import deploy
 
 from .conftest import ROOT
 from .test_web import text

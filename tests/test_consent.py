@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from orchestrator import steps, timers
 from orchestrator.clock import CLOCK
+from orchestrator.core import firing, steps
 from orchestrator.extensions import db
 from orchestrator.models import Consent, Event, HumanTask, Instance, Offer, Person
 
@@ -155,16 +155,16 @@ def test_a_pathway_ends_itself_when_its_duration_has_passed(app, sample, api, cl
     started = api.start("esitieto", client_id="asiakas-123")
     instance = db.session.get(Instance, started["id"])
     assert instance.ends_at == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # P4W
-    assert timers.next_due() <= instance.ends_at
+    assert firing.next_due() <= instance.ends_at
     clock.set(instance.ends_at - timedelta(seconds=1))
-    assert timers.end_overdue() == 0
+    assert firing.end_overdue() == 0
     clock.set(instance.ends_at + timedelta(seconds=1))
-    assert timers.end_overdue() == 1
+    assert firing.end_overdue() == 1
     db.session.refresh(instance)
     assert instance.status == "completed" and instance.ended_at == instance.ends_at + timedelta(seconds=1)
     last = db.session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id.desc())).first()
     assert (last.kind, last.data) == ("duration_ended", {"reason": "the pathway's duration ended"})
-    assert timers.end_overdue() == 0
+    assert firing.end_overdue() == 0
 
 
 def test_a_double_click_or_a_second_offer_starts_nothing_more(app, sample, web_as):
@@ -199,7 +199,7 @@ def test_one_pathway_that_cannot_end_does_not_keep_the_others_from_ending(app, s
 
     monkeypatch.setattr(steps, "cancel", cancel)
     clock.set(datetime(2026, 4, 1, tzinfo=UTC))
-    assert timers.end_overdue() == 1
+    assert firing.end_overdue() == 1
     db.session.rollback()
     assert (db.session.get(Instance, first).status, db.session.get(Instance, second).status) == ("running", "completed")
 

@@ -5,10 +5,12 @@ import json
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
-from orchestrator import deploy, enrolment, messaging, observations, queries, steps
+from orchestrator.care import enrolment, messaging, observations
 from orchestrator.clock import now
+from orchestrator.core import queries, steps
 from orchestrator.extensions import db
 from orchestrator.models import Disclosure, HumanTask, Instance
+from orchestrator.tools import deploy
 
 from .conftest import ANSWERS, ROOT
 

@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from orchestrator import deploy, promise
+from orchestrator.care import promise
 from orchestrator.clock import CLOCK
 from orchestrator.engine import PackageInvalid
 from orchestrator.extensions import db
 from orchestrator.models import Message, Notification
+from orchestrator.tools import deploy
 
 from .test_package_settings import package
 from .test_web import text

@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from orchestrator import content, deploy, enrolment, messaging, metrics, steps, timers
+from orchestrator import metrics
+from orchestrator.care import content, enrolment, messaging
 from orchestrator.clock import CLOCK
+from orchestrator.core import firing, steps
 from orchestrator.extensions import db
-from orchestrator.metrics import Scope
+from orchestrator.metrics.report import Scope
 from orchestrator.models import HumanTask, Instance, Score
+from orchestrator.tools import deploy
 
 from .conftest import ROOT
 from .fixtures.metrics_pathway import BPMN, FORMS
@@ -37,7 +40,7 @@ def test_attainment_of_a_target(value, target, more_is_better, attained):
 
 def at(moment: datetime) -> None:
     CLOCK.set(moment)
-    timers.fire_due()
+    firing.fire_due()
     db.session.rollback()
 
 
@@ -153,17 +156,17 @@ def test_scores_are_kept_without_the_client(history):
 
 
 def test_the_grouped_tables_give_the_same_numbers_as_a_report_per_period(history):
-    from orchestrator import metric_tables, periods
+    from orchestrator.metrics import periods
     versions = {history.id: "mittari"}
     weeks = periods.buckets(*Q1, "week", "Europe/Helsinki")
     edges = [a for _, a, _ in weeks] + [weeks[-1][2]]
-    grouped = metric_tables.table(edges, versions, {"mittari": history.settings["goals"]})
+    grouped = metrics.table(edges, versions, {"mittari": history.settings["goals"]})
     for i, (_first, start, end) in enumerate(weeks):
         single = metrics.report(Scope("mittari"), start, end, history.settings["goals"]).metrics
-        for key in metric_tables.KEYS:
+        for key in metrics.KEYS:
             got, want = grouped[("mittari", i)][key], single[key]
             assert (got.value, got.light) == (pytest.approx(want.value), want.light) if want.value is not None \
                 else got.value is None, (i, key, got.value, want.value)
-    quarter = metric_tables.table(list(Q1), versions, {"mittari": history.settings["goals"]})[("mittari", 0)]
+    quarter = metrics.table(list(Q1), versions, {"mittari": history.settings["goals"]})[("mittari", 0)]
     assert quarter["within_promise"].value == pytest.approx(100 / 3) and quarter["within_promise"].light == "red"
     assert quarter["clients_active"].value == 1 and quarter["response_rate"].value == pytest.approx(100 * 5 / 7)

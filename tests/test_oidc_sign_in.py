@@ -12,9 +12,9 @@ import requests
 from sqlalchemy import func, select
 
 from orchestrator import create_app
+from orchestrator.auth import oidc
 from orchestrator.extensions import db
 from orchestrator.models import Person, UserSession
-from orchestrator.web import oidc
 
 from .conftest import Web, _config, _reset
 from .oidc_provider import OidcProvider, sign_in_at_provider

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from orchestrator import deploy
 from orchestrator.engine import PackageInvalid
+from orchestrator.tools import deploy
 
 from .conftest import ROOT
 

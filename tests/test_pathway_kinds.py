@@ -4,10 +4,10 @@ professional (opened for a client by a team that follows it). The package declar
 import pytest
 from sqlalchemy import select
 
-from orchestrator import deploy
 from orchestrator.engine import PackageInvalid
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
+from orchestrator.tools import deploy
 
 from .conftest import ROOT, Api, Web
 from .test_web import text

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from orchestrator import deploy, timers
 from orchestrator.clock import CLOCK
+from orchestrator.core import firing
 from orchestrator.extensions import db
 from orchestrator.models import ContentView, DiaryEntry, Event, HumanTask, Instance, Notification, Observation
+from orchestrator.tools import deploy
 
 from .conftest import ROOT
 from .test_consent import consent
@@ -32,8 +33,8 @@ def world(app):
 def at(days: float = 0, hours: float = 0) -> datetime:
     """Move the clock to ``days`` after the start and fire what is due, as the scheduler would."""
     CLOCK.set(START + timedelta(days=days, hours=hours))
-    timers.fire_due()
-    timers.end_overdue()
+    firing.fire_due()
+    firing.end_overdue()
     db.session.rollback()
     return CLOCK.now()
 
@@ -42,11 +43,11 @@ def until_open(instance_id: int, spec: str, within: timedelta) -> HumanTask:
     """Move the clock from one due timer to the next (as the scheduler wakes) until the task opens."""
     limit = CLOCK.now() + within
     while (task := open_task(instance_id, spec)) is None:
-        due = timers.next_due()
+        due = firing.next_due()
         assert due is not None and due <= limit, f"{spec} did not open by {limit}"
         CLOCK.set(due + timedelta(milliseconds=1))
-        timers.fire_due()
-        timers.end_overdue()
+        firing.fire_due()
+        firing.end_overdue()
     return task
 
 
@@ -63,11 +64,11 @@ def follow(instance_id: int, plan: dict, within: timedelta) -> dict[str, list[da
             answer(web, instance_id, task.spec, answers(len(opened[task.spec])), prefix=prefix)
             done.add(task.id)
         if not waiting:
-            due = timers.next_due()
+            due = firing.next_due()
             assert due is not None and due <= limit, f"nothing more to do by {limit}: {open_tasks(instance_id)}"
             CLOCK.set(due + timedelta(milliseconds=1))
-            timers.fire_due()
-            timers.end_overdue()
+            firing.fire_due()
+            firing.end_overdue()
     return opened
 
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from orchestrator import prepared
-from orchestrator.database import begin_write, insert_rows
+from orchestrator.core import _compiled
+from orchestrator.core.database import begin_write, insert_rows
+from orchestrator.core.projection import existing
 from orchestrator.extensions import db
 from orchestrator.models import Event, HumanTask, Instance
-from orchestrator.projection import existing
 
 TASKS = HumanTask.__table__
 
@@ -34,7 +34,7 @@ def test_values_round_trip_through_json_and_aware_datetimes(instance):
     begin_write()
     due = datetime(2026, 3, 4, 12, 0, tzinfo=UTC) + timedelta(microseconds=7)
     insert_rows(HumanTask, [_task(instance.id, instance.version_id, "t-1", due_at=due)])
-    row = prepared.first(select(TASKS).where(TASKS.c.id == bindparam("id")), {"id": "t-1"})
+    row = _compiled.first(select(TASKS).where(TASKS.c.id == bindparam("id")), {"id": "t-1"})
     db.session.commit()
     assert row["candidate_groups"] == ["hoitajat", "lääkärit"]
     assert row.due_at == due and row.due_at.tzinfo is not None
@@ -60,7 +60,7 @@ class Unexpected(Exception):
 
 def test_statements_take_part_in_the_session_transaction(instance):
     begin_write()
-    prepared.execute(ASSIGN, {"instance": instance.id, "who": "hoitaja1"}, expect=1, otherwise=Unexpected)
+    _compiled.execute(ASSIGN, {"instance": instance.id, "who": "hoitaja1"}, expect=1, otherwise=Unexpected)
     assert db.session.scalars(select(HumanTask.assignee)).all() == ["hoitaja1"]  # the session sees it
     db.session.rollback()
     assert {t.assignee for t in db.session.query(HumanTask)} == {None}
@@ -69,8 +69,8 @@ def test_statements_take_part_in_the_session_transaction(instance):
 @pytest.mark.parametrize("pipelined", [False, True])
 def test_a_row_count_other_than_expected_raises_before_commit(instance, pipelined):
     begin_write()
-    with pytest.raises(Unexpected), prepared.pipelined() if pipelined else nullcontext():
-        prepared.execute(ASSIGN, {"instance": -1, "who": "hoitaja1"}, expect=1, otherwise=Unexpected)
+    with pytest.raises(Unexpected), _compiled.pipelined() if pipelined else nullcontext():
+        _compiled.execute(ASSIGN, {"instance": -1, "who": "hoitaja1"}, expect=1, otherwise=Unexpected)
     db.session.rollback()
 
 
@@ -78,7 +78,7 @@ def test_a_row_count_other_than_expected_raises_before_commit(instance, pipeline
 def test_driver_errors_come_out_as_sqlalchemy_errors(instance, pipelined):
     begin_write()
     row = _task(instance.id, instance.version_id, "t-dup")
-    with pytest.raises(IntegrityError, match="t-dup"), prepared.pipelined() if pipelined else nullcontext():
+    with pytest.raises(IntegrityError, match="t-dup"), _compiled.pipelined() if pipelined else nullcontext():
         insert_rows(HumanTask, [row])
         insert_rows(HumanTask, [row])
     db.session.rollback()
@@ -88,9 +88,9 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(instance, pipelined):
 def test_writes_in_a_pipeline_are_read_back_inside_it_and_committed(instance):
     begin_write()
     instance_id, rows = instance.id, [_task(instance.id, instance.version_id, f"t-p{i}") for i in range(3)]
-    with prepared.pipelined():
+    with _compiled.pipelined():
         insert_rows(HumanTask, rows)
-        prepared.execute(ASSIGN, {"instance": instance_id, "who": "hoitaja2"}, expect=4, otherwise=Unexpected)
+        _compiled.execute(ASSIGN, {"instance": instance_id, "who": "hoitaja2"}, expect=4, otherwise=Unexpected)
         open_ids, _ = existing(instance_id)  # a read waits for the writes before it
     db.session.commit()
     assert {"t-p0", "t-p1", "t-p2"} <= open_ids and len(open_ids) == 4
@@ -107,7 +107,7 @@ def test_a_statement_that_needs_column_defaults_is_refused(instance):
 def test_the_orm_cannot_run_inside_a_pipeline(instance):
     """Its results are not there yet in pipeline mode: refused by name rather than failing obscurely."""
     begin_write()
-    with prepared.pipelined():
+    with _compiled.pipelined():
         if db.engine.dialect.name == "postgresql":
             with pytest.raises(RuntimeError, match="pipelined"):
                 db.session.execute(select(HumanTask.id)).all()

@@ -12,12 +12,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from orchestrator import deploy, simulate
+from orchestrator.care.measurements import KINDS
+from orchestrator.core.answers import field_errors
+from orchestrator.core.projection import render
 from orchestrator.extensions import db
-from orchestrator.forms import field_errors
-from orchestrator.measurements import KINDS
 from orchestrator.models import HumanTask, Instance
-from orchestrator.projection import render
+from orchestrator.tools import deploy, simulate
 
 from .conftest import FIXTURES, ROOT
 from .engine_runner import EngineRun, package_files

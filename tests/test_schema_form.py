@@ -10,7 +10,7 @@ from flask import Flask, render_template_string
 from flask_babel import Babel, force_locale
 from werkzeug.datastructures import MultiDict
 
-from orchestrator.forms import field_errors
+from orchestrator.core.answers import field_errors
 from orchestrator.web.schema_form import Field, build, messages, parse, validate
 
 ROOT = Path(__file__).resolve().parent.parent

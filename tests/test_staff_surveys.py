@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect, select
 
-from orchestrator import staff_surveys
+from orchestrator.auth import demo
+from orchestrator.care import staff_surveys
 from orchestrator.clock import CLOCK
 from orchestrator.extensions import db
 from orchestrator.models import CareTeam, StaffResponse, StaffScore, StaffSurvey
-from orchestrator.web import demo
 
 from .test_web import text
 

@@ -75,7 +75,7 @@ def test_instructions_that_fail_to_render_show_as_written(api):
 
 def test_a_step_that_fails_after_the_engine_ran_leaves_nothing_behind(api, app, monkeypatch):
     """The workflow a failed step changed in memory must not serve the next step."""
-    from orchestrator import steps
+    from orchestrator.core import steps
 
     bpmn = chain("kesken", user("u1"), user("u2"))
     assert upload(api, {"k.bpmn": bpmn.encode(), **FREE_FORM}, key="kesken").status_code == 201

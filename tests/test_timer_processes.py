@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from orchestrator import deploy, steps
+from orchestrator.core import steps
 from orchestrator.extensions import db
 from orchestrator.models import Event, HumanTask, Instance, Timer
+from orchestrator.tools import deploy
 
 from .conftest import ROOT
 from .fixtures import timer_shapes as shapes

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from orchestrator import deploy, notify, timers
 from orchestrator.clock import CLOCK
+from orchestrator.core import firing, notify
 from orchestrator.extensions import db
 from orchestrator.models import Event, HumanTask, Notification, Timer
+from orchestrator.tools import deploy
 
 from .conftest import ROOT
 from .fixtures import timer_shapes as shapes
@@ -57,7 +58,7 @@ def fired(instance_id: int) -> list[str]:
 
 def move_to(at: datetime) -> int:
     CLOCK.set(at)
-    return timers.fire_due()
+    return firing.fire_due()
 
 
 def test_duration_timer_fires_once_when_due(api, clock):
@@ -228,7 +229,7 @@ def test_notifications_are_delivered_once_through_the_port(api, clock, app):
 
 
 def test_the_default_port_writes_to_the_log(app, caplog):
-    from orchestrator.notify import LogNotifier
+    from orchestrator.core.notify import LogNotifier
 
     caplog.set_level("INFO")
     row = Notification(id=5, kind="reminder", audience="client", recipient="asiakas-7", text="Hei")
@@ -263,7 +264,7 @@ def test_inbox_filters_overdue_tasks(api, sample, clock):
 
 
 def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app):
-    from orchestrator.scheduler import TimerScheduler
+    from orchestrator.core.scheduler import TimerScheduler
 
     instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1S"))
     scheduler = TimerScheduler(app)
@@ -280,7 +281,7 @@ def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app):
 
 def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, app, clock):
     """On PostgreSQL several threads fire together (SKIP LOCKED keeps them apart); SQLite uses one."""
-    from orchestrator.scheduler import TimerScheduler
+    from orchestrator.core.scheduler import TimerScheduler
 
     deploy_bpmn("odotus", shapes.intermediate("timeDuration", "PT1H"))
     ids = [api.start("odotus")["id"] for _ in range(40)]
@@ -299,7 +300,7 @@ def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, ap
 
 def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_again(api, app, clock):
     """Waiting on the run lock would make APScheduler skip that job's next times, so no run waits."""
-    from orchestrator.scheduler import TimerScheduler
+    from orchestrator.core.scheduler import TimerScheduler
 
     instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1H"))
     scheduler = TimerScheduler(app)
@@ -328,8 +329,8 @@ def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_a
 
 
 def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app, clock, monkeypatch, caplog):
-    from orchestrator import steps
-    from orchestrator.scheduler import TimerScheduler
+    from orchestrator.core import steps
+    from orchestrator.core.scheduler import TimerScheduler
 
     instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1H"))
     later = start(api, "myohemmin", shapes.intermediate("timeDuration", "PT3H"))
@@ -355,7 +356,7 @@ def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app,
 
 def test_a_step_that_sets_an_earlier_timer_rearms_the_wake_up(api, app):
     """With the sweep an hour apart, only the wake-up the new timer re-armed can fire it in time."""
-    from orchestrator.scheduler import TimerScheduler
+    from orchestrator.core.scheduler import TimerScheduler
 
     deploy_bpmn("odotus", shapes.intermediate("timeDuration", "PT1S"))
     app.config["POLKU_TIMER_SWEEP_SECONDS"] = 3600

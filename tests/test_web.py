@@ -286,7 +286,7 @@ def test_outside_development_the_default_secret_is_refused():
 
 
 def test_a_clients_answer_shown_in_instructions_stays_text():
-    from orchestrator.projection import render
+    from orchestrator.core.projection import render
     from orchestrator.web.filters import markdown
 
     shown = markdown(render("Asiakkaan oireet: {{ oireet }}", {"oireet": "Yskä\n\n## Kiireetön\n[Kirjaudu](https://x.example/)"},
@@ -342,7 +342,7 @@ def test_an_administrator_gives_a_work_role_and_the_person_switches_between_role
 
 
 def test_a_task_for_several_candidate_groups_is_in_each_groups_inbox(api, web_as):
-    from orchestrator import deploy
+    from orchestrator.tools import deploy
 
     from .fixtures.builders import process_bpmn
 

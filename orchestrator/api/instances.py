@@ -3,8 +3,8 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import queries, steps
-from ..web import guard
+from ..auth import guard
+from ..core import queries, steps
 from . import actor, log_shown
 from .schemas import (
     CancelSchema,

@@ -2,8 +2,8 @@
 
 from flask_smorest import Blueprint, abort
 
-from .. import queries, steps
-from ..web import guard
+from ..auth import guard
+from ..core import queries, steps
 from . import actor, log_shown
 from .schemas import InstanceStateSchema, MessageSchema
 from .views import instance_state as state

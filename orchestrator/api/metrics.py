@@ -3,10 +3,10 @@
 from flask import current_app
 from flask_smorest import Blueprint, abort
 
-from .. import metrics, periods
+from .. import metrics
+from ..auth import guard
 from ..clock import now
-from ..web import guard
-from ..web.dashboards import goals
+from ..metrics import periods
 from .schemas import MetricQuerySchema, MetricReportSchema
 
 blp = Blueprint("metrics", __name__, description="The organisation's metrics (aggregates only)")
@@ -31,9 +31,10 @@ def list_metrics(args):
             abort(404, message=f"pathway '{args['pathway']}' has no version {number}")
         scope = metrics.Scope(args["pathway"], found.id)
         return [{"pathway": args["pathway"], "version": number, "start": start, "end": end,
-                 "metrics": list(metrics.report(scope, start, end, goals(versions[0])).metrics.values())}]
+                 "metrics": list(metrics.report(scope, start, end, metrics.goals(versions[0])).metrics.values())}]
     return [{"pathway": v.pathway.key, "start": start, "end": end,
-             "metrics": list(metrics.report(metrics.Scope(v.pathway.key), start, end, goals(v)).metrics.values())}
+             "metrics": list(metrics.report(metrics.Scope(v.pathway.key), start, end, metrics.goals(v))
+                             .metrics.values())}
             for v in versions]
 
 

@@ -2,10 +2,10 @@
 
 from flask_smorest import Blueprint, abort
 
-from .. import queries, steps
+from ..auth import guard
+from ..core import queries, steps
 from ..extensions import db
 from ..models import Notification
-from ..web import guard
 from . import log_shown
 from .schemas import NotificationQuerySchema, NotificationSchema
 

@@ -3,8 +3,9 @@
 from flask import current_app
 from flask_smorest import Blueprint, abort
 
-from .. import deploy, queries
-from ..web import guard
+from ..auth import guard
+from ..core import queries
+from ..tools import deploy
 from . import actor
 from .schemas import DeployFilesSchema, DeployResultSchema, PathwaySchema, VersionDetailSchema
 

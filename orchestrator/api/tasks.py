@@ -3,8 +3,8 @@
 from flask import request
 from flask_smorest import Blueprint, abort
 
-from .. import queries, steps
-from ..web import guard
+from ..auth import guard
+from ..core import queries, steps
 from . import actor, log_shown
 from .schemas import (
     ClaimSchema,

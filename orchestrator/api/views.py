@@ -1,6 +1,7 @@
 """Response objects that add related rows to a model for its detail schema."""
 
-from .. import queries, tasks
+from ..core import queries
+from ..core.answers import form_of
 
 
 class Detail:
@@ -32,4 +33,4 @@ def instance_detail(instance) -> Detail:
 
 
 def task_detail(task) -> Detail:
-    return Detail(task, **tasks.form_of(task))
+    return Detail(task, **form_of(task))

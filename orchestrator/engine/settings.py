@@ -19,8 +19,8 @@ import re
 
 from lxml import etree
 
-from ..measurements import KINDS as MEASUREMENTS
-from ..metric_names import UNITS as METRICS
+from ..care.measurements import KINDS as MEASUREMENTS
+from ..metrics.names import UNITS as METRICS
 from .metadata import process_properties
 from .problems import Problem
 from .timers import check_literal

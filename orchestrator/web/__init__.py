@@ -6,24 +6,23 @@ one ``access`` row.
 """
 
 from flask import Flask, g, jsonify, render_template, request
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from .. import extensions
+from ..extensions import babel, csrf
 
-csrf = CSRFProtect()
-babel = Babel()
 ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
 
 def init(app: Flask) -> None:
-    from . import admin, auth, client, consent, conversation, dashboards, filters, i18n, oidc, opening, work
+    from ..auth import oidc
+    from . import admin, client, consent, conversation, dashboards, filters, i18n, opening, sign_in, work
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, for pages only (the API has none)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
-    for blp in (auth.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
+    for blp in (sign_in.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
                 conversation.work_blp, admin.blp, dashboards.blp):
         app.register_blueprint(blp)
     filters.register(app)

@@ -6,12 +6,14 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import deploy, queries, staff_surveys
+from ..auth import demo, guard
+from ..care import staff_surveys
 from ..clock import now
+from ..core import queries
 from ..engine import PackageInvalid
 from ..extensions import db
 from ..models import CareTeam, Person, new_client_id
-from . import demo, guard
+from ..tools import deploy
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
 

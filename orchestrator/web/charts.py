@@ -17,7 +17,7 @@ from lxml import etree
 from markupsafe import Markup
 from pygal.style import Style
 
-from ..observations import Series
+from ..care.observations import Series
 
 # pygal adds an import hook for its map plugins (pygal.maps.*), which we do not use; it lacks find_spec,
 # so every later import that reaches it warns. Take it out again.

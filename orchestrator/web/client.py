@@ -8,14 +8,16 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import enrolment, fhir_export, observations, queries, steps
+from ..auth import access, guard
+from ..care import enrolment, fhir_export, observations
+from ..care.measurements import KINDS
 from ..clock import now
+from ..core import queries, steps
+from ..core.steps import StepRefused
 from ..extensions import db
-from ..measurements import KINDS
 from ..models import ACTIVE, AccessLog
-from ..steps import StepRefused
-from . import access, guard, task_pages, timeline
-from .forms_page import Form
+from . import task_pages, timeline
+from .task_form import Form
 
 blp = Blueprint("client", __name__, url_prefix="/me")
 NUMBER = re.compile(r"^[-+]?[0-9]{1,6}(?:[.,][0-9]{1,3})?$", re.ASCII)

@@ -3,11 +3,12 @@
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import enrolment, queries
+from ..auth import access, guard
+from ..care import enrolment
+from ..core import queries
+from ..core.steps import StepRefused
 from ..extensions import db
 from ..models import Offer
-from ..steps import StepRefused
-from . import access, guard
 
 blp = Blueprint("consent", __name__, url_prefix="/me")
 

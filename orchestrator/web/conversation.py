@@ -3,10 +3,11 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import messaging, queries
+from ..auth import access, guard
+from ..care import messaging
 from ..clock import now
-from ..steps import StepRefused
-from . import access, guard
+from ..core import queries
+from ..core.steps import StepRefused
 
 client_blp = Blueprint("client_messages", __name__, url_prefix="/me/pathways")
 work_blp = Blueprint("work_messages", __name__, url_prefix="/work/pathways")

@@ -6,15 +6,15 @@ import io
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from .. import metric_tables, metrics, periods, staff_surveys
+from .. import metrics
+from ..auth import access, guard
+from ..care import staff_surveys
 from ..clock import now
 from ..extensions import db
-from ..metric_names import UNITS
-from ..metrics import Scope
+from ..metrics import periods
+from ..metrics.names import UNITS
 from ..models import MetricGoal
-from . import access, guard
 
 blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
 OVERVIEW = ("clients_active", "clients_started", "response_rate", "within_promise", "nps", "ces", "content_views")
@@ -32,14 +32,6 @@ def _quarter() -> tuple[str, tuple]:
         return label, periods.quarter(label, _zone())
     except ValueError:
         abort(422, description=_("Choose a quarter such as 2027-Q1."))
-
-
-def goals(version) -> dict:
-    """A pathway's targets for its metrics: the package's ``goal:<metric>`` properties, and in their place
-    those an administrator set."""
-    chosen = {g.metric: g.value for g in db.session.scalars(
-        select(MetricGoal).where(MetricGoal.pathway_key == version.pathway.key))}
-    return {**((version.settings or {}).get("goals") or {}), **chosen}
 
 
 @blp.route("/<key>/goals", methods=["POST"])
@@ -77,7 +69,7 @@ def overview():
     versions, everyone = guard.metric_versions(), guard.user().role != "professional"
     # Administrators and designers also see the totals: over every pathway, and over each kind.
     also = {v.pathway.key: ["", f"kind:{v.kind}"] for v in versions} if everyone else {}
-    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: goals(v) for v in versions},
+    found = metrics.table([start, end], _pathway_of(versions), {v.pathway.key: metrics.goals(v) for v in versions},
                                 also)
     rows = [(v, found[(v.pathway.key, 0)]) for v in versions]
     total = found.get(("", 0))
@@ -94,7 +86,7 @@ def overview_csv():
     label, (start, end) = _quarter()
     lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
     versions = guard.metric_versions()
-    found = metric_tables.table([start, end], _pathway_of(versions), {v.pathway.key: goals(v) for v in versions})
+    found = metrics.table([start, end], _pathway_of(versions), {v.pathway.key: metrics.goals(v) for v in versions})
     for version in versions:
         lines += [[version.pathway.key, label, *_cells(m)] for m in found[(version.pathway.key, 0)].values()]
     return _csv(lines, f"metrics-{label}.csv")
@@ -107,7 +99,7 @@ def pathway(key: str):
     version = _visible(key)
     label, (start, end) = _quarter()
     by = request.args.get("by") if request.args.get("by") in periods.BY else "week"  # the quarter, week by week
-    report = metrics.report(Scope(key), start, end, goals(version))
+    report = metrics.report(metrics.Scope(key), start, end, metrics.goals(version))
     return render_template("web/metrics/pathway.html", version=version, report=report, quarter=label, by=by,
                            quarters=_choices(label), trends=_trends(key, version, label, by))
 
@@ -126,13 +118,13 @@ def pathway_csv(key: str):
             lines += [[key, name, *_cells(found[m])] for m in TRENDS]
     elif table == "content":
         lines = [["pathway", "quarter", "page", "views"]] + [
-            [key, label, page, n] for page, n in metrics.report(Scope(key), start, end).content.items()]
+            [key, label, page, n] for page, n in metrics.report(metrics.Scope(key), start, end).content.items()]
     elif table == "proms":
         lines = [["pathway", "quarter", "scale", "clients", "first_mean", "last_mean", "change"]] + [
             [key, label, scale, o.clients, round(o.first, 3), round(o.last, 3), round(o.change, 3)]
-            for scale, o in metrics.report(Scope(key), start, end).proms.items()]
+            for scale, o in metrics.report(metrics.Scope(key), start, end).proms.items()]
     else:
-        report = metrics.report(Scope(key), start, end, goals(version))
+        report = metrics.report(metrics.Scope(key), start, end, metrics.goals(version))
         lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
         lines += [[key, label, *_cells(m)] for m in report.metrics.values()]
     return _csv(lines, f"metrics-{key}-{table}-{label}.csv")
@@ -158,7 +150,7 @@ def quarters():
         abort(422, description=_("Choose a year between 2000 and 2100."))
     versions, names = guard.metric_versions(), periods.quarters(year)
     edges = [periods.quarter(q, _zone())[0] for q in names] + [periods.quarter(names[-1], _zone())[1]]
-    found = metric_tables.table(edges, _pathway_of(versions), {v.pathway.key: goals(v) for v in versions}) \
+    found = metrics.table(edges, _pathway_of(versions), {v.pathway.key: metrics.goals(v) for v in versions}) \
         if versions else {}
     table = [(q, [(v, found[(v.pathway.key, i)]) for v in versions]) for i, q in enumerate(names)]
     return render_template("web/metrics/quarters.html", year=year, table=table, columns=OVERVIEW)
@@ -186,14 +178,14 @@ def _trend_reports(key: str, version, label: str, by: str) -> list[tuple[str, di
     start, end = periods.quarter(label, _zone()) if by == "week" else \
         (periods.quarter(f"{label[:4]}-Q1", _zone())[0], periods.quarter(f"{label[:4]}-Q4", _zone())[1])
     spans = periods.buckets(start, end, by, _zone())
-    found = metric_tables.table([a for _, a, _ in spans] + [spans[-1][2]], _pathway_of([version]),
-                                {key: goals(version)})
+    found = metrics.table([a for _, a, _ in spans] + [spans[-1][2]], _pathway_of([version]),
+                                {key: metrics.goals(version)})
     return [(first.isoformat(), found[(key, i)]) for i, (first, _, _) in enumerate(spans)]
 
 
 def _trends(key: str, version, label: str, by: str) -> list[dict]:
     reports = _trend_reports(key, version, label, by)
-    return [{"key": m, "points": [(name, r[m].value) for name, r in reports], "target": goals(version).get(m)}
+    return [{"key": m, "points": [(name, r[m].value) for name, r in reports], "target": metrics.goals(version).get(m)}
             for m in TRENDS]
 
 

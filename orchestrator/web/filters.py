@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from ..auth import sessions
 from ..clock import now
-from ..metric_names import UNITS
-from . import charts, sessions
+from ..metrics.names import UNITS
+from . import charts
 
 STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "completed": _l("Ended"),
           "cancelled": _l("Ended early")}

@@ -4,10 +4,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from stdnum.fi import hetu
 
-from .. import enrolment, queries
+from ..auth import access, guard
+from ..care import enrolment
+from ..core import queries
+from ..core.steps import StepRefused
 from ..models import Instance
-from ..steps import StepRefused
-from . import access, guard
 
 blp = Blueprint("opening", __name__, url_prefix="/work/open")
 

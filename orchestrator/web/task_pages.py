@@ -3,10 +3,12 @@
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import content, diaries, steps
-from ..steps import StepRefused
-from . import guard, schema_form, timeline
-from .forms_page import Form
+from ..auth import guard
+from ..care import content, diaries
+from ..core import steps
+from ..core.steps import StepRefused
+from . import schema_form, timeline
+from .task_form import Form
 
 
 def special(task, instance):

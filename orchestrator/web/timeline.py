@@ -6,8 +6,12 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 
-from .. import diaries, engine, observations, queries, tasks
+from .. import engine
+from ..care import diaries, observations
 from ..clock import now
+from ..core import queries
+from ..core.answers import form_of
+from ..core.store import store
 from ..models import HumanTask, Instance
 
 
@@ -32,7 +36,7 @@ class Timeline:
 
 
 def of(instance: Instance) -> Timeline:
-    info = current_app.extensions["polku_store"].info(instance.version_id)
+    info = store().info(instance.version_id)
     settings = info.settings or {}
     found = Timeline(instance, instance.version.name, phases=phases(instance, settings.get("phases") or []),
                      series=observations.series(instance.id, settings.get("targets") or {}),
@@ -86,7 +90,7 @@ def answered(instance: Instance) -> list[Answered]:
 
 
 def labelled(task: HumanTask, answers: dict) -> list[tuple[str, object]]:
-    schema = tasks.form_of(task)["form_schema"] or {}
+    schema = form_of(task)["form_schema"] or {}
     properties = schema.get("properties") or {}
     return [((properties.get(name) or {}).get("title") or name, value) for name, value in answers.items()]
 

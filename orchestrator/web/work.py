@@ -6,14 +6,16 @@ from datetime import timedelta
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import enrolment, messaging, queries, staff_surveys, steps
+from ..auth import access, guard
+from ..care import enrolment, messaging, staff_surveys
 from ..clock import now
+from ..core import queries, steps
+from ..core.steps import StepRefused
 from ..extensions import db
 from ..models import Instance, StaffSurvey
-from ..steps import StepRefused
-from . import access, guard, timeline
-from .forms_page import Form
+from . import timeline
 from .i18n import local_path
+from .task_form import Form
 
 blp = Blueprint("work", __name__, url_prefix="/work")
 DUE = {"overdue": None, "today": timedelta(days=1), "week": timedelta(days=7)}

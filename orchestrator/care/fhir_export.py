@@ -8,11 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from . import queries, tasks
-from .clock import now
-from .extensions import db
+from ..clock import now
+from ..core import queries
+from ..core.answers import form_of
+from ..extensions import db
+from ..models import Event, HumanTask, Instance, Message, Observation
 from .measurements import KINDS
-from .models import Event, HumanTask, Instance, Message, Observation
 
 STATUS = {"running": "active", "incident": "on-hold", "completed": "completed", "cancelled": "revoked"}
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
@@ -54,7 +55,7 @@ def _answered(instance_id: int) -> list[tuple[HumanTask, Event]]:
 
 
 def _response(task: HumanTask, event: Event, patient: dict, plan: str) -> dict:
-    schema = tasks.form_of(task)["form_schema"] or {}
+    schema = form_of(task)["form_schema"] or {}
     properties = schema.get("properties") or {}
     items = [_item(name, (properties.get(name) or {}).get("title") or name, value)
              for name, value in event.data["answers"].items()]

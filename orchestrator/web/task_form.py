@@ -4,13 +4,14 @@ import uuid
 
 from flask import current_app, request
 
-from .. import steps, tasks
+from ..auth import guard
 from ..clock import now
+from ..core import steps
+from ..core.answers import InvalidAnswers, form_of
+from ..core.steps import StepRefused
 from ..extensions import db
-from ..forms import InvalidAnswers
 from ..models import HumanTask, TaskDraft
-from ..steps import StepRefused
-from . import guard, schema_form
+from . import schema_form
 
 
 class Form:
@@ -18,7 +19,7 @@ class Form:
 
     def __init__(self, task: HumanTask):
         self.task = task
-        found = tasks.form_of(task)
+        found = form_of(task)
         self.schema, self.ui = found["form_schema"] or {"type": "object", "properties": {}}, found["ui_schema"]
         self.errors: dict[str, list[str]] = {}
         self.values: dict | None = None

@@ -4,7 +4,7 @@ Each server process runs its own BackgroundScheduler with an in-memory job store
 stores must not be shared between processes). Two jobs: a sweep on a short interval, which also
 runs at start-up to catch up on timers that fell due while the service was down, and a wake-up
 armed at the earliest due time and re-armed when a step sets an earlier timer. Both fire due
-timers through ``timers.fire_due`` and then deliver notifications. When a run finds a backlog on
+timers through ``firing.fire_due`` and then deliver notifications. When a run finds a backlog on
 PostgreSQL, ``POLKU_TIMER_WORKERS`` threads drain it together (``SKIP LOCKED`` keeps their
 claims apart), so one firing's wait on the database overlaps another's engine work.
 """
@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from . import notify, timers
-from .clock import now
-from .extensions import db
+from ..clock import now
+from ..extensions import db
+from . import firing, notify
 
 log = logging.getLogger(__name__)
 SWEEP, WAKE = "polku-timer-sweep", "polku-timer-wake"
@@ -75,11 +75,11 @@ class TimerScheduler:
         """Fire until nothing falls due within the look-ahead; returns when the next timer does."""
         while True:
             began = now()
-            fired = self.fire() + timers.end_overdue()
+            fired = self.fire() + firing.end_overdue()
             if fired:
                 log.info("fired the timers of %d instance(s)", fired)
             notify.deliver_pending()
-            due = timers.next_due()
+            due = firing.next_due()
             # A wake-up armed for a moment this run outlasts would be skipped as "already running":
             # fire what falls due meanwhile here instead.
             if self._wanted.is_set() or (fired and due is not None and due <= now() + LOOKAHEAD):
@@ -94,15 +94,15 @@ class TimerScheduler:
     def fire(self) -> int:
         """Fire everything due; returns the steps run. An idle run costs one claim, as without helpers."""
         skip = set()  # instances left for the next run, shared (a set's add and copy are atomic)
-        fired = timers.fire_due(limit=1 if self.helpers else None, skip=skip)
+        fired = firing.fire_due(limit=1 if self.helpers else None, skip=skip)
         if fired and self.helpers:  # a backlog: drain it together
             helping = [self._pool.submit(self._fire_in_own_context, skip) for _ in range(self.helpers)]
-            fired += timers.fire_due(skip=skip) + sum(job.result() for job in helping)
+            fired += firing.fire_due(skip=skip) + sum(job.result() for job in helping)
         return fired
 
     def _fire_in_own_context(self, skip: set[int]) -> int:
         with self.app.app_context():  # its own session, so its own connection and transaction
-            return timers.fire_due(skip=skip)
+            return firing.fire_due(skip=skip)
 
     def arm(self, due: datetime | None) -> None:
         self._armed = due

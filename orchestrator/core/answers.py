@@ -1,9 +1,12 @@
-"""Task data is checked against the task's JSON Schema before the engine sees it."""
+"""A task's form, and answers checked against its JSON Schema before the engine sees them."""
 
 import json
 from functools import lru_cache
 
 import jsonschema
+
+from ..models import HumanTask
+from .store import store
 
 
 class InvalidAnswers(Exception):
@@ -12,6 +15,14 @@ class InvalidAnswers(Exception):
     def __init__(self, errors: list[dict]):
         super().__init__(f"{len(errors)} invalid field(s)")
         self.errors = errors
+
+
+def form_of(task: HumanTask) -> dict:
+    """The task's form (JSON Schema) and UI schema, as its version declares them (None where it has none)."""
+    info = store().info(task.version_id)
+    meta = info.task_meta.get(task.spec, {})
+    return {"form_schema": info.forms.get(task.form) if task.form else None,
+            "ui_schema": info.forms.get(meta.get("ui_form")) if meta.get("ui_form") else None}
 
 
 @lru_cache(maxsize=256)

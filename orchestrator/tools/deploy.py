@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from . import engine, projection
-from .engine import PackageInvalid, Problem
-from .extensions import db
-from .models import Pathway, PathwayVersion
+from .. import engine
+from ..core import projection
+from ..engine import PackageInvalid, Problem
+from ..extensions import db
+from ..models import Pathway, PathwayVersion
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 SAFE_NAME = re.compile(r"^[\w.-]+$")

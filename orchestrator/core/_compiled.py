@@ -24,7 +24,7 @@ from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
-from .extensions import db
+from ..extensions import db
 
 # Row counts to check once a pipeline has its answers: (cursor, expected count, error to raise).
 _deferred: ContextVar[list | None] = ContextVar("polku_pipeline_checks", default=None)

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .clock import now
-from .extensions import db
-from .models import DiaryEntry, HumanTask
+from ..clock import now
+from ..extensions import db
+from ..models import DiaryEntry, HumanTask
 
 
 def add(task: HumanTask, diary: str, data: dict, actor: str) -> DiaryEntry:

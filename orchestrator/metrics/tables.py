@@ -11,10 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
 
-from . import clock
-from .extensions import db
-from .metrics import Metric
-from .models import ContentView, HumanTask, Instance, Message, Score
+from .. import clock
+from ..extensions import db
+from ..models import ContentView, HumanTask, Instance, Message, Score
+from .report import Metric
 
 KEYS = ("clients_started", "clients_active", "clients_ended", "response_rate", "within_promise", "nps", "ces",
         "content_views")

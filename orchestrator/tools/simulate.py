@@ -26,11 +26,13 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import select
 
-from . import deploy, engine, queries, steps, timers
-from .clock import CLOCK
-from .extensions import db
-from .forms import InvalidAnswers
-from .models import Event, HumanTask, Instance, Notification, Timer
+from .. import engine
+from ..clock import CLOCK
+from ..core import firing, queries, steps
+from ..core.answers import InvalidAnswers
+from ..extensions import db
+from ..models import Event, HumanTask, Instance, Notification, Timer
+from . import deploy
 
 TICK = timedelta(milliseconds=1)  # a timer fires once its due time has passed
 ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "reminder": 2, "task opened": 3,
@@ -133,13 +135,13 @@ def _drive(package_dir: Path, forms_dir: Path, script: Script, end: datetime) ->
             message = pending.pop(0)
             steps.deliver(instance.id, message["name"], message["payload"], "simulation")
         status = queries.instance_or_404(instance.id).status
-        upcoming = [t for t in (timers.next_due(), _next_answer(instance.id, script, answered),
+        upcoming = [t for t in (firing.next_due(), _next_answer(instance.id, script, answered),
                                 pending and script.start + pending[0]["after"]) if t]
         if status != "running" or not upcoming or min(upcoming) > end:
             break
         CLOCK.set(max(min(upcoming) + TICK, CLOCK.now()))
-        timers.fire_due()
-        timers.end_overdue()
+        firing.fire_due()
+        firing.end_overdue()
         db.session.rollback()
     return timeline(instance.id, end)
 

@@ -5,19 +5,14 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
 
+from ..auth import demo, guard, oidc, sessions
 from ..extensions import db
-from . import demo, guard, oidc, sessions
 from .i18n import local_path
 
 blp = Blueprint("auth", __name__)
 HOME = {"client": "client.pathways", "professional": "work.inbox", "designer": "admin.pathways",
         "admin": "admin.teams"}
 ROLE_ORDER = ("professional", "designer", "admin", "client")  # the role a person with several signs in as
-
-
-def dev_sign_in_allowed() -> bool:
-    """The test sign-in stands in for strong authentication only in development, and never beside OIDC."""
-    return current_app.config["POLKU_ENV"] == "development" and not oidc.configured()
 
 
 @blp.route("/")
@@ -34,7 +29,7 @@ def sign_in():
     next_page = local_path(request.args.get("next"), "")
     if oidc.configured():
         return render_template("web/sign_in.html", oidc=True, next_page=next_page)
-    if not dev_sign_in_allowed():
+    if not demo.dev_sign_in_allowed():
         abort(503, description=_("Sign-in is not configured."))
     demo.ensure_all()
     return render_template("web/sign_in.html", oidc=False, people=demo.DEMO_PEOPLE, next_page=next_page)
@@ -42,7 +37,7 @@ def sign_in():
 
 @blp.route("/sign-in/test", methods=["POST"])
 def test_sign_in():
-    if not dev_sign_in_allowed():
+    if not demo.dev_sign_in_allowed():
         abort(404)
     chosen = demo.BY_KEY.get(request.form.get("person", ""))
     if chosen is None:

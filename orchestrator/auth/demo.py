@@ -2,10 +2,17 @@
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CareTeam, Person
+from . import oidc
+
+
+def dev_sign_in_allowed() -> bool:
+    """The test sign-in stands in for strong authentication only in development, and never beside OIDC."""
+    return current_app.config["POLKU_ENV"] == "development" and not oidc.configured()
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 
 from sqlalchemy import func, select
 
-from . import steps
-from .clock import now
-from .extensions import db
-from .models import ContentView, HumanTask, Instance, PathwayVersion
+from ..clock import now
+from ..core.store import store
+from ..extensions import db
+from ..models import ContentView, HumanTask, Instance, PathwayVersion
 
 
 def meta_of(task: HumanTask) -> dict:
     """What the package says of a task (its content page, its diary…)."""
-    return steps.store().info(task.version_id).task_meta.get(task.spec, {})
+    return store().info(task.version_id).task_meta.get(task.spec, {})
 
 
 def page_of(task: HumanTask) -> tuple[str, str] | None:

@@ -13,10 +13,10 @@ from typing import Protocol
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from .clock import now
+from ..clock import now
+from ..extensions import db
+from ..models import Notification
 from .database import begin_write, core, for_update
-from .extensions import db
-from .models import Notification
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = Notification.__table__

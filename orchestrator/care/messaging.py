@@ -8,11 +8,12 @@ is the response time the metrics read. Each message also notifies the other side
 from flask import current_app
 from sqlalchemy import select
 
+from ..clock import now
+from ..core.steps import StepRefused
+from ..core.store import store
+from ..extensions import db
+from ..models import ACTIVE, Instance, Message, Notification
 from . import promise
-from .clock import now
-from .extensions import db
-from .models import ACTIVE, Instance, Message, Notification
-from .steps import StepRefused, store
 
 MAX_LENGTH = 5000
 # A notification may leave the service (email, SMS): it says that there is a message, never what it says.

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .database import insert_rows
-from .extensions import db
+from ..core.database import insert_rows
+from ..extensions import db
+from ..models import Observation
 from .measurements import KINDS, Kind, fields_of, score_fields
-from .models import Observation
 
 
 def rows_for(schema: dict | None, answers: dict, instance_id: int, client_id: str | None, task_id: str | None,

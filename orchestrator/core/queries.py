@@ -6,11 +6,9 @@ from datetime import datetime
 from flask_smorest import abort
 from sqlalchemy import Text, bindparam, cast, or_, select, update
 
-from . import prepared
-from .clock import now
-from .database import core
-from .extensions import db
-from .models import (
+from ..clock import now
+from ..extensions import db
+from ..models import (
     ACTIVE,
     CareTeam,
     Event,
@@ -24,6 +22,8 @@ from .models import (
     Timer,
     new_client_id,
 )
+from . import _compiled
+from .database import core
 
 
 def pathway_or_404(key: str) -> Pathway:
@@ -104,7 +104,7 @@ TASK_ROW = select(HumanTask.__table__).where(TASK_COLUMNS.id == bindparam("id"))
 
 def task_row(task_id: str):
     """One task as a row (read on the step's own prepared path: the API's hot path reads it per call)."""
-    return prepared.first(TASK_ROW, {"id": task_id})
+    return _compiled.first(TASK_ROW, {"id": task_id})
 
 
 OPEN_TASKS = (select(HumanTask.__table__).where(TASK_COLUMNS.instance_id == bindparam("instance"),
@@ -115,11 +115,11 @@ TIMERS = (select(Timer.__table__).where(TIMER_COLUMNS.instance_id == bindparam("
 
 
 def instance_tasks(instance_id: int) -> list:
-    return prepared.rows(OPEN_TASKS, {"instance": instance_id})
+    return _compiled.rows(OPEN_TASKS, {"instance": instance_id})
 
 
 def instance_timers(instance_id: int) -> list:
-    return prepared.rows(TIMERS, {"instance": instance_id})
+    return _compiled.rows(TIMERS, {"instance": instance_id})
 
 
 def notifications(audience: str | None = None, recipient: str | None = None, instance: int | None = None,

@@ -14,10 +14,10 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, or_, select, true
 
-from . import clock
-from .extensions import db
-from .metric_names import LESS_IS_BETTER, UNITS
-from .models import ContentView, HumanTask, Instance, Message, Notification, Pathway, PathwayVersion, Score
+from .. import clock
+from ..extensions import db
+from ..models import ContentView, HumanTask, Instance, Message, Notification, Pathway, PathwayVersion, Score
+from .names import LESS_IS_BETTER, UNITS
 
 REGULAR = 0.8  # a client "answers regularly" who answers at least this share of what was asked
 

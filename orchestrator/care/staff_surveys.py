@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from .clock import now
-from .extensions import db
-from .models import CareTeam, Membership, StaffResponse, StaffScore, StaffSurvey
-from .steps import StepRefused
+from ..clock import now
+from ..core.steps import StepRefused
+from ..extensions import db
+from ..models import CareTeam, Membership, StaffResponse, StaffScore, StaffSurvey
 
 QUESTION = "Kuinka todennäköisesti suosittelisit digitaalisia hoitopolkuja työtavaksi kollegallesi?"
 

@@ -6,14 +6,16 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import Text, bindparam, cast, delete, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import engine, prepared, projection
-from .clock import now
+from .. import engine
+from ..clock import now
+from ..extensions import db
+from ..models import Instance, Pathway, PathwayVersion, TaskState
+from . import _compiled, projection
 from .database import core, for_update, upsert
-from .extensions import db
-from .models import Instance, Pathway, PathwayVersion, TaskState
 
 
 class LRU:
@@ -110,6 +112,11 @@ WRITE = update(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"),
                                 INSTANCES.c.lock_version == bindparam("expected"))
 
 
+def store() -> "WorkflowStore":
+    """This app's workflow store (one per app): the one way to a version's info and the live workflows."""
+    return current_app.extensions["polku_store"]
+
+
 class WorkflowStore:
     """Owns the in-process caches; one per app."""
 
@@ -134,7 +141,7 @@ class WorkflowStore:
 
     def lock(self, instance_id: int) -> InstanceRow | None:
         """Read an instance for a step, inside the write transaction (FOR UPDATE on PostgreSQL)."""
-        return self.row(prepared.first(for_update(READ_ROW), {"id": instance_id}))
+        return self.row(_compiled.first(for_update(READ_ROW), {"id": instance_id}))
 
     def row(self, record: dict | None) -> InstanceRow | None:
         """An instance as a step uses it, from a record of ``ROW``'s columns."""
@@ -161,7 +168,7 @@ class WorkflowStore:
         live = self.workflows.take(instance.id)
         if live is not None and live.lock_version == instance.lock_version:
             return live
-        rows = [(r.scope, r.task_id, r.doc) for r in prepared.rows(READ_STATES, {"id": instance.id})]
+        rows = [(r.scope, r.task_id, r.doc) for r in _compiled.rows(READ_STATES, {"id": instance.id})]
         specs = self.info(instance.version_id).specs
         head = json.loads(instance.head_json)
         workflow = engine.codec().load(specs, head, rows, engine.script_engine())
@@ -173,14 +180,14 @@ class WorkflowStore:
         Returns the changed tasks and what changed (deleted and created task ids), for projection.
         """
         changes, after, changed = engine.codec().changes(live.workflow, live.snapshot)
-        prepared.execute(WRITE, {
+        _compiled.execute(WRITE, {
             "row_id": instance.id, "expected": instance.lock_version, "head": changes.head,
             "serializer_version": engine.SERIALIZER_VERSION, "lock_version": instance.lock_version + 1,
             "status": instance.status, "incident": instance.incident, "updated_at": instance.updated_at,
             "ended_at": instance.ended_at,
         }, expect=1, otherwise=lambda: StaleDataError(f"instance {instance.id} was changed by another step"))
         instance.lock_version += 1
-        prepared.execute_many(DELETE_TASK, ({"instance": instance.id, "task": t} for t in changes.deletes))
+        _compiled.execute_many(DELETE_TASK, ({"instance": instance.id, "task": t} for t in changes.deletes))
         upsert(TaskState, [{"instance_id": instance.id, "task_id": t, "scope": s, "doc": d}
                            for s, t, d in changes.upserts], ["instance_id", "task_id"], ["scope", "doc"])
         live.snapshot = after

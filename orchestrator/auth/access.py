@@ -3,7 +3,7 @@
 from flask import request
 
 from ..clock import now
-from ..database import begin_write, insert_rows
+from ..core.database import begin_write, insert_rows
 from ..extensions import db
 from ..models import AccessLog, Disclosure
 from . import sessions

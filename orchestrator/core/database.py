@@ -5,8 +5,8 @@ from functools import lru_cache
 from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import prepared
-from .extensions import db
+from ..extensions import db
+from . import _compiled
 
 IMMEDIATE = "polku_immediate"
 
@@ -17,7 +17,7 @@ def configure_engine(engine: Engine) -> None:
     PostgreSQL: SQLAlchemy's statements are refused inside a pipeline of prepared ones.
     """
     if engine.dialect.name == "postgresql":
-        event.listen(engine, "before_cursor_execute", prepared.refuse_in_pipeline)
+        event.listen(engine, "before_cursor_execute", _compiled.refuse_in_pipeline)
     if engine.dialect.name != "sqlite":
         return
 
@@ -78,7 +78,7 @@ def core():
 def upsert(model, rows: list[dict], keys: list[str], update: list[str]) -> None:
     """Insert or update rows, as one executemany of a statement built once per table."""
     if rows:
-        prepared.execute_many(_upsert_statement(db.engine.dialect.name, model.__table__, tuple(keys), tuple(update)),
+        _compiled.execute_many(_upsert_statement(db.engine.dialect.name, model.__table__, tuple(keys), tuple(update)),
                               rows)
 
 
@@ -91,7 +91,7 @@ def _upsert_statement(dialect_name: str, table, keys: tuple[str, ...], update: t
 
 def insert_rows(model, rows: list[dict]) -> None:
     """Insert rows that name every column they fill (column defaults are not applied)."""
-    prepared.execute_many(_insert_statement(model.__table__), rows)
+    _compiled.execute_many(_insert_statement(model.__table__), rows)
 
 
 @lru_cache(maxsize=32)

@@ -10,10 +10,11 @@ aborts with 404, so nobody learns that something they may not see exists.
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_babel import gettext as _
 
-from .. import queries
+from ..core import queries
+from ..core.store import store
 from ..extensions import db
 from ..models import HumanTask, Instance
 from . import sessions
@@ -56,7 +57,7 @@ def user():
 
 def pathway_teams(version_id: int) -> frozenset[str]:
     """The care teams that follow a pathway version (worked out once per version, see ``projection.teams``)."""
-    return current_app.extensions["polku_store"].info(version_id).teams
+    return store().info(version_id).teams
 
 
 def may_see_instance(instance: Instance) -> bool:

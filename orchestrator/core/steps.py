@@ -13,15 +13,17 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import engine, observations, prepared
-from .clock import now
+from .. import engine
+from ..care import observations
+from ..clock import now
+from ..extensions import db
+from ..models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
+from . import _compiled
+from .answers import InvalidAnswers, field_errors
 from .database import begin_write, insert_rows, lock
-from .extensions import db
-from .forms import InvalidAnswers, field_errors
-from .models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
 from .projection import Projected, existing, project
 from .queries import completion_by_key, instance_tasks, instance_timers
-from .store import InstanceRow, Live, WorkflowStore
+from .store import InstanceRow, Live, store
 
 
 class StepRefused(Exception):
@@ -31,10 +33,6 @@ class StepRefused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def store() -> WorkflowStore:
-    return current_app.extensions["polku_store"]
 
 
 class _Step:
@@ -54,7 +52,7 @@ def _write(respond: bool = True):
     step = _Step()
     begin_write()
     try:
-        with prepared.one_connection():
+        with _compiled.one_connection():
             yield step
             lock_version = step.instance.lock_version if step.live else None
             if step.live is not None and respond:
@@ -98,7 +96,7 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", at
     instance.updated_at = at
-    with prepared.pipelined():  # the writes need no answers: on PostgreSQL they travel together
+    with _compiled.pipelined():  # the writes need no answers: on PostgreSQL they travel together
         changed, changes = store().save(instance, live)
         step.projected = project(instance, store().info(instance.version_id), changed, changes, actor, at,
                                  live.projected)
@@ -159,7 +157,7 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
     """Complete a human task with answers checked against its form; a repeated key completes once."""
     try:
         with _write() as step:
-            task = prepared.first(TASK, {"id": task_id})
+            task = _compiled.first(TASK, {"id": task_id})
             if task is None:
                 raise StepRefused(404, f"task {task_id} not found")
             replay = _replay(idempotency_key, task_id)

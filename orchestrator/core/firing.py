@@ -12,12 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from . import prepared, steps
-from .clock import now
+from ..clock import now
+from ..extensions import db
+from ..models import Instance, Timer
+from . import _compiled, steps
 from .database import core, for_update
-from .extensions import db
-from .models import Instance, Timer
-from .store import ROW, InstanceRow
+from .store import ROW, InstanceRow, store
 
 log = logging.getLogger(__name__)
 TIMERS, INSTANCES = Timer.__table__, Instance.__table__
@@ -40,10 +40,10 @@ def _claim(at: datetime, skip: set[int]) -> InstanceRow | None:
     then drops out of the claim instead of handing over an instance with nothing left to fire.
     """
     if not skip:
-        return steps.store().row(prepared.first(claim_statement(), {"now": at}))
+        return store().row(_compiled.first(claim_statement(), {"now": at}))
     # Rare (an instance whose step failed this run): the list of ids to pass by needs SQLAlchemy's expansion.
     stmt = for_update(_DUE_SKIPPING, of=(TIMERS, INSTANCES), skip_locked=True)
-    return steps.store().row(core().execute(stmt, {"now": at, "skip": sorted(set(skip))}).mappings().first())
+    return store().row(core().execute(stmt, {"now": at, "skip": sorted(set(skip))}).mappings().first())
 
 
 def claim_statement():

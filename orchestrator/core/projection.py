@@ -10,9 +10,10 @@ from datetime import datetime
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import bindparam, delete, literal, select, update
 
-from . import engine, prepared
+from .. import engine
+from ..models import HumanTask, Instance, Notification, Timer
+from . import _compiled
 from .database import insert_rows, upsert
-from .models import HumanTask, Instance, Notification, Timer
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
 def _plain(value) -> str:
@@ -69,7 +70,7 @@ DROP_TIMER = delete(TIMERS).where(TIMERS.c.id == bindparam("timer_id"))
 
 def existing(instance_id: int) -> tuple[set[str], set[str]]:
     """The instance's open human task ids and waiting timer ids, in one query."""
-    rows = [tuple(row.values()) for row in prepared.rows(EXISTING, {"instance": instance_id})]
+    rows = [tuple(row.values()) for row in _compiled.rows(EXISTING, {"instance": instance_id})]
     return {i for i, kind in rows if kind == "task"}, {i for i, kind in rows if kind == "timer"}
 
 
@@ -109,7 +110,7 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
     insert_rows(HumanTask, new_tasks)
     upsert(Timer, timers, ["id"], ["due_at", "spec", "kind"])
     gone = set(deleted) & timer_ids
-    prepared.execute_many(DROP_TIMER, ({"timer_id": i} for i in gone))
+    _compiled.execute_many(DROP_TIMER, ({"timer_id": i} for i in gone))
     open_now = (open_ids - closed.keys()) | {t["id"] for t in new_tasks}
     fired = engine.runtime.fired_timers(changed, changes.created, timer_ids) if info.timed else []
     notices = reminders(instance, info, fired, at)
@@ -141,7 +142,7 @@ def reminders(instance, info, fired: list, at: datetime) -> list[dict]:
 
 
 def _close(closed: dict[str, str], actor: str, at) -> None:
-    prepared.execute_many(CLOSE, ({"task_id": task_id, "new_state": state, "at": at,
+    _compiled.execute_many(CLOSE, ({"task_id": task_id, "new_state": state, "at": at,
                                    "by": actor if state == "completed" else None}
                                   for task_id, state in closed.items()))
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from . import steps
-from .clock import now
-from .database import begin_write, insert_rows, lock
-from .extensions import db
-from .models import ACTIVE, Consent, Instance, Offer, PathwayVersion, Person
-from .steps import StepRefused
+from ..clock import now
+from ..core import steps
+from ..core.database import begin_write, insert_rows, lock
+from ..core.steps import StepRefused
+from ..extensions import db
+from ..models import ACTIVE, Consent, Instance, Offer, PathwayVersion, Person
 
 ANSWERS = ("given", "declined")
 

@@ -1,0 +1,1 @@
+"""Tools around the service: deploying pathway packages and simulating a pathway on a moved clock."""
