@@ -1,0 +1,37 @@
+"""Database models (typed SQLAlchemy 2.0): the pathways and their running instances with the rows a step
+projects (``flow``), people and access (``people``), and the care-pathway records (``care``)."""
+
+from .care import (
+    Consent,
+    ContentView,
+    DiaryEntry,
+    Disclosure,
+    Message,
+    MetricGoal,
+    Observation,
+    Offer,
+    Score,
+    StaffResponse,
+    StaffScore,
+    StaffSurvey,
+)
+from .flow import (
+    ACTIVE,
+    Event,
+    HumanTask,
+    Instance,
+    Notification,
+    Pathway,
+    PathwayVersion,
+    TaskState,
+    Timer,
+    UTCDateTime,
+)
+from .people import AccessLog, CareTeam, Membership, Person, TaskDraft, UserSession, new_client_id
+
+__all__ = [
+    "ACTIVE", "AccessLog", "CareTeam", "Consent", "ContentView", "DiaryEntry", "Disclosure", "Event", "HumanTask",
+    "Instance", "Membership", "Message", "MetricGoal", "Notification", "Observation", "Offer", "Pathway",
+    "PathwayVersion", "Person", "Score", "StaffResponse", "StaffScore", "StaffSurvey", "TaskDraft", "TaskState",
+    "Timer", "UTCDateTime", "UserSession", "new_client_id",
+]
