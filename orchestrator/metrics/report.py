@@ -5,21 +5,31 @@ asked, sent or reminded in the period, with its outcome (answered, replied) as k
 (the package's ``goal:<metric>`` property) turns it into a traffic light as the follow-up model has
 it: attainment ≥ 100 % green, 85–99 % yellow, below 85 % red. Nothing here names a client: the
 numbers are aggregates, which is all a self-care pathway may give.
+
+Each metric is counted in one place only, so that a report and a dashboard cannot disagree: the
+dashboard's metrics (``tables.KEYS``) come from ``tables.table`` for the scope's versions and the one
+period, and this module counts only the rest. A metric's value, target and light, and the one NPS,
+are in ``values``.
 """
 
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, select, true
 
 from .. import clock
 from ..extensions import db
 from ..models import ContentView, HumanTask, Instance, Message, Notification, Pathway, PathwayVersion, Score
-from .names import LESS_IS_BETTER, UNITS
+from .tables import table
+from .values import Metric
 
 REGULAR = 0.8  # a client "answers regularly" who answers at least this share of what was asked
+ALL = ""  # the group ``table`` adds every pathway into for Scope() (no pathway has an empty key)
+# The order a report lists its metrics in (its page, CSV and JSON keep it).
+ORDER = ("clients_started", "clients_active", "clients_ended", "response_rate", "answering_regularly", "messages",
+         "replies", "reply_median_hours", "reply_p90_hours", "within_promise", "nps", "ces", "professional_tasks",
+         "handling_median_hours", "reminders_sent", "answered_after_reminder", "content_views")
 
 
 @dataclass(frozen=True)
@@ -28,52 +38,6 @@ class Scope:
 
     pathway: str | None = None
     version_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Definition:
-    key: str
-    unit: str  # count, %, h, score
-    higher_is_better: bool = True
-
-
-DEFINITIONS = {key: Definition(key, unit, key not in LESS_IS_BETTER) for key, unit in UNITS.items()}
-
-
-@dataclass
-class Metric:
-    key: str
-    value: float | None
-    basis: int = 0  # how many rows the value is computed from (answers, messages…)
-    target: float | None = None
-
-    @property
-    def definition(self) -> Definition:
-        return DEFINITIONS[self.key]
-
-    @property
-    def attainment(self) -> float | None:
-        """The value as a percentage of its target (the other way round where less is better)."""
-        return attainment(self.value, self.target, self.definition.higher_is_better)
-
-    @property
-    def light(self) -> str | None:
-        return light(self.attainment)
-
-
-def attainment(value: float | None, target: float | None, higher_is_better: bool = True) -> float | None:
-    if value is None or target is None or target <= 0 and higher_is_better:
-        return None
-    if higher_is_better:
-        return value / target * 100
-    return float("inf") if value <= 0 else target / value * 100
-
-
-def light(attained: float | None) -> str | None:
-    """green at ≥ 100 %, yellow at 85–99.9… %, red below 85 %; None without a target."""
-    if attained is None:
-        return None
-    return "green" if attained >= 100 else "yellow" if attained >= 85 else "red"
 
 
 @dataclass
@@ -99,88 +63,76 @@ class Outcome:
         return self.last - self.first
 
 
-def _versions(scope: Scope) -> list[int] | None:
-    """The version ids the scope covers (None: all of them)."""
-    if scope.version_id is not None:
-        return [scope.version_id]
-    if scope.pathway is not None:
-        return list(db.session.scalars(select(PathwayVersion.id).join(Pathway, Pathway.id == PathwayVersion.pathway_id)
-                                       .where(Pathway.key == scope.pathway)))
-    return None
-
-
-def _instances(scope: Scope, column=Instance.version_id):
-    """A condition on a version id column (an instance's by default) for the scope."""
-    ids = _versions(scope)
-    return true() if ids is None else column.in_(ids)
-
-
 def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = None) -> Report:
-    """Every metric of the scope for the period, with the targets in ``goals`` (metric → number)."""
-    found = Report(scope, start, end)
-    for metric in (*_clients(scope, start, end), *_answers(scope, start, end), *_messages(scope, start, end),
-                   *_scores(scope, start, end), *_work(scope, start, end), *_reminders(scope, start, end)):
-        metric.target = (goals or {}).get(metric.key)
-        found.metrics[metric.key] = metric
-    found.content = _content(scope, start, end)
-    found.proms = _proms(scope, start, end)
-    views = sum(found.content.values())
-    found.metrics["content_views"] = Metric("content_views", views, views, (goals or {}).get("content_views"))
+    """Every metric of the scope for the period, with the targets in ``goals`` (metric → number).
+
+    The dashboard's metrics are ``table``'s for this one period, the rest are counted here."""
+
+    goals = goals or {}
+    group, pathway_of, also = _groups(scope)
+    ids = None if scope == Scope() else list(pathway_of)
+    found = Report(scope, start, end, content=_content(scope, ids, start, end), proms=_proms(ids, start, end))
+    counted = dict(table([start, end], pathway_of, {group: goals}, also)[(group, 0)])
+    if scope.version_id is not None:
+        # Views carry their pathway's key, not its version: the table counts the whole pathway's, without reading
+        # an instance. One version's are its pages', read through its instances.
+        views = sum(found.content.values())
+        counted["content_views"] = Metric("content_views", views, views)
+    for metric in (*_answering(ids, start, end), *_messages(ids, start, end), *_work(ids, start, end),
+                   *_reminders(ids, start, end)):
+        counted[metric.key] = metric
+    for key in ORDER:
+        found.metrics[key] = counted[key]
+        found.metrics[key].target = goals.get(key)
     return found
 
 
-def _count(*where) -> int:
-    return db.session.scalar(select(func.count()).select_from(Instance).where(*where)) or 0
+def _groups(scope: Scope) -> tuple[str, dict[int, str], dict[str, list[str]]]:
+    """The scope as ``table`` counts it: the group to read, each version id in it → its pathway's key, and
+    ``also`` (all pathways: each pathway is added into the group ``ALL`` too). A pathway without versions
+    maps none: the table still gives its group, with nothing counted."""
+    if scope.version_id is not None:  # its views are not the table's (see report): the group's name matters not
+        return scope.pathway or ALL, {scope.version_id: scope.pathway or ALL}, {}
+    versions = select(PathwayVersion.id, Pathway.key).join(Pathway, Pathway.id == PathwayVersion.pathway_id)
+    if scope.pathway is not None:
+        return scope.pathway, dict(db.session.execute(versions.where(Pathway.key == scope.pathway)).all()), {}
+    pathway_of = dict(db.session.execute(versions).all())
+    return ALL, pathway_of, {key: [ALL] for key in set(pathway_of.values())}
 
 
-def _clients(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    inside = _instances(scope)
-    started = _count(inside, Instance.created_at >= start, Instance.created_at < end)
-    active = _count(inside, Instance.created_at < end, or_(Instance.ended_at.is_(None), Instance.ended_at >= end))
-    ended = _count(inside, Instance.ended_at >= start, Instance.ended_at < end)
-    return [Metric("clients_started", started, started), Metric("clients_active", active, active),
-            Metric("clients_ended", ended, ended)]
+def _inside(ids: list[int] | None, column=Instance.version_id):
+    """A condition on a version id column (an instance's by default): among ``ids``, or any (None: all pathways)."""
+    return true() if ids is None else column.in_(ids)
 
 
-def _answers(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    """Client forms asked in the period (questionnaires, measurements, tests) and how many were answered."""
+def _answering(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
+    """The share of clients asked a form in the period (questionnaires, measurements, tests) who answered at
+    least ``REGULAR`` of theirs (the response rate over all of them is ``table``'s)."""
     answered = case((HumanTask.state == "completed", 1), else_=0)
     rows = db.session.execute(
-        select(HumanTask.instance_id, func.count(), func.sum(answered))
-        .where(_instances(scope, HumanTask.version_id), HumanTask.audience == "client", HumanTask.form.is_not(None),
+        select(func.count(), func.sum(answered))
+        .where(_inside(ids, HumanTask.version_id), HumanTask.audience == "client", HumanTask.form.is_not(None),
                HumanTask.created_at >= start, HumanTask.created_at < end)
         .group_by(HumanTask.instance_id)).all()
-    asked, given = sum(r[1] for r in rows), sum(r[2] or 0 for r in rows)
-    regular = sum(1 for r in rows if (r[2] or 0) >= REGULAR * r[1])
-    return [Metric("response_rate", 100 * given / asked if asked else None, asked),
-            Metric("answering_regularly", 100 * regular / len(rows) if rows else None, len(rows))]
+    regular = sum(1 for asked, given in rows if (given or 0) >= REGULAR * asked)
+    return [Metric("answering_regularly", 100 * regular / len(rows) if rows else None, len(rows))]
 
 
-def _messages(scope: Scope, start: datetime, end: datetime, now: datetime | None = None) -> list[Metric]:
-    at = now or clock.now()
-    # A message counts in the period it was sent in, with its outcome as known now.
-    rows = [_Sent(r.sender, r.sent_at, r.replied_at if r.replied_at and r.replied_at < at else None, r.reply_by)
-            for r in db.session.execute(
-                select(Message.sender, Message.sent_at, Message.replied_at, Message.reply_by)
-                .where(Message.instance_id.in_(select(Instance.id).where(_instances(scope))),
-                       Message.sent_at >= start, Message.sent_at < end))]
+def _messages(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
+    """Messages sent in the period and how soon the clients' were replied to (whether within the promise is
+    ``table``'s). A reply counts as known now: one stamped later (on a simulated clock) has not come yet."""
+    at = clock.now()
+    rows = db.session.execute(
+        select(Message.sender, Message.sent_at, Message.replied_at)
+        .where(Message.instance_id.in_(select(Instance.id).where(_inside(ids))),
+               Message.sent_at >= start, Message.sent_at < end)).all()
     asked = [r for r in rows if r.sender == "client"]
-    hours = sorted((r.replied_at - r.sent_at).total_seconds() / 3600 for r in asked if r.replied_at)
-    # A promise is kept or broken once answered, or once its reply-by time has passed unanswered.
-    decided = [r for r in asked if r.reply_by and (r.replied_at or r.reply_by < at)]
-    kept = sum(1 for r in decided if r.replied_at and r.replied_at <= r.reply_by)
+    hours = sorted((r.replied_at - r.sent_at).total_seconds() / 3600 for r in asked
+                   if r.replied_at and r.replied_at < at)
     return [Metric("messages", len(asked), len(asked)), Metric("replies", sum(r.sender != "client" for r in rows),
                                                              len(rows)),
             Metric("reply_median_hours", statistics.median(hours) if hours else None, len(hours)),
-            Metric("reply_p90_hours", _percentile(hours, 90), len(hours)),
-            Metric("within_promise", 100 * kept / len(decided) if decided else None, len(decided))]
-
-
-class _Sent(NamedTuple):
-    sender: str
-    sent_at: datetime
-    replied_at: datetime | None
-    reply_by: datetime | None
+            Metric("reply_p90_hours", _percentile(hours, 90), len(hours))]
 
 
 def _percentile(values: list[float], p: float) -> float | None:
@@ -191,21 +143,12 @@ def _percentile(values: list[float], p: float) -> float | None:
     return values[int(rank) - 1]
 
 
-def _scores(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    where = [Score.at >= start, Score.at < end, _instances(scope, Score.version_id)]
-    nps = list(db.session.scalars(select(Score.value).where(Score.kind == "nps", *where)))
-    ces = list(db.session.scalars(select(Score.value).where(Score.kind == "ces", *where)))
-    promoters, detractors = sum(v >= 9 for v in nps), sum(v <= 6 for v in nps)
-    return [Metric("nps", 100 * (promoters - detractors) / len(nps) if nps else None, len(nps)),
-            Metric("ces", statistics.fmean(ces) if ces else None, len(ces))]
-
-
-def _proms(scope: Scope, start: datetime, end: datetime) -> dict[str, Outcome]:
+def _proms(ids: list[int] | None, start: datetime, end: datetime) -> dict[str, Outcome]:
     """Each PROM scale: first against last answer, per instance (its client stays unnamed), answered in the period."""
     answers: dict[str, dict[int, list[float]]] = {}
     for name, instance_id, value in db.session.execute(
             select(Score.name, Score.instance_id, Score.value)
-            .where(Score.kind == "prom", Score.at >= start, Score.at < end, _instances(scope, Score.version_id))
+            .where(Score.kind == "prom", Score.at >= start, Score.at < end, _inside(ids, Score.version_id))
             .order_by(Score.at, Score.id)):
         answers.setdefault(name, {}).setdefault(instance_id, []).append(value)
     found = {}
@@ -217,8 +160,8 @@ def _proms(scope: Scope, start: datetime, end: datetime) -> dict[str, Outcome]:
     return found
 
 
-def _work(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
-    where = (_instances(scope, HumanTask.version_id), HumanTask.audience == "professional",
+def _work(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
+    where = (_inside(ids, HumanTask.version_id), HumanTask.audience == "professional",
              HumanTask.state == "completed", HumanTask.completed_at >= start, HumanTask.completed_at < end)
     if db.engine.dialect.name == "postgresql":  # the median in the database: no row leaves it
         seconds = func.extract("epoch", HumanTask.completed_at - HumanTask.created_at)
@@ -232,12 +175,12 @@ def _work(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
     return [Metric("professional_tasks", n, n), Metric("handling_median_hours", median, n)]
 
 
-def _reminders(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
+def _reminders(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
     answered_after = and_(HumanTask.state == "completed", HumanTask.completed_at >= Notification.created_at)
     sent, about_tasks, after = db.session.execute(
         select(func.count(), func.count(Notification.task_id), func.sum(case((answered_after, 1), else_=0)))
         .select_from(Notification).outerjoin(HumanTask, HumanTask.id == Notification.task_id)
-        .where(Notification.instance_id.in_(select(Instance.id).where(_instances(scope))),
+        .where(Notification.instance_id.in_(select(Instance.id).where(_inside(ids))),
                Notification.kind == "reminder", Notification.created_at >= start,
                Notification.created_at < end)).one()
     return [Metric("reminders_sent", sent or 0, sent or 0),
@@ -245,11 +188,13 @@ def _reminders(scope: Scope, start: datetime, end: datetime) -> list[Metric]:
                    about_tasks or 0)]
 
 
-def _content(scope: Scope, start: datetime, end: datetime) -> dict[str, int]:
+def _content(scope: Scope, ids: list[int] | None, start: datetime, end: datetime) -> dict[str, int]:
+    """Views per page in the period. Views carry their pathway's key: a pathway's are counted without reading
+    an instance, one version's through its instances."""
     query = (select(ContentView.page, func.count()).where(ContentView.at >= start, ContentView.at < end)
              .group_by(ContentView.page))
     if scope.version_id is not None:
-        query = query.join(Instance, Instance.id == ContentView.instance_id).where(_instances(scope))
-    elif scope.pathway is not None:  # views carry their pathway's key: no instance to read
+        query = query.join(Instance, Instance.id == ContentView.instance_id).where(_inside(ids))
+    elif scope.pathway is not None:
         query = query.where(ContentView.pathway_key == scope.pathway)
     return dict(sorted(tuple(row) for row in db.session.execute(query)))

@@ -1,9 +1,9 @@
 """Many metric values at once: every pathway's for the overview, or one pathway's per week, month or quarter.
 
-The same numbers as ``metrics.report`` gives for each group, but counted in one grouped query per
-kind of row (grouped by version and by period), so a dashboard costs a handful of queries however
-many pathways and periods it shows. Periods are a CASE over their boundaries: the same SQL runs on
-SQLite and PostgreSQL.
+The one place the dashboard's metrics (``KEYS``) are counted: ``metrics.report`` takes them from here
+for its one scope and period. They are counted in one grouped query per kind of row (grouped by version
+and by period), so a dashboard costs a handful of queries however many pathways and periods it shows.
+Periods are a CASE over their boundaries: the same SQL runs on SQLite and PostgreSQL.
 """
 
 from collections import defaultdict
@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, or_, select
 from .. import clock
 from ..extensions import db
 from ..models import ContentView, HumanTask, Instance, Message, Score
-from .report import Metric
+from .values import DETRACTOR, PROMOTER, Metric, nps_score
 
 KEYS = ("clients_started", "clients_active", "clients_ended", "response_rate", "within_promise", "nps", "ces",
         "content_views")
@@ -24,11 +24,12 @@ def table(edges: list[datetime], pathway_of: dict[int, str], goals: dict[str, di
           also: dict[str, list[str]] | None = None) -> dict[tuple[str, int], dict]:
     """Metric values (``KEYS``) by (pathway key, period index) for the periods between ``edges``, over the
     versions in ``pathway_of`` (version id → pathway key); ``goals`` by pathway key. ``also`` adds each
-    pathway's numbers to more groups (pathway key → group keys, e.g. a total, or all of one kind)."""
+    pathway's numbers to more groups (pathway key → group keys, e.g. a total, or all of one kind). A group
+    named in ``goals`` has its rows even if none of its versions is given (nothing counted: zeros and Nones)."""
     counts: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     versions, also = sorted(pathway_of), also or {}
     into = {key: {key, *also.get(key, [])} for key in set(pathway_of.values())}
-    groups = sorted(set().union(*into.values())) if into else []
+    groups = sorted(set(goals).union(*into.values()))
     for family in (_clients, _answers, _messages, _scores, _views):
         for key, period, name, value in family(edges, versions, pathway_of):
             for group in into[key]:
@@ -92,7 +93,10 @@ def _answers(edges, versions, pathway_of):
 
 
 def _messages(edges, versions, pathway_of):
-    at = clock.now()  # as known now: a promise passed unanswered is broken
+    """The clients' messages and their reply-by promises, the one definition of within the promise: a promise
+    is kept or broken once answered, or once its reply-by time has passed unanswered; kept when replied at
+    or before its reply-by time. As known now: a reply stamped later (a simulated clock) has not come yet."""
+    at = clock.now()
     replied = and_(Message.replied_at.is_not(None), Message.replied_at < at)
     decided = case((and_(Message.reply_by.is_not(None), or_(replied, Message.reply_by < at)), 1), else_=0)
     kept = case((and_(Message.reply_by.is_not(None), replied, Message.replied_at <= Message.reply_by), 1), else_=0)
@@ -118,8 +122,8 @@ def _scores(edges, versions, pathway_of):
     for key, period, n, promoters, detractors, ces_n, ces_sum in _grouped(
             Score.version_id, Score.at, edges, versions, pathway_of,
             func.sum(case((Score.kind == "nps", 1), else_=0)),
-            func.sum(case((and_(Score.kind == "nps", Score.value >= 9), 1), else_=0)),
-            func.sum(case((and_(Score.kind == "nps", Score.value <= 6), 1), else_=0)),
+            func.sum(case((and_(Score.kind == "nps", Score.value >= PROMOTER), 1), else_=0)),
+            func.sum(case((and_(Score.kind == "nps", Score.value <= DETRACTOR), 1), else_=0)),
             func.sum(case((Score.kind == "ces", 1), else_=0)),
             func.sum(case((Score.kind == "ces", Score.value), else_=0)),
             where=(Score.kind.in_(("nps", "ces")),)):
@@ -150,8 +154,7 @@ def _metrics(c: dict, goals: dict) -> dict[str, Metric]:
         "clients_ended": (int(c.get("ended", 0)), c.get("ended", 0)),
         "response_rate": (share("answered", "asked"), c.get("asked", 0)),
         "within_promise": (share("kept", "decided"), c.get("decided", 0)),
-        "nps": ((share("promoters", "nps_n") or 0) - (share("detractors", "nps_n") or 0)
-                if c.get("nps_n") else None, c.get("nps_n", 0)),
+        "nps": (nps_score(c.get("promoters", 0), c.get("detractors", 0), c.get("nps_n", 0)), c.get("nps_n", 0)),
         "ces": (c["ces_sum"] / c["ces_n"] if c.get("ces_n") else None, c.get("ces_n", 0)),
         "content_views": (int(c.get("views", 0)), c.get("views", 0)),
     }
