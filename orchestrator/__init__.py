@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import click
-from flask import Flask, g
+from flask import Flask, g, make_response, request
 
 from . import extensions
 
@@ -47,6 +47,7 @@ def create_app(config_class: type | None = None) -> Flask:
     from . import web
 
     web.init(app)
+    _answer_refusals(app)
 
     @app.before_request
     def start_clock() -> None:
@@ -87,6 +88,27 @@ def refuse_unsafe_settings(app: Flask) -> None:
     if app.config["POLKU_ENV"] != "development" and app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET):
         raise RuntimeError("POLKU_SECRET_KEY must be set to a long random value outside development "
                            "(or set POLKU_ENV=development to run with the test sign-in)")
+
+
+def _answer_refusals(app: Flask) -> None:
+    """One handler for every refusal: JSON under /api/, else the error page in the reader's language."""
+    from . import api, web
+    from .core.refusal import N_, Refused
+    from .engine import PackageInvalid
+
+    def refused(exc: Refused):
+        response = api.refusal(exc) if request.path.startswith("/api/") else web.refusal(exc)
+        if exc.status == 503:
+            response = make_response(response)
+            response.headers["Retry-After"] = "2"
+        return response
+
+    def package_invalid(exc: PackageInvalid):
+        return refused(Refused(422, N_("the pathway package is not valid: %(n)s problem(s)"),
+                               [p.as_dict() for p in exc.problems], n=len(exc.problems)))
+
+    app.register_error_handler(Refused, refused)
+    app.register_error_handler(PackageInvalid, package_invalid)
 
 
 def _reloader_parent(app: Flask) -> bool:

@@ -8,9 +8,7 @@ from sqlalchemy import select
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..auth import access, demo, guard, sessions
-from ..core.answers import InvalidAnswers
-from ..core.steps import StepRefused
-from ..engine import PackageInvalid
+from ..core.refusal import Refused
 from ..extensions import csrf, db
 from ..models import Instance, UserSession
 
@@ -60,20 +58,13 @@ def _service_or_dev_caller():
     abort(401, message="sign in, or send a service's bearer token")
 
 
-def _error(status: int, message: str, errors: list | None = None):
-    """The same JSON shape as every other API error: code, status, message and, if any, errors."""
-    body = {"code": status, "status": HTTP_STATUS_CODES.get(status, "Error"), "message": message}
-    if errors is not None:
-        body["errors"] = errors
+def refusal(refused: Refused):
+    """A refusal in the same JSON shape as every other API error: code, status, message and, if any, errors."""
+    status = refused.status
+    body = {"code": status, "status": HTTP_STATUS_CODES.get(status, "Error"), "message": refused.message}
+    if refused.errors is not None:
+        body["errors"] = refused.errors
     return jsonify(body), status
-
-
-ERRORS = {
-    StepRefused: lambda e: _error(e.status, e.message),
-    InvalidAnswers: lambda e: _error(422, "the answers do not fit the form", e.errors),
-    PackageInvalid: lambda e: _error(422, f"the pathway package is not valid: {len(e.problems)} problem(s)",
-                                     [p.as_dict() for p in e.problems]),
-}
 
 
 MAX_DEPTH = 32
@@ -119,8 +110,6 @@ def check_input():
 def register(app: Flask, api: Api) -> None:
     from . import instances, messages, metrics, notifications, pathways, tasks
 
-    for exc_class, handler in ERRORS.items():
-        app.register_error_handler(exc_class, handler)
     for module in (pathways, instances, tasks, messages, notifications, metrics):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.spec.components.security_scheme("service", {"type": "http", "scheme": "bearer"})

@@ -3,8 +3,7 @@
 from flask import request
 
 from ..clock import now
-from ..core.database import begin_write, insert_rows
-from ..extensions import db
+from ..core.database import insert_rows, write
 from ..models import AccessLog, Disclosure
 from . import sessions
 
@@ -21,13 +20,12 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
         raise RuntimeError("a request logs its access once")
     user, at = sessions.current(), now()
     who = user.person.name if user.person else user.name
-    begin_write()  # a read transaction that then writes can meet another writer's lock on SQLite
-    insert_rows(AccessLog, [{"at": at, "person_id": user.person.id if user.person else None, "actor": who,
-                             "role": user.role, "client_id": client_id, "object_type": object_type,
-                             "object_id": str(object_id)[:100], "purpose": purpose,
-                             "route": (request.endpoint or request.path)[:200]}
-                            for client_id, object_id in shown.items()])
-    db.session.commit()
+    with write():
+        insert_rows(AccessLog, [{"at": at, "person_id": user.person.id if user.person else None, "actor": who,
+                                 "role": user.role, "client_id": client_id, "object_type": object_type,
+                                 "object_id": str(object_id)[:100], "purpose": purpose,
+                                 "route": (request.endpoint or request.path)[:200]}
+                                for client_id, object_id in shown.items()])
     done["access_logged"] = True
 
 
@@ -39,8 +37,7 @@ def purpose() -> str:
 def disclose(what: str, client_id: str | None) -> None:
     """Log an export leaving Polku (a client's FHIR bundle, a metrics CSV: ``client_id`` None)."""
     user = sessions.current()
-    begin_write()
-    insert_rows(Disclosure, [{"at": now(), "person_id": user.person.id if user.person else None,
-                              "actor": user.person.name if user.person else user.name, "role": user.role,
-                              "client_id": client_id, "what": what, "detail": request.full_path[:300]}])
-    db.session.commit()
+    with write():
+        insert_rows(Disclosure, [{"at": now(), "person_id": user.person.id if user.person else None,
+                                  "actor": user.person.name if user.person else user.name, "role": user.role,
+                                  "client_id": client_id, "what": what, "detail": request.full_path[:300]}])

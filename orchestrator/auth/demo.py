@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from ..core.database import found_or_made
 from ..extensions import db
 from ..models import CareTeam, Person
 from . import oidc
@@ -39,24 +40,18 @@ BY_KEY = {person.key: person for person in DEMO_PEOPLE}
 
 def person_for(demo: DemoPerson) -> Person:
     """The demo person's row, made on first sign-in with their teams."""
-    subject = f"dev:{demo.key}"
-    person = db.session.scalar(select(Person).where(Person.subject == subject))
-    if person is None:
-        person = Person(subject=subject, name=demo.name, client_id=demo.client_id,
+    def made() -> Person:
+        person = Person(subject=f"dev:{demo.key}", name=demo.name, client_id=demo.client_id,
                         personal_identity_code=demo.identity_code, roles=[demo.role])
         person.teams = [team(key) for key in demo.teams]
-        db.session.add(person)
-        db.session.commit()  # before any step's own transaction, which starts from a clean session
-    return person
+        return person
+
+    return found_or_made(select(Person).where(Person.subject == f"dev:{demo.key}"), made)
 
 
 def team(key: str) -> CareTeam:
-    found = db.session.scalar(select(CareTeam).where(CareTeam.key == key))
-    if found is None:
-        found = CareTeam(key=key, name=key)
-        db.session.add(found)
-        db.session.flush()
-    return found
+    """The care team with this key, made when it does not exist yet."""
+    return found_or_made(select(CareTeam).where(CareTeam.key == key), lambda: CareTeam(key=key, name=key))
 
 
 def ensure_all() -> None:

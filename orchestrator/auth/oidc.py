@@ -4,6 +4,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 from sqlalchemy import or_, select
 
+from ..core.database import write
 from ..extensions import db
 from ..models import Person, new_client_id
 
@@ -53,15 +54,15 @@ def person_from(claims: dict) -> Person:
     code = claims.get(current_app.config["POLKU_OIDC_IDENTITY_CLAIM"])
     match = Person.subject == subject if not code else or_(Person.subject == subject,
                                                            Person.personal_identity_code == code)
-    person = db.session.scalar(select(Person).where(match))
     name = claims.get("name") or " ".join(filter(None, (claims.get("given_name"), claims.get("family_name"))))
-    if person is None:
-        person = Person(subject=subject, name=name or claims["sub"], personal_identity_code=code,
-                        client_id=new_client_id(), roles=["client"])
-        db.session.add(person)
-    else:
-        if person.subject.startswith("pending:"):  # opened for them by a professional before they first signed in
-            person.subject = subject
-        person.name = name or person.name
-    db.session.flush()
+    with write():
+        person = db.session.scalar(select(Person).where(match))
+        if person is None:
+            person = Person(subject=subject, name=name or claims["sub"], personal_identity_code=code,
+                            client_id=new_client_id(), roles=["client"])
+            db.session.add(person)
+        else:
+            if person.subject.startswith("pending:"):  # opened for them by a professional before they signed in
+                person.subject = subject
+            person.name = name or person.name
     return person

@@ -7,6 +7,7 @@ from flask import current_app, request, session
 from sqlalchemy import delete
 
 from ..clock import now
+from ..core.database import write
 from ..extensions import db
 from ..models import Person, UserSession
 
@@ -40,27 +41,27 @@ def _load() -> UserSession | None:
         per_request()["expired"] = True
         return None
     if at - found.seen_at > TOUCH_EVERY:
-        found.seen_at = at
-        db.session.commit()
+        with write():
+            found.seen_at = at
     return found
 
 
 def begin(person: Person, role: str, method: str) -> UserSession:
     """A new session with a new id: whatever the browser held before is dropped (no fixation)."""
-    _drop()
     at = now()
-    started = UserSession(id=secrets.token_urlsafe(32), person=person, role=role, method=method,
-                          created_at=at, seen_at=at)
-    db.session.add(started)
-    db.session.commit()
+    with write():
+        _drop()
+        started = UserSession(id=secrets.token_urlsafe(32), person=person, role=role, method=method,
+                              created_at=at, seen_at=at)
+        db.session.add(started)
     session["sid"] = started.id
     per_request()["user"] = started
     return started
 
 
 def end() -> None:
-    _drop()
-    db.session.commit()
+    with write():
+        _drop()
     per_request()["user"] = None
 
 

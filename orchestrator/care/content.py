@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 
 from ..clock import now
+from ..core.database import write
 from ..core.store import store
 from ..extensions import db
 from ..models import ContentView, HumanTask, Instance, PathwayVersion
@@ -24,8 +25,9 @@ def page_of(task: HumanTask) -> tuple[str, str] | None:
 
 def count_view(instance: Instance, page: str, role: str) -> None:
     """One view of a page, by a client or a professional."""
-    db.session.add(ContentView(instance_id=instance.id, pathway_key=instance.pathway, page=page, role=role, at=now()))
-    db.session.commit()
+    with write():
+        db.session.add(ContentView(instance_id=instance.id, pathway_key=instance.pathway, page=page, role=role,
+                                   at=now()))
 
 
 def view_counts(pathway_key: str) -> dict[str, int]:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..clock import now
+from ..core.database import write
 from ..extensions import db
 from ..models import DiaryEntry, HumanTask
 
@@ -14,8 +15,8 @@ from ..models import DiaryEntry, HumanTask
 def add(task: HumanTask, diary: str, data: dict, actor: str) -> DiaryEntry:
     entry = DiaryEntry(instance_id=task.instance_id, task_id=task.id, diary=diary, data=data, at=now(),
                        recorded_by=actor)
-    db.session.add(entry)
-    db.session.commit()
+    with write():
+        db.session.add(entry)
     return entry
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from ..clock import now
 from ..core import steps
-from ..core.database import begin_write, insert_rows, lock
-from ..core.steps import StepRefused
+from ..core.database import insert_rows, lock, write
+from ..core.refusal import N_, Refused
 from ..extensions import db
 from ..models import ACTIVE, Consent, Instance, Offer, PathwayVersion, Person
 
@@ -62,20 +62,15 @@ def join(version: PathwayVersion, client_id: str, actor: str, answer: str | None
     """
     page = consent_page(version)
     if page is not None and answer not in ANSWERS:
-        raise StepRefused(422, "answer the consent: given or declined")
+        raise Refused(422, N_("answer the consent: given or declined"))
     if page is not None and answer == "declined":
-        begin_write()
-        try:
+        with write():
             _answer_offer(offer, "declined")
             insert_rows(Consent, [_consent_row(client_id, version, page, "declined", offer_id=offer and offer.id)])
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
         return None
 
     def records(instance_id: int) -> None:
-        _one_at_a_time(version, client_id, instance_id)
+        _one_at_a_time(version, client_id, instance_id, by_client=actor == client_id)
         _answer_offer(offer, "accepted", instance_id)
         if page is not None:
             insert_rows(Consent, [_consent_row(client_id, version, page, "given", instance_id, offer and offer.id)])
@@ -84,7 +79,8 @@ def join(version: PathwayVersion, client_id: str, actor: str, answer: str | None
     return db.session.get(Instance, started.id)
 
 
-def _one_at_a_time(version: PathwayVersion, client_id: str, new_id: int | None = None) -> None:
+def _one_at_a_time(version: PathwayVersion, client_id: str, new_id: int | None = None,
+                   by_client: bool = False) -> None:
     """A client is on a pathway once at a time: a double click or a second offer starts nothing more.
 
     Inside the write transaction, with the client's row locked, so two at once cannot both pass.
@@ -96,7 +92,8 @@ def _one_at_a_time(version: PathwayVersion, client_id: str, new_id: int | None =
         Instance.client_id == client_id, PathwayVersion.pathway_id == version.pathway_id,
         Instance.status.in_(ACTIVE), Instance.id != (new_id or 0))
     if db.session.scalar(going.limit(1)) is not None:
-        raise StepRefused(409, "the client is on this pathway already")
+        raise Refused(409, N_("you are on this pathway already") if by_client
+                      else N_("the client is on this pathway already"))
 
 
 def _answer_offer(offer: Offer | None, state: str, instance_id: int | None = None) -> None:
@@ -105,7 +102,7 @@ def _answer_offer(offer: Offer | None, state: str, instance_id: int | None = Non
         return
     current = lock(Offer, offer.id)
     if current.state != "pending":
-        raise StepRefused(409, f"this pathway offer was {current.state} already")
+        raise Refused(409, N_("this pathway offer was answered already"))
     current.state, current.answered_at, current.instance_id = state, now(), instance_id
     db.session.flush()
 
@@ -121,20 +118,15 @@ def withdraw(instance: Instance, actor: str) -> None:
 
 def offer(version: PathwayVersion, client_id: str, chosen: set[str], by: str) -> Offer:
     """A professional opens a pathway for a client; it waits for the client's consent (one offer at a time)."""
-    begin_write()
-    try:
+    with write():
         _one_at_a_time(version, client_id)
         waiting = select(Offer.id).join(PathwayVersion, PathwayVersion.id == Offer.version_id).where(
             Offer.client_id == client_id, Offer.state == "pending", PathwayVersion.pathway_id == version.pathway_id)
         if db.session.scalar(waiting.limit(1)) is not None:
-            raise StepRefused(409, "this pathway already waits for the client's consent")
+            raise Refused(409, N_("this pathway already waits for the client's consent"))
         found = Offer(client_id=client_id, version_id=version.id, variables=module_variables(version, chosen),
                       offered_by=by, offered_at=now(), state="pending")
         db.session.add(found)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return found
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from ..clock import now
 from ..core import queries
 from ..core.answers import form_of
+from ..engine.measurements import KINDS
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Message, Observation
-from .measurements import KINDS
 
 STATUS = {"running": "active", "incident": "on-hold", "completed": "completed", "cancelled": "revoked"}
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"

@@ -9,7 +9,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..clock import now
-from ..core.steps import StepRefused
+from ..core.database import write
+from ..core.refusal import N_, Refused
 from ..core.store import store
 from ..extensions import db
 from ..models import ACTIVE, Instance, Message, Notification
@@ -37,51 +38,48 @@ def clean(body: str) -> str:
     return body.replace("\r\n", "\n").strip()
 
 
-# Why a message cannot be sent: its status, and the reason for logs and the API (pages translate the key).
-REFUSALS = {"inactive": (409, "messages can be sent only on an active professional pathway"),
-            "team": (403, "messages on this pathway are answered by the team {team}"),
-            "empty": (422, "write the message first"),
-            "long": (422, f"a message may be at most {MAX_LENGTH} characters")}
-
-
-def refusal(instance: Instance, sender: str, sender_teams: set[str] | None, body: str) -> str | None:
-    """Why this message cannot be sent, a key of ``REFUSALS``, or None; ``body`` as ``clean`` left it.
+def refusal(instance: Instance, sender: str, sender_teams: set[str] | None, body: str) -> Refused | None:
+    """Why this message cannot be sent, or None; ``body`` as ``clean`` left it. The page shows it beside
+    the message typed; ``send`` raises it.
 
     Of the teams that follow a pathway only its message team answers, so that its inbox stays true.
     """
     if not may_message(instance):
-        return "inactive"
+        return Refused(409, N_("messages can be sent only on an active professional pathway"))
     if sender == "professional" and team_of(instance) not in (sender_teams or set()):
-        return "team"
+        return Refused(403, N_("messages on this pathway are answered by the team %(team)s"), team=team_of(instance))
     if not body:
-        return "empty"
-    return "long" if len(body) > MAX_LENGTH else None
+        return Refused(422, N_("write the message first"))
+    if len(body) > MAX_LENGTH:
+        return Refused(422, N_("a message may be at most %(n)s characters"), n=MAX_LENGTH)
+    return None
 
 
 def send(instance: Instance, sender: str, author: str, author_name: str, body: str,
          sender_teams: set[str] | None = None) -> Message:
-    """Send a message on the pathway; ``sender`` is client or professional (one of ``sender_teams``)."""
-    body, team = clean(body), team_of(instance)
-    reason = refusal(instance, sender, sender_teams, body)
-    if reason is not None:
-        status, text = REFUSALS[reason]
-        raise StepRefused(status, text.format(team=team))
-    at = now()
-    message = Message(instance_id=instance.id, client_id=instance.client_id, team=team, sender=sender, author=author,
-                      author_name=author_name, body=body, sent_at=at)
-    if sender == "client":
-        days = (instance.version.settings or {}).get("reply_within_working_days")
-        zone = instance.version.time_zone or current_app.config["POLKU_TIME_ZONE"]
-        message.reply_by = promise.reply_by(at, days, zone) if days else None
-    else:
-        for waiting in _waiting(instance.id):
-            waiting.replied_at = at
-    db.session.add(message)
-    db.session.add(Notification(instance_id=instance.id, kind="message", created_at=at, task_id=None,
-                                audience="professional" if sender == "client" else "client",
-                                recipient=team if sender == "client" else instance.client_id, source="message",
-                                text=NOTICE[sender].format(pathway=instance.version.name)))
-    db.session.commit()
+    """Send a message on the pathway; ``sender`` is client or professional (one of ``sender_teams``).
+
+    Checked inside the write, on the instance as it is now (it may have ended since the page was read)."""
+    with write():
+        body, team = clean(body), team_of(instance)
+        refused = refusal(instance, sender, sender_teams, body)
+        if refused is not None:
+            raise refused
+        at = now()
+        message = Message(instance_id=instance.id, client_id=instance.client_id, team=team, sender=sender,
+                          author=author, author_name=author_name, body=body, sent_at=at)
+        if sender == "client":
+            days = (instance.version.settings or {}).get("reply_within_working_days")
+            zone = instance.version.time_zone or current_app.config["POLKU_TIME_ZONE"]
+            message.reply_by = promise.reply_by(at, days, zone) if days else None
+        else:
+            for waiting in _waiting(instance.id):
+                waiting.replied_at = at
+        db.session.add(message)
+        db.session.add(Notification(instance_id=instance.id, kind="message", created_at=at, task_id=None,
+                                    audience="professional" if sender == "client" else "client",
+                                    recipient=team if sender == "client" else instance.client_id, source="message",
+                                    text=NOTICE[sender].format(pathway=instance.version.name)))
     return message
 
 
@@ -98,10 +96,10 @@ def thread(instance_id: int) -> list[Message]:
 def mark_read(instance_id: int, reader: str) -> None:
     """The reader (client or professional) has seen the other side's messages."""
     at = now()
-    for message in thread(instance_id):
-        if message.sender != reader and message.read_at is None:
-            message.read_at = at
-    db.session.commit()
+    with write():
+        for message in thread(instance_id):
+            if message.sender != reader and message.read_at is None:
+                message.read_at = at
 
 
 def unanswered(teams: set[str]) -> list[Message]:

@@ -7,10 +7,13 @@ so no answer can be traced to a person. Staff NPS is counted the same way as the
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
-from ..core.steps import StepRefused
+from ..core.database import write
+from ..core.refusal import N_, Refused
 from ..extensions import db
+from ..metrics import nps
 from ..models import CareTeam, Membership, StaffResponse, StaffScore, StaffSurvey
 
 QUESTION = "Kuinka todennäköisesti suosittelisit digitaalisia hoitopolkuja työtavaksi kollegallesi?"
@@ -20,8 +23,8 @@ def send(team: CareTeam, by: str, days: int = 14, question: str = QUESTION) -> S
     at = now()
     survey = StaffSurvey(team_id=team.id, question=question, sent_by=by, sent_at=at,
                          closes_at=at + timedelta(days=days))
-    db.session.add(survey)
-    db.session.commit()
+    with write():
+        db.session.add(survey)
     return survey
 
 
@@ -37,17 +40,21 @@ def open_for(person) -> list[StaffSurvey]:
 
 
 def answer(survey: StaffSurvey, person, value: int) -> None:
-    """Record one answer of a member of the survey's team; a second one is refused."""
-    if survey.team_id not in {t.id for t in person.teams}:
-        raise StepRefused(403, "this survey is for another team")
-    if survey.closes_at <= now():
-        raise StepRefused(409, "this survey has closed")
-    if db.session.get(StaffResponse, (survey.id, person.id)) is not None:
-        raise StepRefused(409, "you have answered this survey already")
-    day = now().replace(hour=0, minute=0, second=0, microsecond=0)
-    db.session.add_all([StaffResponse(survey_id=survey.id, person_id=person.id),
-                        StaffScore(survey_id=survey.id, value=value, at=day)])
-    db.session.commit()
+    """Record one answer of a member of the survey's team; a second one is refused (two at once too)."""
+    answered = Refused(409, N_("you have answered this survey already"))
+    try:
+        with write():
+            if survey.team_id not in {t.id for t in person.teams}:
+                raise Refused(403, N_("this survey is for another team"))
+            if survey.closes_at <= now():
+                raise Refused(409, N_("this survey has closed"))
+            if db.session.get(StaffResponse, (survey.id, person.id)) is not None:
+                raise answered
+            day = now().replace(hour=0, minute=0, second=0, microsecond=0)
+            db.session.add_all([StaffResponse(survey_id=survey.id, person_id=person.id),
+                                StaffScore(survey_id=survey.id, value=value, at=day)])
+    except IntegrityError:
+        raise answered from None
 
 
 def results(start: datetime, end: datetime) -> list[tuple[StaffSurvey, int, int, float | None]]:
@@ -60,10 +67,3 @@ def results(start: datetime, end: datetime) -> list[tuple[StaffSurvey, int, int,
                                  .where(Membership.team_id == survey.team_id))
         found.append((survey, len(values), size, nps(values)))
     return found
-
-
-def nps(values: list[int]) -> float | None:
-    """Per cent promoters (9–10) less per cent detractors (0–6)."""
-    if not values:
-        return None
-    return 100 * (sum(v >= 9 for v in values) - sum(v <= 6 for v in values)) / len(values)

@@ -1,17 +1,24 @@
-"""Statements a step runs on every call, executed on the driver's cursor inside the session's transaction.
+"""The step core's fast path: Core statements compiled once in this process and run straight on the
+DB-API cursor of the session's transaction. Private to ``orchestrator.core``.
 
-A step runs about ten small statements. Through ``Connection.execute`` each costs roughly ten
-times the statement itself (parameter handling, result metadata, events), which made the
-database layer most of a task completion. Here a Core statement is compiled once per set of
-parameter names, with SQLAlchemy's own bind and result processors for its column types (JSON,
-aware datetimes), and each call is one ``cursor.execute``/``executemany`` on the same DB-API
+These are not server-side prepared statements: each call sends its SQL text to the server as usual.
+What is saved is SQLAlchemy's own work per call. A step runs about ten small statements; through
+``Connection.execute`` each costs roughly ten times the statement itself (parameter handling, result
+metadata, events), which made the database layer most of a task completion. Here a statement is
+compiled once per set of parameter names, with SQLAlchemy's bind and result processors for its column
+types (JSON, aware datetimes), and each call is one ``cursor.execute``/``executemany`` on the same
 connection, so it takes part in the transaction SQLAlchemy began.
 
-On PostgreSQL a step's writes can travel together (``pipelined``): each statement is sent
-without waiting for its answer, so a step's dozen statements cost a few round trips, not a dozen.
+On PostgreSQL a step's writes can travel together (``pipelined``): each statement is sent without
+waiting for its answer, so a step's dozen statements cost a few round trips, not a dozen.
 
-Only for statements whose parameters are all given by the caller: no column defaults, no
-expanding ``IN`` lists. Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on).
+Writing past the ORM means the session's identity map does not know: every table written here is
+remembered, and ``expire_written`` expires the loaded objects of those tables once the transaction
+ends. The compiler's internals used (``positiontup``, ``binds``, ``insert_prefetch``) are those of the
+SQLAlchemy 2.0 minor version pinned in pyproject.toml.
+
+Only for statements whose parameters are all given by the caller: no column defaults, no expanding
+``IN`` lists. Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on).
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -105,7 +112,24 @@ def _driver_connection():
 
 
 def _prepare(stmt: Executable, values: dict):
+    table = getattr(stmt, "table", None)  # INSERT, UPDATE and DELETE name the table they write
+    if table is not None:
+        db.session().info.setdefault(WRITTEN, set()).add(table)
     return _compile(stmt, tuple(values), db.engine.dialect), _driver_connection().cursor()
+
+
+WRITTEN = "polku_written_past_orm"
+
+
+def expire_written() -> None:
+    """Loaded ORM objects of every table written here since the last call are read again on next use."""
+    session = db.session()
+    tables = session.info.pop(WRITTEN, None)
+    if not tables:
+        return
+    for obj in list(session.identity_map.values()):
+        if getattr(type(obj), "__table__", None) in tables:
+            session.expire(obj)
 
 
 @contextmanager

@@ -6,15 +6,15 @@ from functools import lru_cache
 import jsonschema
 
 from ..models import HumanTask
+from .refusal import N_, Refused
 from .store import store
 
 
-class InvalidAnswers(Exception):
-    """Answers that do not fit the task's form; ``errors`` names each field."""
+class InvalidAnswers(Refused):
+    """Answers that do not fit the task's form (422); ``errors`` names each field."""
 
     def __init__(self, errors: list[dict]):
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
+        super().__init__(422, N_("the answers do not fit the form"), errors)
 
 
 def form_of(task: HumanTask) -> dict:

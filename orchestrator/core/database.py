@@ -1,14 +1,30 @@
-"""Database behaviour per dialect: SQLite pragmas and write locks, PostgreSQL row locks, upserts."""
+"""The one write path, and database behaviour per dialect: SQLite pragmas and write locks, PostgreSQL row
+locks, upserts.
 
+Every writer goes through ``write()``. SQLite lets one transaction write at a time, and a transaction
+that began as a reader and then writes fails at once ("database is locked") when another wrote
+meanwhile: waiting would not help, its snapshot is stale. So a write transaction takes the write lock
+before its first read (``BEGIN IMMEDIATE``) and waits a bounded time for it (``busy_timeout``). On
+PostgreSQL it is a plain transaction; rows are locked where a writer needs them (``lock``, ``for_update``).
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from . import _compiled
+from .refusal import N_, Refused
 
 IMMEDIATE = "polku_immediate"
+WRITING = "polku_writing"  # set in the session's info while a write() is open
+FLUSHED = "polku_flushed_outside_write"  # a change written outside write(): the next write() would lose it
+BUSY_MS = 10_000  # how long a writer waits for SQLite's write lock before it is refused
 
 
 def configure_engine(engine: Engine) -> None:
@@ -16,6 +32,9 @@ def configure_engine(engine: Engine) -> None:
 
     PostgreSQL: SQLAlchemy's statements are refused inside a pipeline of prepared ones.
     """
+    if not event.contains(Session, "after_flush", _flushed):
+        event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "after_transaction_end", _ended)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "before_cursor_execute", _compiled.refuse_in_pipeline)
     if engine.dialect.name != "sqlite":
@@ -25,7 +44,7 @@ def configure_engine(engine: Engine) -> None:
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=10000"):
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", f"busy_timeout={BUSY_MS}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -35,14 +54,78 @@ def configure_engine(engine: Engine) -> None:
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def begin_write() -> None:
-    """Start a write transaction: on SQLite it takes the database write lock at once.
+def _flushed(session: Session, _context) -> None:
+    if not session.info.get(WRITING):
+        session.info[FLUSHED] = True
 
-    Whatever the session was reading before ends first (it wrote nothing).
+
+def _ended(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: what it wrote is committed or gone
+        session.info.pop(FLUSHED, None)
+
+
+@contextmanager
+def write() -> Iterator[None]:
+    """One write transaction: commits when the block ends, rolls everything back when it raises.
+
+    Whatever the session was reading before ends first (it wrote nothing: changing loaded objects
+    before the write began would be lost, so that is refused as a programming error). A write inside
+    a write joins it. A writer that waits longer than ``BUSY_MS`` for SQLite's lock is refused (503).
     """
+    session = db.session()
+    if session.info.get(WRITING):
+        yield
+        return
+    if session.info.get(FLUSHED) or session.new or session.deleted or \
+            any(session.is_modified(o) for o in session.dirty):
+        raise RuntimeError("changes made before write() began would be lost: make them inside it")
+    session.info[WRITING] = True
+    try:
+        begin_write()
+        yield
+        session.commit()
+        _compiled.expire_written()
+    except BaseException as exc:
+        session.rollback()  # expires every loaded object anyway
+        session.info.pop(_compiled.WRITTEN, None)
+        if _busy(exc):
+            raise Refused(503, N_("the service is busy; try again in a moment")) from exc
+        raise
+    finally:
+        session.info.pop(WRITING, None)
+
+
+def found_or_made(query, make: Callable[[], object]):
+    """The row ``query`` finds, else the one ``make`` returns, added in a write (of its own, unless one is
+    open). Two requests making the same row at once both end with the one that was stored."""
+    found = db.session.scalar(query)
+    if found is not None:
+        return found
+    if db.session().info.get(WRITING):
+        found = make()
+        db.session.add(found)
+        db.session.flush()
+        return found
+    try:
+        with write():
+            found = db.session.scalar(query)  # made meanwhile by a writer that held the lock first
+            if found is None:
+                found = make()
+                db.session.add(found)
+    except IntegrityError:  # made at the same moment by another (PostgreSQL): theirs is the one
+        found = db.session.scalar(query)
+    return found
+
+
+def begin_write() -> None:
+    """Start a write transaction (``write()`` does; it also commits): on SQLite it takes the write lock at once."""
     if db.session().in_transaction():
         db.session.rollback()
     db.session.connection(execution_options={IMMEDIATE: True})
+
+
+def _busy(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 @lru_cache(maxsize=32)

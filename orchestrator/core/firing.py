@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Instance, Timer
 from . import _compiled, steps
 from .database import core, for_update
+from .refusal import Refused
 from .store import ROW, InstanceRow, store
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def end_overdue() -> int:
         try:
             steps.cancel(found, "scheduler", "the pathway's duration ended", status="completed",
                          kind="duration_ended")
-        except steps.StepRefused:
+        except Refused:
             continue
         except Exception:  # noqa: BLE001 - one broken instance must not stop the others ending
             log.exception("ending instance %s at the end of its duration failed; left for the next run", found)

@@ -14,9 +14,8 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from ..clock import now
-from ..extensions import db
 from ..models import Notification
-from .database import begin_write, core, for_update
+from .database import core, for_update, write
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = Notification.__table__
@@ -51,19 +50,18 @@ def deliver_pending(batch: int = 100) -> int:
     """Deliver what is waiting, a batch per transaction; returns how many went out."""
     sent = 0
     while True:
-        begin_write()
-        rows = core().execute(for_update(_PENDING, skip_locked=True), {"limit": batch}).all()
-        delivered = []
-        for row in rows:
-            try:
-                notifier().deliver(row)
-            except Exception:  # noqa: BLE001 - a failed delivery stays pending and is tried again
-                log.exception("notification %s could not be delivered; it stays pending", row.id)
-                continue
-            delivered.append({"notification_id": row.id, "at": now()})
-        if delivered:
-            core().execute(_DELIVERED, delivered)
-        db.session.commit()
+        with write():
+            rows = core().execute(for_update(_PENDING, skip_locked=True), {"limit": batch}).all()
+            delivered = []
+            for row in rows:
+                try:
+                    notifier().deliver(row)
+                except Exception:  # noqa: BLE001 - a failed delivery stays pending and is tried again
+                    log.exception("notification %s could not be delivered; it stays pending", row.id)
+                    continue
+                delivered.append({"notification_id": row.id, "at": now()})
+            if delivered:
+                core().execute(_DELIVERED, delivered)
         sent += len(delivered)
         if len(rows) < batch or not delivered:
             return sent

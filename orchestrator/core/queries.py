@@ -3,7 +3,6 @@
 import json
 from datetime import datetime
 
-from flask_smorest import abort
 from sqlalchemy import Text, bindparam, cast, or_, select, update
 
 from ..clock import now
@@ -23,13 +22,14 @@ from ..models import (
     new_client_id,
 )
 from . import _compiled
-from .database import core
+from .database import core, found_or_made, write
+from .refusal import N_, Refused
 
 
 def pathway_or_404(key: str) -> Pathway:
     pathway = db.session.scalar(select(Pathway).where(Pathway.key == key))
     if pathway is None:
-        abort(404, message=f"pathway '{key}' not found")
+        raise Refused(404, N_("pathway '%(key)s' not found"), key=key)
     return pathway
 
 
@@ -40,13 +40,13 @@ def version_or_404(key: str, number: int | None) -> PathwayVersion:
     for version in pathway.versions:
         if version.number == number:
             return version
-    abort(404, message=f"pathway '{key}' has no version {number}")
+    raise Refused(404, N_("pathway '%(key)s' has no version %(number)s"), key=key, number=number)
 
 
 def instance_or_404(instance_id: int) -> Instance:
     instance = db.session.get(Instance, instance_id)
     if instance is None:
-        abort(404, message=f"instance {instance_id} not found")
+        raise Refused(404, N_("instance %(instance)s not found"), instance=instance_id)
     return instance
 
 
@@ -136,12 +136,15 @@ def notifications(audience: str | None = None, recipient: str | None = None, ins
 
 
 def mark_notifications_read(audience: str, recipient: str, instance_id: int) -> None:
-    """The recipient opened the pathway the notifications are about: they count as read."""
-    db.session.execute(update(Notification).where(Notification.audience == audience,
-                                                  Notification.recipient == recipient,
-                                                  Notification.instance_id == instance_id,
-                                                  Notification.read_at.is_(None)).values(read_at=now()))
-    db.session.commit()
+    """The recipient opened the pathway the notifications are about: they count as read.
+
+    Most views find nothing unread: those write nothing (and wait for no write lock)."""
+    unread = (Notification.audience == audience, Notification.recipient == recipient,
+              Notification.instance_id == instance_id, Notification.read_at.is_(None))
+    if db.session.scalar(select(Notification.id).where(*unread).limit(1)) is None:
+        return
+    with write():
+        db.session.execute(update(Notification).where(*unread).values(read_at=now()))
 
 
 def history(instance_id: int) -> list[Event]:
@@ -235,10 +238,6 @@ def self_care_versions() -> list[PathwayVersion]:
 def client_by_identity_code(code: str) -> Person:
     """The client with this personal identity code; someone who has not signed in yet gets a row to wait
     for them, found by the code when they first sign in."""
-    person = db.session.scalar(select(Person).where(Person.personal_identity_code == code))
-    if person is None:
-        person = Person(subject=f"pending:{new_client_id()}", name="", personal_identity_code=code,
-                        client_id=new_client_id(), roles=["client"])
-        db.session.add(person)
-        db.session.commit()
-    return person
+    return found_or_made(select(Person).where(Person.personal_identity_code == code), lambda: Person(
+        subject=f"pending:{new_client_id()}", name="", personal_identity_code=code, client_id=new_client_id(),
+        roles=["client"]))

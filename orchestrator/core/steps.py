@@ -14,25 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import engine
-from ..care import observations
 from ..clock import now
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
-from . import _compiled
+from . import _compiled, records
 from .answers import InvalidAnswers, field_errors
-from .database import begin_write, insert_rows, lock
+from .database import WRITING, insert_rows, lock, write
 from .projection import Projected, existing, project
 from .queries import completion_by_key, instance_tasks, instance_timers
+from .refusal import N_, Refused
 from .store import InstanceRow, Live, store
 
-
-class StepRefused(Exception):
-    """A step that cannot happen as asked; ``status`` is the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+# Why an ended instance or a done task takes no more steps, by its state.
+ENDED = {"completed": N_("instance %(instance)s is completed"), "cancelled": N_("instance %(instance)s is cancelled")}
+DONE = {"completed": N_("task %(task)s is completed"), "cancelled": N_("task %(task)s is cancelled")}
 
 
 class _Step:
@@ -48,36 +43,26 @@ class _Step:
 
 @contextmanager
 def _write(respond: bool = True):
-    """One write transaction for a step; ``respond``: also read the open tasks and timers to answer with."""
+    """One step's write transaction (see ``database.write``); ``respond``: also read the open tasks and
+    timers to answer with. A step is a transaction of its own: what it remembers is true once it commits."""
+    if db.session().info.get(WRITING):
+        raise RuntimeError("a step runs in a transaction of its own, not inside another write")
     step = _Step()
-    begin_write()
     try:
-        with _compiled.one_connection():
+        with write(), _compiled.one_connection():
             yield step
             lock_version = step.instance.lock_version if step.live else None
             if step.live is not None and respond:
                 # What the caller shows next is read before commit: no second transaction for it.
                 step.instance.tasks = instance_tasks(step.instance.id)
                 step.instance.timers = instance_timers(step.instance.id)
-        db.session.commit()
-    except BaseException as exc:
-        db.session.rollback()
-        if isinstance(exc, StaleDataError | IntegrityError):
-            raise StepRefused(409, "the instance changed meanwhile; reload and try again") from exc
-        raise
-    _expire_rows_written_by_core()
+    except (StaleDataError, IntegrityError) as exc:
+        raise Refused(409, N_("the instance changed meanwhile; reload and try again")) from exc
     if step.live is not None:
         store().remember(step.instance.id, lock_version, step.live)
     if step.projected is not None:
         for listener in current_app.extensions.get("polku_after_step", ()):
             listener(step.projected)
-
-
-def _expire_rows_written_by_core() -> None:
-    """Projection rows were written past the ORM: loaded copies of them must be read again."""
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, (HumanTask, Event)):
-            db.session.expire(obj)
 
 
 def _run(instance: InstanceRow, live: Live, operation: Callable) -> dict | None:
@@ -117,9 +102,9 @@ def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Ca
     inside the current write transaction."""
     instance = step.instance = locked or store().lock(instance_id)
     if instance is None:
-        raise StepRefused(404, f"instance {instance_id} not found")
+        raise Refused(404, N_("instance %(instance)s not found"), instance=instance_id)
     if instance.status in ("completed", "cancelled"):
-        raise StepRefused(409, f"instance {instance_id} is {instance.status}")
+        raise Refused(409, ENDED[instance.status], instance=instance_id)
     with engine.in_zone(_zone(instance.version_id)):
         step.live = store().load(instance)
         if check is not None:
@@ -159,21 +144,21 @@ def complete(task_id: str, data, actor: str, idempotency_key: str | None = None)
         with _write() as step:
             task = _compiled.first(TASK, {"id": task_id})
             if task is None:
-                raise StepRefused(404, f"task {task_id} not found")
+                raise Refused(404, N_("task %(task)s not found"), task=task_id)
             replay = _replay(idempotency_key, task_id)
             if replay is not None:
                 return replay
             if task.state != "open":
-                raise StepRefused(409, f"task {task_id} is {task.state}")
+                raise Refused(409, DONE[task.state], task=task_id)
             done = _advance(step, task.instance_id, actor, "task_completed",
                             lambda wf: engine.runtime.complete(wf, task_id, data), _task_check(task, data),
                             task_id=task_id, spec=task.spec, data={"answers": data}, idempotency_key=idempotency_key)
             form = store().info(task.version_id).forms.get(task.form) if task.form else None
-            insert_rows(Observation, observations.rows_for(form, data, done.id, done.client_id, task_id, actor,
+            insert_rows(Observation, records.rows_for(form, data, done.id, done.client_id, task_id, actor,
                                                            done.updated_at))
-            insert_rows(Score, observations.score_rows(form, data, done, task.spec, done.updated_at))
+            insert_rows(Score, records.score_rows(form, data, done, task.spec, done.updated_at))
             return done
-    except StepRefused:
+    except Refused:
         # A concurrent retry of the same completion may have won; then this one is its replay.
         replay = idempotency_key and _replay(idempotency_key, task_id)
         if replay:
@@ -190,7 +175,7 @@ def _replay(idempotency_key: str | None, task_id: str) -> Instance | None:
     if done is None:
         return None
     if done.task_id != task_id:
-        raise StepRefused(409, "this Idempotency-Key was already used for another task")
+        raise Refused(409, N_("this Idempotency-Key was already used for another task"))
     return db.session.get(Instance, done.instance_id)
 
 
@@ -209,7 +194,7 @@ def _task_check(task, data) -> Callable:
         try:
             engine.runtime.open_task(workflow, task.id)
         except engine.TaskNotOpen:
-            raise StepRefused(409, f"task {task.id} is no longer open") from None
+            raise Refused(409, N_("task %(task)s is no longer open"), task=task.id) from None
     return check
 
 
@@ -220,7 +205,8 @@ def _no_answers(data, why: str) -> list[dict]:
 def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceRow | Instance:
     def ensure_waiting(instance, workflow):
         if name not in engine.runtime.waiting_messages(workflow):
-            raise StepRefused(409, f"instance {instance_id} is not waiting for message '{name}'")
+            raise Refused(409, N_("instance %(instance)s is not waiting for message '%(name)s'"),
+                          instance=instance_id, name=name)
 
     with _write() as step:
         return _advance(step, instance_id, actor, "message_delivered",
@@ -258,7 +244,7 @@ def claim(task_id: str, assignee: str) -> HumanTask:
     with _write():
         task = _open_task(task_id)
         if task.assignee not in (None, assignee):
-            raise StepRefused(409, f"task {task_id} is assigned to {task.assignee}")
+            raise Refused(409, N_("task %(task)s is assigned to %(assignee)s"), task=task_id, assignee=task.assignee)
         task.assignee = assignee
     return task
 
@@ -274,7 +260,7 @@ def mark_read(notification_id: int) -> Notification:
     with _write():
         notification = lock(Notification, notification_id)
         if notification is None:
-            raise StepRefused(404, f"notification {notification_id} not found")
+            raise Refused(404, N_("notification %(notification)s not found"), notification=notification_id)
         notification.read_at = notification.read_at or now()
     return notification
 
@@ -282,7 +268,7 @@ def mark_read(notification_id: int) -> Notification:
 def _open_task(task_id: str) -> HumanTask:
     task = lock(HumanTask, task_id)
     if task is None:
-        raise StepRefused(404, f"task {task_id} not found")
+        raise Refused(404, N_("task %(task)s not found"), task=task_id)
     if task.state != "open":
-        raise StepRefused(409, f"task {task_id} is {task.state}")
+        raise Refused(409, DONE[task.state], task=task_id)
     return task

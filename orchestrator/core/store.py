@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Instance, Pathway, PathwayVersion, TaskState
 from . import _compiled, projection
 from .database import core, for_update, upsert
+from .refusal import N_, Refused
 
 
 class LRU:
@@ -91,6 +92,7 @@ class InstanceRow:
     updated_at: datetime
     ended_at: datetime | None
     ends_at: datetime | None = None
+    serializer_version: str = engine.SERIALIZER_VERSION  # the state format the row was written in
     pathway: str = ""
     version_number: int = 0
     messages: list = field(default_factory=list)
@@ -168,6 +170,11 @@ class WorkflowStore:
         live = self.workflows.take(instance.id)
         if live is not None and live.lock_version == instance.lock_version:
             return live
+        if instance.serializer_version != engine.SERIALIZER_VERSION:
+            # Another state format reads as something else, or not at all: say so rather than guess.
+            raise Refused(409, N_("instance %(instance)s was stored in state format %(stored)s, and this service "
+                                  "reads %(current)s: it needs migrating first"), instance=instance.id,
+                          stored=instance.serializer_version, current=engine.SERIALIZER_VERSION)
         rows = [(r.scope, r.task_id, r.doc) for r in _compiled.rows(READ_STATES, {"id": instance.id})]
         specs = self.info(instance.version_id).specs
         head = json.loads(instance.head_json)

@@ -11,8 +11,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from ..care.measurements import field_problems, plausible, score_problems
 from . import settings as package_settings
+from .measurements import field_problems, plausible, score_problems
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
 from .timekeeping import zone_problem

@@ -19,8 +19,8 @@ import re
 
 from lxml import etree
 
-from ..care.measurements import KINDS as MEASUREMENTS
 from ..metrics.names import UNITS as METRICS
+from .measurements import KINDS as MEASUREMENTS
 from .metadata import process_properties
 from .problems import Problem
 from .timers import check_literal

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from .. import engine
 from ..core import projection
+from ..core.database import write
 from ..engine import PackageInvalid, Problem
 from ..extensions import db
 from ..models import Pathway, PathwayVersion
@@ -130,9 +131,8 @@ def deploy(packages: list[Package], actor: str) -> list[Deployed]:
             problems += [Problem(f"{package.key}/{p.file}", p.reason, p.element, p.line) for p in exc.problems]
     if problems:
         raise PackageInvalid(problems)
-    results = [_store(package.key, result, actor) for package, result in compiled]
-    db.session.commit()
-    return results
+    with write():  # compiled outside: the write lock is held only while storing
+        return [_store(package.key, result, actor) for package, result in compiled]
 
 
 def _check_message_team(result: engine.CompiledPathway) -> None:

@@ -5,11 +5,15 @@ with Swedish and English; every view that shows a client's data goes through ``g
 one ``access`` row.
 """
 
-from flask import Flask, g, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
 from .. import extensions
 from ..extensions import babel, csrf
+from .i18n import local_path
 
 ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
@@ -47,6 +51,23 @@ def init(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_refused)
     for status in ERROR_PAGES:
         app.register_error_handler(status, _page_error(status))
+
+
+def refusal(refused):
+    """The error page for something that cannot be done: why, in the reader's language, and a way back."""
+    return render_template("web/error.html", status=refused.status, reason=refused.translated(gettext),
+                           back=_way_back()), refused.status
+
+
+def _way_back() -> str | None:
+    """After a post, the page it was sent from (this site's own), or the posted address when it is a page."""
+    if request.method != "POST":
+        return None
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc == request.host and came_from.path != request.path:
+        return local_path(came_from.path + (f"?{came_from.query}" if came_from.query else ""), "") or None
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    return request.path if adapter.test(request.path, method="GET") else None
 
 
 def _page_error(status: int):

@@ -10,6 +10,7 @@ from ..auth import demo, guard
 from ..care import staff_surveys
 from ..clock import now
 from ..core import queries
+from ..core.database import write
 from ..engine import PackageInvalid
 from ..extensions import db
 from ..models import CareTeam, Person, new_client_id
@@ -53,7 +54,8 @@ def teams():
     """Care teams and who belongs to them; add a team, add or remove a member."""
     error, status = None, 200
     if request.method == "POST":
-        error = _change_teams()
+        with write():  # a change, or a reason why not (then nothing was changed)
+            error = _change_teams()
         if error is None:
             return redirect(url_for("admin.teams"))
         status = 422
@@ -84,7 +86,6 @@ def _change_role(action: str) -> str | None:
     person.roles = [*roles, role] if action == "grant-role" else roles
     if role == "client" and person.client_id is None:  # instances name their client by this id
         person.client_id = new_client_id()
-    db.session.commit()
     return None
 
 
@@ -107,7 +108,6 @@ def _change_teams() -> str | None:
             members.append(team)
         elif action == "remove-member" and team in members:
             members.remove(team)
-    db.session.commit()
     return None
 
 

@@ -1,7 +1,6 @@
 """The client's pages: my pathways and history, a pathway's timeline, my tasks and their forms."""
 
 import json
-import re
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal
@@ -10,17 +9,16 @@ from sqlalchemy import select
 
 from ..auth import access, guard
 from ..care import enrolment, fhir_export, observations
-from ..care.measurements import KINDS
 from ..clock import now
 from ..core import queries, steps
-from ..core.steps import StepRefused
+from ..engine.measurements import KINDS
 from ..extensions import db
 from ..models import ACTIVE, AccessLog
 from . import task_pages, timeline
+from .numbers import typed_number
 from .task_form import Form
 
 blp = Blueprint("client", __name__, url_prefix="/me")
-NUMBER = re.compile(r"^[-+]?[0-9]{1,6}(?:[.,][0-9]{1,3})?$", re.ASCII)
 
 
 @blp.route("")
@@ -71,15 +69,15 @@ def read_measurements(form, allowed: list[str]) -> tuple[dict[str, float], dict[
         raw, kind = form.get(key, "").strip(), KINDS[key]
         if not raw:
             continue
-        if not NUMBER.match(raw) or (kind.decimals == 0 and not raw.lstrip("+-").isdigit()):
+        value = typed_number(raw)
+        if value is None or (kind.decimals == 0 and not isinstance(value, int)):
             errors[key] = _("Write a number, for example %(example)s.", example=format_decimal(kind.low * 2))
             continue
-        value = float(raw.replace(",", "."))
         if not kind.low <= value <= kind.high:
             errors[key] = _("Give a value between %(low)s and %(high)s %(unit)s.", low=format_decimal(kind.low),
                             high=format_decimal(kind.high), unit=kind.unit)
         else:
-            values[key] = value
+            values[key] = float(value)
     if not values and not errors:
         errors[allowed[0]] = _("Write at least one measurement.")
     return values, errors
@@ -151,8 +149,5 @@ def end(instance_id: int):
     access.record(instance.client_id, "instance", instance.id, access.purpose())
     if instance.version.kind != "self-care":
         abort(403, description=_("A professional pathway is ended by its care team."))
-    try:
-        steps.cancel(instance.id, guard.actor(), "ended by the client")
-    except StepRefused as refused:
-        abort(refused.status, description=refused.message)
+    steps.cancel(instance.id, guard.actor(), "ended by the client")
     return redirect(url_for("client.pathway", instance_id=instance.id))

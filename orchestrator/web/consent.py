@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from ..auth import access, guard
 from ..care import enrolment
 from ..core import queries
-from ..core.steps import StepRefused
 from ..extensions import db
 from ..models import Offer
 
@@ -47,12 +46,8 @@ def _answer(version, offer: Offer | None, action: str):
         error, status = _("Choose whether you consent: press one of the two buttons."), 422
     elif request.method == "POST":
         me = guard.user().person.client_id
-        try:
-            started = enrolment.join(version, me, guard.actor(), request.form.get("answer"),
-                                     offer.variables if offer else {}, offer)
-        except StepRefused as refused:
-            reason = _("You are on this pathway already, or you have answered already.")
-            return render_template("web/error.html", status=refused.status, reason=reason), refused.status
+        started = enrolment.join(version, me, guard.actor(), request.form.get("answer"),
+                                 offer.variables if offer else {}, offer)
         if started is None:
             return redirect(url_for("client.pathways", declined=1))
         return redirect(url_for("client.pathway", instance_id=started.id, started=1))
@@ -74,9 +69,6 @@ def withdraw(instance_id: int):
     if not instance.active:
         abort(409, description=_("This pathway has already ended."))
     if request.method == "POST":
-        try:
-            enrolment.withdraw(instance, guard.actor())
-        except StepRefused as refused:
-            abort(refused.status, description=refused.message)
+        enrolment.withdraw(instance, guard.actor())
         return redirect(url_for("client.pathway", instance_id=instance.id, withdrawn=1))
     return render_template("web/client/withdraw.html", instance=instance)

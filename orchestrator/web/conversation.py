@@ -7,7 +7,6 @@ from ..auth import access, guard
 from ..care import messaging
 from ..clock import now
 from ..core import queries
-from ..core.steps import StepRefused
 
 client_blp = Blueprint("client_messages", __name__, url_prefix="/me/pathways")
 work_blp = Blueprint("work_messages", __name__, url_prefix="/work/pathways")
@@ -22,16 +21,12 @@ def _page(instance, sender: str, endpoint: str, purpose: str):
     error, status = None, 200
     if request.method == "POST":
         body = messaging.clean(request.form.get("body", ""))
-        reason = messaging.refusal(instance, sender, person.team_keys, body)
-        if reason is not None:
-            error, status = _reason(reason, instance), messaging.REFUSALS[reason][0]
+        refused = messaging.refusal(instance, sender, person.team_keys, body)
+        if refused is not None:  # shown beside the message typed, which stays in its field
+            error, status = refused.translated(_), refused.status
         else:
-            try:
-                messaging.send(instance, sender, guard.actor(), person.name, body, person.team_keys)
-            except StepRefused as refused:  # the pathway ended meanwhile, say
-                error, status = refused.message, refused.status
-            else:
-                return redirect(url_for(endpoint, instance_id=instance.id, sent=1) + "#new-message")
+            messaging.send(instance, sender, guard.actor(), person.name, body, person.team_keys)
+            return redirect(url_for(endpoint, instance_id=instance.id, sent=1) + "#new-message")
     if answers:
         messaging.mark_read(instance.id, sender)
         queries.mark_notifications_read(sender, instance.client_id if sender == "client"
@@ -41,17 +36,6 @@ def _page(instance, sender: str, endpoint: str, purpose: str):
                            sender=sender, endpoint=endpoint, error=error, now=now(), client=client,
                            may_send=answers and messaging.may_message(instance), team=messaging.team_of(instance),
                            answers=answers), status
-
-
-def _reason(key: str, instance) -> str:
-    """A refusal of ``messaging.refusal`` in the reader's language."""
-    if key == "inactive":
-        return _("Messages can be sent only while the pathway is active.")
-    if key == "team":
-        return _("Messages on this pathway are answered by the team %(team)s.", team=messaging.team_of(instance))
-    if key == "empty":
-        return _("Write the message first.")
-    return _("A message can be at most %(n)s characters long.", n=messaging.MAX_LENGTH)
 
 
 @client_blp.route(ROUTE, methods=["GET", "POST"])

@@ -11,10 +11,12 @@ from .. import metrics
 from ..auth import access, guard
 from ..care import staff_surveys
 from ..clock import now
+from ..core.database import write
 from ..extensions import db
 from ..metrics import periods
 from ..metrics.names import UNITS
 from ..models import MetricGoal
+from .numbers import typed_number
 
 blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
 OVERVIEW = ("clients_active", "clients_started", "response_rate", "within_promise", "nps", "ces", "content_views")
@@ -39,24 +41,21 @@ def _quarter() -> tuple[str, tuple]:
 def set_goal(key: str):
     """An administrator sets (or, with an empty value, removes) the target of one of a pathway's metrics."""
     version = _visible(key)
-    metric, raw = request.form.get("metric", ""), request.form.get("value", "").strip().replace(",", ".")
+    metric, raw = request.form.get("metric", ""), request.form.get("value", "").strip()
     if metric not in UNITS:
         abort(422, description=_("Choose a metric from the list."))
-    found = db.session.get(MetricGoal, (key, metric))
-    if not raw:
-        if found is not None:
-            db.session.delete(found)
-    else:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not 0 < value < 1e9:
-            abort(422, description=_("A target is a positive number, for example 95."))
-        found = found or MetricGoal(pathway_key=key, metric=metric)
-        found.value, found.set_by, found.set_at = value, guard.actor(), now()
-        db.session.add(found)
-    db.session.commit()
+    value = typed_number(raw) if raw else None
+    if raw and (value is None or not 0 < value < 1e9):
+        abort(422, description=_("A target is a positive number, for example 95."))
+    with write():
+        found = db.session.get(MetricGoal, (key, metric))
+        if not raw:
+            if found is not None:
+                db.session.delete(found)
+        else:
+            found = found or MetricGoal(pathway_key=key, metric=metric)
+            found.value, found.set_by, found.set_at = float(value), guard.actor(), now()
+            db.session.add(found)
     return redirect(url_for("dashboards.pathway", key=version.pathway.key, quarter=request.form.get("quarter"),
                             saved=metric))
 

@@ -7,7 +7,6 @@ from stdnum.fi import hetu
 from ..auth import access, guard
 from ..care import enrolment
 from ..core import queries
-from ..core.steps import StepRefused
 from ..models import Instance
 
 blp = Blueprint("opening", __name__, url_prefix="/work/open")
@@ -42,13 +41,8 @@ def pathway(key: str):
         else:
             client_id = queries.client_by_identity_code(hetu.compact(code)).client_id
             access.record(client_id, "client", client_id, "care")
-            try:
-                opened = enrolment.open_for(version, client_id, chosen, guard.actor())
-            except StepRefused as refused:
-                error, status = _("This client is on this pathway already, or it waits for their consent."), \
-                    refused.status
-            else:
-                waiting = "" if isinstance(opened, Instance) else "1"
-                return redirect(url_for("work.client", client_id=client_id, opened=key, waiting=waiting))
+            opened = enrolment.open_for(version, client_id, chosen, guard.actor())
+            waiting = "" if isinstance(opened, Instance) else "1"
+            return redirect(url_for("work.client", client_id=client_id, opened=key, waiting=waiting))
     return render_template("web/work/open.html", versions=None, version=version, modules=modules, error=error,
                            code=code, chosen=chosen), status

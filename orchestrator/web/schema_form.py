@@ -19,11 +19,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from .numbers import typed_number
+
 RADIO_LIMIT = 5  # more options than this become a select
 UNIT_WIDGETS = {"text", "number", "integer", "range", "date"}
 CHOICE_WIDGETS = {"radio", "select", "checkboxes", "radio-boolean", "checkbox-boolean"}
 _MISSING = object()
-_INTEGER, _DECIMAL = re.compile(r"[-+]?\d{1,30}"), re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 _FINNISH_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 
 
@@ -219,11 +220,8 @@ def _choose(text: str, allowed: list):
 
 
 def _number(text: str, schema: dict) -> int | float:
-    text = text.replace("\u2212", "-")  # the minus sign of Finnish number formatting
-    if _INTEGER.fullmatch(text):
-        return int(text)
-    value = float(text.replace(",", ".")) if _DECIMAL.fullmatch(text) else math.nan
-    if schema.get("type") == "number" and math.isfinite(value):
+    value = typed_number(text)
+    if isinstance(value, int) or (value is not None and schema.get("type") == "number"):
         return value
     raise ValueError(_number_hint(schema))
 

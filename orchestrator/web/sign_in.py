@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from joserfc.errors import JoseError
 
 from ..auth import demo, guard, oidc, sessions
-from ..extensions import db
+from ..core.database import write
 from .i18n import local_path
 
 blp = Blueprint("auth", __name__)
@@ -96,6 +96,6 @@ def change_role():
     role = request.form.get("role", "")
     if role not in user.person.roles:
         abort(422, description=_("Choose one of your roles."))
-    user.role = role
-    db.session.commit()
+    with write():
+        user.role = role
     return redirect(url_for(HOME[role]))

@@ -8,7 +8,7 @@ from ..auth import guard
 from ..clock import now
 from ..core import steps
 from ..core.answers import InvalidAnswers, form_of
-from ..core.steps import StepRefused
+from ..core.database import upsert, write
 from ..extensions import db
 from ..models import HumanTask, TaskDraft
 from . import schema_form
@@ -24,7 +24,6 @@ class Form:
         self.errors: dict[str, list[str]] = {}
         self.values: dict | None = None
         self.saved = False
-        self.refused: int | None = None
 
     def draft(self) -> TaskDraft | None:
         return db.session.get(TaskDraft, (self.task.id, guard.user().person.id))
@@ -46,14 +45,13 @@ class Form:
 
     @property
     def status(self) -> int:
-        return self.refused or (422 if self.errors else 200)
+        return 422 if self.errors else 200
 
     def save_draft(self) -> None:
         answers, _ = schema_form.parse(self.schema, request.form)
-        draft = self.draft() or TaskDraft(task_id=self.task.id, person_id=guard.user().person.id)
-        draft.data, draft.saved_at = answers, now()
-        db.session.add(draft)
-        db.session.commit()
+        with write():  # one draft per task and person, a double click too
+            upsert(TaskDraft, [{"task_id": self.task.id, "person_id": guard.user().person.id, "data": answers,
+                                "saved_at": now()}], ["task_id", "person_id"], ["data", "saved_at"])
         self.values, self.saved = answers, True
 
     def send(self) -> bool:
@@ -71,14 +69,10 @@ class Form:
         except InvalidAnswers as exc:  # the engine's own check: same messages, beside each field
             self.values, self.errors = answers, schema_form.messages(exc.errors)
             return False
-        except StepRefused as refused:  # done meanwhile (another tab, a colleague): say so on the form
-            self.values, self.errors = answers, {"": [refused.message]}
-            self.refused = refused.status
-            return False
-        draft = self.draft()
-        if draft is not None:
-            db.session.delete(draft)
-            db.session.commit()
+        with write():
+            draft = self.draft()
+            if draft is not None:
+                db.session.delete(draft)
         current_app.logger.info("task %s completed from its page", self.task.id)
         return True
 

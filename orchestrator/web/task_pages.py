@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from ..auth import guard
 from ..care import content, diaries
 from ..core import steps
-from ..core.steps import StepRefused
 from . import schema_form, timeline
 from .task_form import Form
 
@@ -21,27 +20,20 @@ def special(task, instance):
     return None
 
 
-def _done(task) -> str | None:
-    """Complete a task that takes no answers; the refusal's message when it could not be."""
-    try:
-        guard.may_act_on(task)
-        steps.complete(task.id, {}, guard.actor())
-    except StepRefused as refused:
-        return refused.message
-    return None
+def _done(task) -> None:
+    """Complete a task that takes no answers (a refusal is answered by the error page)."""
+    guard.may_act_on(task)
+    steps.complete(task.id, {}, guard.actor())
 
 
 def content_page(task, instance):
     """The page rendered from the package's Markdown (no raw HTML); each view is counted."""
     name, text = content.page_of(task)
-    refused = None
     if request.method == "POST" and task.state == "open":
-        refused = _done(task)
-        if refused is None:
-            return redirect(url_for("client.pathway", instance_id=instance.id, read=task.id))
+        _done(task)
+        return redirect(url_for("client.pathway", instance_id=instance.id, read=task.id))
     content.count_view(instance, name, guard.user().role)
-    return render_template("web/client/content.html", task=task, instance=instance, text=text,
-                           refused=refused), 409 if refused else 200
+    return render_template("web/client/content.html", task=task, instance=instance, text=text)
 
 
 def diary_page(task, instance, diary: str):
@@ -49,9 +41,8 @@ def diary_page(task, instance, diary: str):
     form, errors, refused = Form(task), {}, None
     if request.method == "POST" and task.state == "open":
         if request.form.get("action") == "done":
-            refused = _done(task)
-            if refused is None:
-                return redirect(url_for("client.pathway", instance_id=instance.id))
+            _done(task)
+            return redirect(url_for("client.pathway", instance_id=instance.id))
         else:
             answers, errors = schema_form.parse(form.schema, request.form)
             errors = {**schema_form.validate(form.schema, answers), **errors}

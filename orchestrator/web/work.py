@@ -10,7 +10,6 @@ from ..auth import access, guard
 from ..care import enrolment, messaging, staff_surveys
 from ..clock import now
 from ..core import queries, steps
-from ..core.steps import StepRefused
 from ..extensions import db
 from ..models import Instance, StaffSurvey
 from . import timeline
@@ -78,16 +77,13 @@ def task(task_id: str):
 def assign(task_id: str, what: str):
     """Claim a task, put it back to the team, or give it to a colleague of the task's team."""
     found = guard.task_for(task_id)
-    try:
-        if what == "release":
-            guard.may_act_on(found)
-            steps.release(found.id)
-        else:
-            to = guard.actor() if what == "claim" else guard.colleague(found, request.form.get("assignee", ""))
-            guard.may_act_on(found)
-            steps.claim(found.id, to)
-    except StepRefused as refused:
-        return render_template("web/error.html", status=refused.status, reason=refused.message), refused.status
+    if what == "release":
+        guard.may_act_on(found)
+        steps.release(found.id)
+    else:
+        to = guard.actor() if what == "claim" else guard.colleague(found, request.form.get("assignee", ""))
+        guard.may_act_on(found)
+        steps.claim(found.id, to)
     return redirect(local_back(found.id))
 
 
@@ -127,10 +123,7 @@ def end(instance_id: int):
     """The care team ends a professional pathway; it stays readable in the client's history."""
     instance = guard.instance_for(instance_id)
     access.record(instance.client_id, "instance", instance.id, "care")
-    try:
-        steps.cancel(instance.id, guard.actor(), "ended by the care team", kind="ended_by_team")
-    except StepRefused as refused:
-        abort(refused.status, description=refused.message)
+    steps.cancel(instance.id, guard.actor(), "ended by the care team", kind="ended_by_team")
     return redirect(url_for("work.pathway", instance_id=instance.id, ended=1))
 
 
@@ -148,10 +141,6 @@ def survey(survey_id: int):
         if value is None or not 0 <= value <= 10:
             error, status = _("Choose a number from 0 to 10."), 422
         else:
-            try:
-                staff_surveys.answer(found, person, value)
-            except StepRefused as refused:
-                error, status = _("You have answered already, or the survey has closed."), refused.status
-            else:
-                return redirect(url_for("work.inbox", answered=1))
+            staff_surveys.answer(found, person, value)
+            return redirect(url_for("work.inbox", answered=1))
     return render_template("web/work/survey.html", survey=found, error=error), status
