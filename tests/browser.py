@@ -9,23 +9,24 @@ import threading
 from contextlib import contextmanager
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from waitress.server import create_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+LANGUAGES = ("fi", "sv", "en")
 _AXE = Axe()
 
 
 @contextmanager
-def served(app):
-    """The app on a free loopback port, in a thread; yields its base URL."""
+def served(app, threads: int = 4):
+    """The app on a free loopback port, in a thread (waitress, ``threads`` workers); yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -79,3 +80,15 @@ def submit(page: Page, selector: str) -> None:
     """Click the button and wait for the page it leads to."""
     with page.expect_navigation():
         page.locator(selector).click()
+
+
+def signed_in(browser, base: str, person: str, lang: str = "fi"):
+    """A new browser context signed in as a demo person, in a language, by the keyboard."""
+    page = browser.new_context(bypass_csp=True, locale=lang).new_page()
+    page.goto(f"{base}/lang/{lang}?next=/sign-in")
+    choose_radio(page, "person", person)
+    tab_to(page, "form[action='/sign-in/test'] button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(page.locator("header.site form button")).to_be_visible()  # the sign-out button: signed in
+    return page

@@ -1,21 +1,58 @@
-"""Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL when
-POLKU_TEST_DATABASE_URL is set), a client that speaks JSON, and the sample pathway."""
+"""Fixtures, shaped like the Flask tutorial's: an app on a fresh database per test (SQLite file, or PostgreSQL
+when POLKU_TEST_DATABASE_URL is set) that pushes no application context, so that each request gets its own as
+in service; ``ctx`` for a test that reads the database or calls a service itself; clients that speak JSON or
+post forms, the CLI runner, the stopped clock, the sample pathway and the metrics' known history."""
 
+import contextvars
+import json
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import flask
 import pytest
-from sqlalchemy import text
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select, text
 
 from config import TestConfig
 from orchestrator import create_app
+from orchestrator.care import content, enrolment, messaging
+from orchestrator.clock import CLOCK
+from orchestrator.core import firing, steps
 from orchestrator.extensions import db
+from orchestrator.models import HumanTask, Instance, PathwayVersion
 from orchestrator.tools import deploy
+
+from .fixtures import metrics_pathway
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "clock(at): the moment the clock fixture stops the clock at")
+
+
+class Client(FlaskClient):
+    """Each request in an application context of its own, as in service, even inside the test's: Flask would
+    reuse the test's, and with it its ``g`` (Flask-WTF's token, Flask-Babel's language) and database session."""
+
+    def open(self, *args, **kwargs):
+        if self.preserve_context:  # ``with client:`` keeps the request's contexts for the test to look into
+            return super().open(*args, **kwargs)
+        if flask.has_app_context():
+            db.session.rollback()  # the test's own transaction ends, so that it reads what the request writes
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class Runner(FlaskCliRunner):
+    """Each command in an application context of its own, as the ``flask`` command gives it: Polku's commands
+    are registered without ``with_appcontext``."""
+
+    def invoke(self, *args, **kwargs):
+        with self.app.app_context():
+            return super().invoke(*args, **kwargs)
 
 
 def _config(tmp_path: Path) -> type:
@@ -39,19 +76,52 @@ def _reset(app) -> None:
         db.create_all()
 
 
+def make_app(config: type):
+    """An app of ``config`` on its emptied database, whose test clients and CLI runners push their own contexts."""
+    app = create_app(config)
+    app.test_client_class, app.test_cli_runner_class = Client, Runner
+    _reset(app)
+    return app
+
+
+def dispose(app) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(_config(tmp_path))
-    _reset(app)
+    """The app on a fresh database, no context pushed: each request and command gets its own, as in service."""
+    app = make_app(_config(tmp_path))
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for the test's own reads and service calls. Its requests still get their own, and
+    its transaction ends before each, so that it reads what they wrote."""
     with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+        yield
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock(request):
+    """The clock stopped at the moment ``@pytest.mark.clock(at)`` gives (else now), back to the system's after."""
+    marker = request.node.get_closest_marker("clock")
+    CLOCK.set(marker.args[0] if marker else datetime.now(UTC))
+    yield CLOCK
+    CLOCK.release()
 
 
 class Api:
@@ -86,7 +156,8 @@ def api(client):
 @pytest.fixture
 def sample(app):
     """The sample pathway, deployed."""
-    return deploy.deploy(deploy.packages_in(ROOT / "bpmn" / "esitieto", ROOT / "forms"), "tester")[0]
+    with app.app_context():
+        return deploy.deploy(deploy.packages_in(ROOT / "bpmn" / "esitieto", ROOT / "forms"), "tester")[0]
 
 
 @pytest.fixture
@@ -117,7 +188,6 @@ class Web:
         self.client, self.token = client, None
 
     def get(self, url, **kw):
-        self._fresh_g()
         response = self.client.get(url, **kw)
         self._remember(response)
         return response
@@ -128,18 +198,9 @@ class Web:
             if self.token is None:
                 self.get("/sign-in")
             data.setdefault("csrf_token", self.token)
-        self._fresh_g()
         response = self.client.post(url, data=data, **kw)
         self._remember(response)
         return response
-
-    @staticmethod
-    def _fresh_g():
-        """The test's app context outlives each request; Flask-WTF and Flask-Babel keep a request's token
-        and language in ``g``."""
-        flask.g.pop("csrf_token", None)
-        flask.g.pop("_flask_babel", None)
-        flask.g.pop("chart_images", None)
 
     def sign_in(self, person: str):
         self.token = None
@@ -164,3 +225,78 @@ def web(app):
 def web_as(app):
     """A fresh signed-in browser per call: ``web_as("hoitaja.virtanen")``."""
     return lambda person: Web(app.test_client()).sign_in(person)
+
+
+# --------------------------------------------------------------------------- the metrics' known history
+
+HISTORY_START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # Monday 4 January 2027, 09:00 in Helsinki
+H = timedelta(hours=1)
+
+
+def _fire_at(moment: datetime) -> None:
+    CLOCK.set(moment)
+    firing.fire_due()
+    db.session.rollback()
+
+
+def _answer(instance_id: int, spec: str, data: dict, by: str) -> None:
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.spec == spec,
+                                                      HumanTask.state == "open")).one()
+    steps.complete(task.id, data, by)
+
+
+@pytest.fixture
+def history(app, clock):
+    """Four clients, A B C D, on the metrics pathway in the first quarter of 2027 (times in UTC); the pathway's
+    version, with the clock stopped after the quarter:
+
+    A: start questionnaire at once; the nurse reviews 24 h later; end questionnaire NPS 10, CES 6.
+    B: start questionnaire on day 3, after the day-2 reminder; review 12 h later; NPS 8, CES 5.
+    C: never answers (reminded on day 2) and withdraws consent on day 10.
+    D: start questionnaire at once; review 6 h later; never answers the end questionnaire (still active).
+    Messages: C on Friday 8 Jan 15:00 local, answered Mon 11 Jan 10:00 local (67 h, within the promise);
+    D on Mon 11 Jan 10:00, answered Thu 14 Jan 08:00 (70 h, late: due Wed 13 Jan 16:00); D again on
+    Thu 14 Jan 10:00, never answered (due Mon 18 Jan 16:00: broken). Content: A views a page 3 times, B twice.
+    """
+    start = HISTORY_START
+    files = {"mittari.bpmn": metrics_pathway.BPMN.encode(),
+             **{n: json.dumps(f).encode() for n, f in metrics_pathway.FORMS.items()}}
+    with app.app_context():
+        version = deploy.deploy([deploy.from_files(files, "mittari", ROOT / "forms")], "tester")[0].version
+        clock.set(start)
+        ids = {c: enrolment.join(version, f"asiakas-{c}", f"asiakas-{c}", None).id for c in "ABCD"}
+        _answer(ids["A"], "alkukysely", {"oireet": 7}, "asiakas-A")
+        _answer(ids["D"], "alkukysely", {"oireet": 9}, "asiakas-D")
+        _fire_at(start + 6 * H)
+        _answer(ids["D"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
+        _fire_at(start + 24 * H)
+        _answer(ids["A"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
+        _fire_at(start + 2 * 24 * H)
+        _answer(ids["A"], "loppukysely", {"oireet": 3, "suosittelu": 10, "helppous": 6}, "asiakas-A")
+        _fire_at(start + 3 * 24 * H)  # the day-2 reminders to B and C have gone
+        _answer(ids["B"], "alkukysely", {"oireet": 8}, "asiakas-B")
+        _fire_at(start + 3 * 24 * H + 12 * H)
+        _answer(ids["B"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
+        _answer(ids["B"], "loppukysely", {"oireet": 5, "suosittelu": 8, "helppous": 5}, "asiakas-B")
+        for moment, who, sender in ((datetime(2027, 1, 8, 13, 0, tzinfo=UTC), "C", "client"),
+                                    (datetime(2027, 1, 11, 8, 0, tzinfo=UTC), "C", "professional"),
+                                    (datetime(2027, 1, 11, 8, 0, tzinfo=UTC), "D", "client"),
+                                    (datetime(2027, 1, 14, 6, 0, tzinfo=UTC), "D", "professional"),
+                                    (datetime(2027, 1, 14, 7, 0, tzinfo=UTC), "C", "withdraws"),
+                                    (datetime(2027, 1, 14, 8, 0, tzinfo=UTC), "D", "client")):
+            _fire_at(moment)
+            instance = db.session.get(Instance, ids[who])
+            if sender == "withdraws":
+                enrolment.withdraw(instance, f"asiakas-{who}")
+            elif sender == "client":
+                messaging.send(instance, "client", f"asiakas-{who}", who, "Kysymys")
+            else:
+                messaging.send(instance, "professional", "hoitaja.virtanen", "Hanna", "Vastaus", {"Hoitaja"})
+        for who, times in (("A", 3), ("B", 2)):
+            for _ in range(times):
+                content.count_view(db.session.get(Instance, ids[who]), "ohje.md", "client")
+        db.session.rollback()
+        version = db.session.get(PathwayVersion, version.id)  # loaded afresh, to be read after this context
+    clock.set(datetime(2027, 5, 1, tzinfo=UTC))
+    return version

@@ -16,7 +16,7 @@ from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, Notification
 
 from .conftest import ANSWERS, Api, Web
-from .test_pathway_kinds import deploy_kind
+from .helpers import deploy_kind
 
 OWNER = "asiakas-123"
 USERS = {"anonymous": None, "owner": OWNER, "other client": "asiakas-456", "team": "hoitaja.virtanen",
@@ -46,15 +46,16 @@ def world(api, sample, app):
     instance = api.start("esitieto", business_key=f"{OWNER}:esitieto", client_id=OWNER)
     client_task = instance["tasks"][0]["id"]
     assert api.complete(client_task, ANSWERS["esitietolomake"]).status_code == 200
-    nurse_task = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance["id"],
-                                                              HumanTask.state == "open"))
-    db.session.rollback()
-    other = deploy_kind("professional", key="toinen", consent=True)
-    offer = enrolment.offer(other, OWNER, set(), "hoitaja.virtanen")  # opened, waiting for her consent
-    deploy_kind("self-care", consent=True)  # in the catalogue, asking consent
-    survey = staff_surveys.send(demo.team("Hoitaja"), "yllapitaja.makinen")  # for Hanna's team
-    return {"instance_id": instance["id"], "client_tasks": [client_task], "nurse_tasks": [nurse_task],
-            "offer_id": offer.id, "survey_id": survey.id}
+    with app.app_context():
+        nurse_task = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance["id"],
+                                                                  HumanTask.state == "open"))
+        db.session.rollback()
+        other = deploy_kind("professional", key="toinen", consent=True)
+        offer = enrolment.offer(other, OWNER, set(), "hoitaja.virtanen")  # opened, waiting for her consent
+        deploy_kind("self-care", consent=True)  # in the catalogue, asking consent
+        survey = staff_surveys.send(demo.team("Hoitaja"), "yllapitaja.makinen")  # for Hanna's team
+        return {"instance_id": instance["id"], "client_tasks": [client_task], "nurse_tasks": [nurse_task],
+                "offer_id": offer.id, "survey_id": survey.id}
 
 
 def page_rules(app):
@@ -159,12 +160,13 @@ def api_urls(app, rule, world) -> list[str]:
 
 
 @pytest.fixture
-def notified(world):
-    note = Notification(instance_id=world["instance_id"], kind="reminder", audience="client", recipient=OWNER,
-                        source="muistutus", text="Muistathan", created_at=now())
-    db.session.add(note)
-    db.session.commit()
-    return {**world, "notification_id": note.id}
+def notified(app, world):
+    with app.app_context():
+        note = Notification(instance_id=world["instance_id"], kind="reminder", audience="client", recipient=OWNER,
+                            source="muistutus", text="Muistathan", created_at=now())
+        db.session.add(note)
+        db.session.commit()
+        return {**world, "notification_id": note.id}
 
 
 def test_every_api_route_needs_a_caller(app, notified):
@@ -185,7 +187,6 @@ def test_no_api_route_leaks_a_clients_data(app, notified, who):
     for rule in api_rules(app):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for url in api_urls(app, rule, notified):
-                web._fresh_g()
                 response = web.client.open(url, method=method, json={}, headers={"X-CSRFToken": web.token})
                 body, where = response.get_data(as_text=True), f"{who}: {method} {url} -> {response.status_code}"
                 assert response.status_code < 500, where
@@ -198,10 +199,8 @@ def test_no_api_route_leaks_a_clients_data(app, notified, who):
 def test_a_cookie_signed_api_post_needs_the_csrf_header(app, notified):
     nurse = browser(app, "hoitaja.virtanen")
     task = notified["nurse_tasks"][0]
-    nurse._fresh_g()
     refused = nurse.client.post(f"/api/v1/tasks/{task}/claim", json={})
     assert refused.status_code == 400
-    nurse._fresh_g()
     taken = nurse.client.post(f"/api/v1/tasks/{task}/claim", json={}, headers={"X-CSRFToken": nurse.token})
     assert taken.status_code == 200 and taken.json["assignee"] == "hoitaja.virtanen"
 
@@ -215,7 +214,7 @@ def owner_rows() -> int:
 
 
 @pytest.mark.parametrize("who", list(SEES_OWNER))
-def test_every_response_that_shows_a_clients_data_logs_it_exactly_once(app, notified, who):
+def test_every_response_that_shows_a_clients_data_logs_it_exactly_once(app, notified, who, ctx):
     """Each GET of a page or API route: one access-log row for Aino when it shows her data, none otherwise."""
     web = browser(app, USERS[who])
     seen = 0
@@ -248,7 +247,7 @@ def shows_owner(rule, roles, who: str, response) -> bool:
 # --------------------------------------------------------------------------- acting on tasks
 
 
-def test_only_the_holder_releases_or_completes_a_claimed_task(app, world):
+def test_only_the_holder_releases_or_completes_a_claimed_task(app, world, ctx):
     task = world["nurse_tasks"][0]
     hanna, noora = browser(app, "hoitaja.virtanen"), browser(app, "hoitaja.nieminen")
     assert hanna.post(f"/work/tasks/{task}/claim").status_code == 302
@@ -280,7 +279,7 @@ def test_a_task_goes_only_to_a_colleague_and_never_shows_outside_its_team(app, w
     assert NAME not in inbox, "a task handed outside its team does not take the client with it"
 
 
-def test_a_refused_step_writes_no_access_log_row(app, world):
+def test_a_refused_step_writes_no_access_log_row(app, world, ctx):
     from .conftest import Api
 
     task = world["nurse_tasks"][0]
@@ -313,13 +312,14 @@ def test_odd_page_input_is_a_clear_4xx(app, world):
 @pytest.fixture
 def self_care(app, notified, api):
     """Aino on a self-care pathway whose BPMN even has a nurse lane, with a nurse task open in it."""
-    deploy_kind("self-care")
+    with app.app_context():
+        deploy_kind("self-care")
     own = Api(app.test_client(), OWNER)
     started = own.post("/api/v1/instances", {"pathway": "omahoito", "client_id": OWNER}).json
     secret = "Omahoidon salainen vastaus"
     assert own.complete(started["tasks"][0]["id"], {**ANSWERS["esitietolomake"], "oireet": secret}).status_code == 200
-    db.session.rollback()
-    tasks = [t.id for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == started["id"]))]
+    with app.app_context():
+        tasks = [t.id for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == started["id"]))]
     assert len(tasks) == 2
     return {**notified, "instance_id": started["id"], "client_tasks": tasks[:1], "nurse_tasks": tasks[1:],
             "secret": secret}
@@ -335,7 +335,6 @@ def test_no_page_or_api_route_shows_a_self_care_pathway_to_anyone_but_its_client
         api = rule.rule.startswith("/api/")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for url in (api_urls if api else urls)(app, rule, self_care):
-                web._fresh_g()
                 response = web.client.open(url, method=method, json={} if api else None,
                                            data=None if api else {"csrf_token": web.token},
                                            headers={"X-CSRFToken": web.token} if api else {})
@@ -351,7 +350,7 @@ def test_no_page_or_api_route_shows_a_self_care_pathway_to_anyone_but_its_client
                         response.status_code in (403, 404, 422), where
                     checked += 1
     assert checked >= 10
-    db.session.rollback()
     shown = select(func.count()).select_from(AccessLog).where(AccessLog.object_id == str(self_care["instance_id"]),
                                                               AccessLog.role != "client")
-    assert db.session.scalar(shown) == 0  # nobody else was ever shown it
+    with app.app_context():
+        assert db.session.scalar(shown) == 0  # nobody else was ever shown it

@@ -4,10 +4,8 @@ uploads a broken pathway; and axe-core finds no WCAG 2.1 A/AA violation on any p
 import pytest
 from playwright.sync_api import expect
 
-from .browser import choose_radio, chromium, served, submit, tab_to, wcag_violations
+from .browser import LANGUAGES, chromium, served, signed_in, submit, tab_to, wcag_violations
 from .conftest import ANSWERS, ROOT
-
-LANGUAGES = ("fi", "sv", "en")
 
 
 @pytest.fixture
@@ -19,18 +17,6 @@ def site(app, sample):
 @pytest.fixture
 def instance(api):
     return api.start("esitieto", business_key="asiakas-123:esitieto", client_id="asiakas-123")
-
-
-def signed_in(browser, base: str, person: str, lang: str = "fi"):
-    """A new browser context signed in as a demo person, in a language, by the keyboard."""
-    page = browser.new_context(bypass_csp=True, locale=lang).new_page()
-    page.goto(f"{base}/lang/{lang}?next=/sign-in")
-    choose_radio(page, "person", person)
-    tab_to(page, "form[action='/sign-in/test'] button[type=submit]")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
-    expect(page.locator("header.site form button")).to_be_visible()  # the sign-out button: signed in
-    return page
 
 
 def test_a_client_answers_with_the_keyboard_fixes_an_error_and_sees_it_in_history(site, instance):

@@ -14,12 +14,9 @@ from orchestrator.clock import now
 from orchestrator.core import queries
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
-from orchestrator.tools import deploy
 
-from .browser import chromium, served, submit, wcag_violations
-from .conftest import ROOT
-from .test_browser import LANGUAGES, signed_in
-from .test_metrics import history  # noqa: F401 - the known history, as a fixture
+from .browser import LANGUAGES, chromium, served, signed_in, submit, wcag_violations
+from .helpers import deploy_all
 
 
 def version(key: str):
@@ -36,25 +33,26 @@ def open_task(instance_id: int, spec: str) -> HumanTask:
 def pathways(app, api):
     """Aino on the blood-pressure pathway with measurements and messages, on weight management with a
     food diary, on the diabetes self-care pathway at its first content page, and with an offer waiting."""
-    deploy.deploy(deploy.packages_in(ROOT / "bpmn", ROOT / "forms"), "tester")
-    pressure = enrolment.join(version("verenpaine"), "asiakas-123", "asiakas-123", "given")
-    weight = enrolment.join(version("painonhallinta"), "asiakas-123", "asiakas-123", "given",
-                            {"ruokapaivakirja": True, "liikuntapaivakirja": False})
-    diabetes = enrolment.join(version("diabetesriski"), "asiakas-123", "asiakas-123", "given")
-    enrolment.offer(version("esitieto"), "asiakas-123", set(), "hoitaja.virtanen")
-    assert api.complete(open_task(pressure.id, "mittausohje").id, {}).status_code == 200
-    db.session.rollback()
-    for day, (systolic, diastolic) in enumerate(((128, 82), (142, 90), (131, 84))):
-        at = now() - timedelta(days=3 - day)
-        observations.record(db.session.get(Instance, pressure.id), {"systolic": systolic, "diastolic": diastolic},
-                            at, "asiakas-123", at)
-    assert api.complete(open_task(weight.id, "aloituskysely").id,
-                        {"tavoite": "Laihtua", "valmius": 8, "pituus": 170, "paino": 96, "vyotaro": 104}
-                        ).status_code == 200
-    diary = open_task(weight.id, "ruokapaivakirja")
-    diaries.add(diary, "food", {"ateria": "lounas", "mita_soin": "Kalakeittoa ja ruisleipää"}, "asiakas-123")
-    return {"pressure": pressure.id, "weight": weight.id, "diabetes": diabetes.id, "diary": diary.id,
-            "content": open_task(diabetes.id, "lue_diabetes").id}
+    with app.app_context():
+        deploy_all()
+        pressure = enrolment.join(version("verenpaine"), "asiakas-123", "asiakas-123", "given")
+        weight = enrolment.join(version("painonhallinta"), "asiakas-123", "asiakas-123", "given",
+                                {"ruokapaivakirja": True, "liikuntapaivakirja": False})
+        diabetes = enrolment.join(version("diabetesriski"), "asiakas-123", "asiakas-123", "given")
+        enrolment.offer(version("esitieto"), "asiakas-123", set(), "hoitaja.virtanen")
+        assert api.complete(open_task(pressure.id, "mittausohje").id, {}).status_code == 200
+        db.session.rollback()
+        for day, (systolic, diastolic) in enumerate(((128, 82), (142, 90), (131, 84))):
+            at = now() - timedelta(days=3 - day)
+            observations.record(db.session.get(Instance, pressure.id), {"systolic": systolic, "diastolic": diastolic},
+                                at, "asiakas-123", at)
+        assert api.complete(open_task(weight.id, "aloituskysely").id,
+                            {"tavoite": "Laihtua", "valmius": 8, "pituus": 170, "paino": 96, "vyotaro": 104}
+                            ).status_code == 200
+        diary = open_task(weight.id, "ruokapaivakirja")
+        diaries.add(diary, "food", {"ateria": "lounas", "mita_soin": "Kalakeittoa ja ruisleipää"}, "asiakas-123")
+        return {"pressure": pressure.id, "weight": weight.id, "diabetes": diabetes.id, "diary": diary.id,
+                "content": open_task(diabetes.id, "lue_diabetes").id}
 
 
 def test_a_chart_renders_with_its_styles_under_the_page_s_own_policy(app, pathways):
@@ -150,7 +148,7 @@ def test_the_care_pathway_pages_reflow_at_320_pixels(app, pathways):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_wcag_violations_on_the_metric_dashboards(app, history, lang):  # noqa: F811
+def test_no_wcag_violations_on_the_metric_dashboards(app, history, ctx, lang):
     found = []
     with served(app) as base, chromium() as browser:
         admin = signed_in(browser, base, "yllapitaja.makinen", lang)

@@ -7,15 +7,14 @@ from orchestrator.care import enrolment
 from orchestrator.core import queries, steps
 from orchestrator.extensions import db
 from orchestrator.models import DiaryEntry, HumanTask, Observation
-from orchestrator.tools import deploy
 
-from .conftest import ROOT
-from .test_web import text
+from .helpers import deploy_all, text
 
 
 @pytest.fixture
-def on(app):
-    deploy.deploy(deploy.packages_in(ROOT / "bpmn", ROOT / "forms"), "tester")
+def on(ctx):
+    """``on(key, **variables)``: Aino on that pathway, in the test's application context."""
+    deploy_all()
 
     def start(key: str, **variables):
         return enrolment.join(queries.pathway_or_404(key).latest, "asiakas-123", "asiakas-123", "given", variables)
@@ -23,7 +22,7 @@ def on(app):
 
 
 @pytest.mark.parametrize("typed", ["1_20", "١٢٠", "120,5", "12e1", "nan", "-0", "999"])
-def test_a_measurement_that_is_not_a_plausible_number_is_named_and_nothing_is_saved(on, web_as, typed):
+def test_a_measurement_that_is_not_a_plausible_number_is_named_and_nothing_is_saved(on, web_as, ctx, typed):
     instance = on("verenpaine")
     page = web_as("asiakas-123").post(f"/me/pathways/{instance.id}/measurements", {"systolic": typed})
     assert page.status_code == 422
@@ -33,7 +32,7 @@ def test_a_measurement_that_is_not_a_plausible_number_is_named_and_nothing_is_sa
     assert db.session.scalars(select(Observation)).all() == []
 
 
-def test_a_measurement_entered_freely_is_stored_with_its_code_and_plotted(on, web_as):
+def test_a_measurement_entered_freely_is_stored_with_its_code_and_plotted(on, web_as, ctx):
     instance = on("painonhallinta", ruokapaivakirja=True, liikuntapaivakirja=True)
     aino = web_as("asiakas-123")
     saved = aino.post(f"/me/pathways/{instance.id}/measurements", {"weight": "82,4", "waist": ""})
@@ -45,7 +44,7 @@ def test_a_measurement_entered_freely_is_stored_with_its_code_and_plotted(on, we
     assert aino.post(f"/me/pathways/{instance.id}/measurements", {}).status_code == 422  # nothing typed
 
 
-def test_an_entry_to_a_diary_that_has_ended_is_refused_and_says_so(on, web_as):
+def test_an_entry_to_a_diary_that_has_ended_is_refused_and_says_so(on, web_as, ctx):
     on("painonhallinta", ruokapaivakirja=True, liikuntapaivakirja=False)
     start = db.session.scalars(select(HumanTask).where(HumanTask.spec == "aloituskysely")).one()
     steps.complete(start.id, {"tavoite": "Laihtua", "valmius": 8, "pituus": 170, "paino": 96, "vyotaro": 104},

@@ -3,30 +3,22 @@ from the offer a team made; declining starts nothing, withdrawing ends the pathw
 declared duration ends it."""
 
 import hashlib
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from orchestrator.clock import CLOCK
 from orchestrator.core import firing, steps
 from orchestrator.extensions import db
 from orchestrator.models import Consent, Event, HumanTask, Instance, Offer, Person
 
 from .conftest import ROOT
-from .test_pathway_kinds import deploy_kind
-from .test_web import text
+from .helpers import consent, deploy_kind, text
 
 CONSENT_TEXT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_text()
 CONSENT_HASH = hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
 AINO_CODE = "010150-998J"
-
-
-def consent(web, url: str, answer: str | None):
-    """Answer a consent page as a client does: to the wording the page showed."""
-    shown = re.search(r'name="text" value="([0-9a-f]{64})"', web.get(url).get_data(as_text=True))
-    return web.post(url, {"text": shown.group(1) if shown else "", **({"answer": answer} if answer else {})})
+MONDAY = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 09:00 in Helsinki
 
 
 def instances(client_id: str) -> list[Instance]:
@@ -40,7 +32,7 @@ def consents(client_id: str) -> list[tuple[str, int | None]]:
             db.session.scalars(select(Consent).where(Consent.client_id == client_id).order_by(Consent.id))]
 
 
-def test_a_self_care_pathway_starts_only_when_its_consent_is_given(app, web_as):
+def test_a_self_care_pathway_starts_only_when_its_consent_is_given(web_as, ctx):
     deploy_kind("self-care", consent=True)
     aino = web_as("asiakas-123")
     asked = aino.post("/me/catalogue", {"pathway": "omahoito"})
@@ -59,7 +51,7 @@ def test_a_self_care_pathway_starts_only_when_its_consent_is_given(app, web_as):
     assert row.text_hash == CONSENT_HASH and row.page == "suostumus.md" and row.version_id == instance.version_id
 
 
-def test_an_unanswered_consent_starts_nothing_and_says_why(app, web_as):
+def test_an_unanswered_consent_starts_nothing_and_says_why(web_as, ctx):
     deploy_kind("self-care", consent=True)
     aino = web_as("asiakas-123")
     refused = consent(aino, "/me/catalogue/omahoito/consent", None)
@@ -71,7 +63,7 @@ def open_for(nurse, code: str, key: str = "esitieto", **modules):
     return nurse.post(f"/work/open/{key}", {"identity_code": code, **{f"module-{m}": "1" for m in modules}})
 
 
-def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(app, sample, web_as):
+def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(sample, web_as, ctx):
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     assert "Esitiedot ennen vastaanottoa" in text(hanna.get("/work/open"))
     opened = open_for(hanna, AINO_CODE.lower())  # typed in lower case: still her code
@@ -94,7 +86,7 @@ def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(a
     assert again.status_code == 302 and len(instances("asiakas-123")) == 1
 
 
-def test_a_declined_offer_starts_nothing_and_the_team_sees_it(app, sample, web_as):
+def test_a_declined_offer_starts_nothing_and_the_team_sees_it(sample, web_as, ctx):
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     open_for(hanna, AINO_CODE)
     offer = db.session.scalars(select(Offer)).one()
@@ -106,7 +98,7 @@ def test_a_declined_offer_starts_nothing_and_the_team_sees_it(app, sample, web_a
     assert "Esitiedot ennen vastaanottoa" in page and "Asiakas ei antanut suostumusta" in page
 
 
-def test_a_wrong_identity_code_is_named_and_a_new_client_waits_for_their_first_sign_in(app, sample, web_as):
+def test_a_wrong_identity_code_is_named_and_a_new_client_waits_for_their_first_sign_in(sample, web_as, ctx):
     hanna = web_as("hoitaja.virtanen")
     wrong = open_for(hanna, "010150-998K")  # the check character is wrong
     assert wrong.status_code == 422 and 'aria-invalid="true"' in text(wrong) and "010150-998K" in text(wrong)
@@ -118,14 +110,14 @@ def test_a_wrong_identity_code_is_named_and_a_new_client_waits_for_their_first_s
     assert db.session.scalars(select(Offer)).one().client_id == person.client_id
 
 
-def test_only_a_team_that_follows_the_pathway_can_open_it(app, sample, web_as):
+def test_only_a_team_that_follows_the_pathway_can_open_it(sample, web_as, ctx):
     lauri = web_as("laakari.korhonen")  # Lääkäri: the sample pathway is the nurses'
     assert "Esitiedot" not in text(lauri.get("/work/open"))
     assert open_for(lauri, AINO_CODE).status_code == 404
     assert db.session.scalars(select(Offer)).all() == []
 
 
-def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(app, sample, web_as):
+def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(sample, web_as, ctx):
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     open_for(hanna, AINO_CODE)
     offer = db.session.scalars(select(Offer)).one()
@@ -144,14 +136,8 @@ def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(app, sample,
     assert aino.post(f"/me/pathways/{instance.id}/withdraw", {}).status_code == 409
 
 
-@pytest.fixture
-def clock():
-    CLOCK.set(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
-    yield CLOCK
-    CLOCK.release()
-
-
-def test_a_pathway_ends_itself_when_its_duration_has_passed(app, sample, api, clock):
+@pytest.mark.clock(MONDAY)
+def test_a_pathway_ends_itself_when_its_duration_has_passed(sample, api, ctx, clock):
     started = api.start("esitieto", client_id="asiakas-123")
     instance = db.session.get(Instance, started["id"])
     assert instance.ends_at == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # P4W
@@ -167,7 +153,7 @@ def test_a_pathway_ends_itself_when_its_duration_has_passed(app, sample, api, cl
     assert firing.end_overdue() == 0
 
 
-def test_a_double_click_or_a_second_offer_starts_nothing_more(app, sample, web_as):
+def test_a_double_click_or_a_second_offer_starts_nothing_more(sample, web_as, ctx):
     deploy_kind("self-care", consent=True)
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     assert consent(aino, "/me/catalogue/omahoito/consent", "given").status_code == 302
@@ -180,7 +166,7 @@ def test_a_double_click_or_a_second_offer_starts_nothing_more(app, sample, web_a
     assert len(db.session.scalars(select(Offer)).all()) == 1
 
 
-def test_consent_is_to_the_wording_the_client_read(app, web_as):
+def test_consent_is_to_the_wording_the_client_read(web_as, ctx):
     deploy_kind("self-care", consent=True)
     aino = web_as("asiakas-123")
     stale = aino.post("/me/catalogue/omahoito/consent", {"text": "0" * 64, "answer": "given"})
@@ -188,7 +174,8 @@ def test_consent_is_to_the_wording_the_client_read(app, web_as):
     assert instances("asiakas-123") == [] and consents("asiakas-123") == []
 
 
-def test_one_pathway_that_cannot_end_does_not_keep_the_others_from_ending(app, sample, api, clock, monkeypatch):
+@pytest.mark.clock(MONDAY)
+def test_one_pathway_that_cannot_end_does_not_keep_the_others_from_ending(sample, api, ctx, clock, monkeypatch):
     first, second = (api.start("esitieto", client_id=c)["id"] for c in ("asiakas-123", "asiakas-456"))
     real = steps.cancel
 
@@ -204,7 +191,7 @@ def test_one_pathway_that_cannot_end_does_not_keep_the_others_from_ending(app, s
     assert (db.session.get(Instance, first).status, db.session.get(Instance, second).status) == ("running", "completed")
 
 
-def test_the_care_team_ends_a_professional_pathway_and_the_client_keeps_it_in_history(app, sample, api, web_as):
+def test_the_care_team_ends_a_professional_pathway_and_the_client_keeps_it_in_history(sample, api, web_as, ctx):
     instance_id = api.start("esitieto", client_id="asiakas-123")["id"]
     hanna, lauri, aino = web_as("hoitaja.virtanen"), web_as("laakari.korhonen"), web_as("asiakas-123")
     assert lauri.post(f"/work/pathways/{instance_id}/end", {}).status_code == 404  # not a team that follows it

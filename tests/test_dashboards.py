@@ -4,14 +4,12 @@ import csv
 import io
 
 from .conftest import Api
-from .test_metrics import history  # noqa: F401 - the known history, as a fixture
-from .test_pathway_kinds import deploy_kind
-from .test_web import text
+from .helpers import deploy_kind, text
 
 Q1 = "2027-Q1"
 
 
-def test_the_overview_shows_each_metric_with_its_light_and_percentage(history, web_as):  # noqa: F811
+def test_the_overview_shows_each_metric_with_its_light_and_percentage(history, web_as):
     page = text(web_as("yllapitaja.makinen").get(f"/metrics?quarter={Q1}"))
     row = page[page.index("Mittaripolku"):page.index("</tr>", page.index("Mittaripolku"))]
     # Clients on the pathway 1, started 4; response rate 71.4 % against 80 (89.3 %, yellow); within the
@@ -22,7 +20,7 @@ def test_the_overview_shows_each_metric_with_its_light_and_percentage(history, w
     assert "Kaikki polut" in page  # the total, for administrators
 
 
-def test_a_pathway_page_has_every_metric_trends_and_content_views(history, web_as):  # noqa: F811
+def test_a_pathway_page_has_every_metric_trends_and_content_views(history, web_as):
     page = text(web_as("suunnittelija.laine").get(f"/metrics/mittari?quarter={Q1}&by=month"))
     assert "Vastausaika, mediaani" in page and "68,5 h" in page and "Punainen 70,1 %" in page
     assert "<td>ohje.md</td><td>5</td>" in page
@@ -32,7 +30,7 @@ def test_a_pathway_page_has_every_metric_trends_and_content_views(history, web_a
     assert weeks.count("<td>2027-01-04</td>") == 6  # one row per trend for the week of 4 January
 
 
-def test_every_table_downloads_as_csv(history, web_as):  # noqa: F811
+def test_every_table_downloads_as_csv(history, web_as):
     admin = web_as("yllapitaja.makinen")
     response = admin.get(f"/metrics/mittari.csv?quarter={Q1}")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
@@ -50,7 +48,7 @@ def test_every_table_downloads_as_csv(history, web_as):  # noqa: F811
     assert "mittari,2027-Q1,nps,50.0,2,50.0,100.0,green" in overview
 
 
-def test_the_json_api_gives_the_same_numbers(history, app):  # noqa: F811
+def test_the_json_api_gives_the_same_numbers(history, app):
     found = Api(app.test_client(), "yllapitaja.makinen").get(f"/api/v1/metrics?pathway=mittari&quarter={Q1}").json
     (report,) = found
     by_key = {m["key"]: m for m in report["metrics"]}
@@ -62,8 +60,9 @@ def test_the_json_api_gives_the_same_numbers(history, app):  # noqa: F811
     assert bad.status_code == 422 and "quarter" in bad.get_data(as_text=True)
 
 
-def test_a_professional_sees_only_the_numbers_of_their_teams_pathways(history, web_as):  # noqa: F811
-    deploy_kind("self-care")
+def test_a_professional_sees_only_the_numbers_of_their_teams_pathways(app, history, web_as):
+    with app.app_context():
+        deploy_kind("self-care")
     hanna, lauri = web_as("hoitaja.virtanen"), web_as("laakari.korhonen")
     assert "Mittaripolku" in text(hanna.get(f"/metrics?quarter={Q1}"))
     assert "Oma esitietopolku" not in text(hanna.get(f"/metrics?quarter={Q1}"))  # self-care: not for teams
@@ -73,7 +72,7 @@ def test_a_professional_sees_only_the_numbers_of_their_teams_pathways(history, w
     assert web_as("asiakas-123").get("/metrics").status_code == 403
 
 
-def test_a_wrong_quarter_or_year_is_named(history, web_as):  # noqa: F811
+def test_a_wrong_quarter_or_year_is_named(history, web_as):
     admin = web_as("yllapitaja.makinen")
     wrong = admin.get("/metrics?quarter=2027-Q7")
     assert wrong.status_code == 422 and "2027-Q1" in text(wrong)
@@ -82,7 +81,7 @@ def test_a_wrong_quarter_or_year_is_named(history, web_as):  # noqa: F811
     assert all(q in year for q in ("2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4")) and "Punainen 83,3 %" in year
 
 
-def test_an_administrator_sets_a_target_in_place_of_the_package_s(history, web_as):  # noqa: F811
+def test_an_administrator_sets_a_target_in_place_of_the_package_s(history, web_as):
     admin = web_as("yllapitaja.makinen")
     saved = admin.post("/metrics/mittari/goals", {"metric": "within_promise", "value": "30", "quarter": Q1})
     assert saved.status_code == 302
@@ -98,7 +97,7 @@ def test_an_administrator_sets_a_target_in_place_of_the_package_s(history, web_a
 
 
 
-def test_totals_by_kind_per_version_numbers_and_the_remaining_csvs(history, app, web_as):  # noqa: F811
+def test_totals_by_kind_per_version_numbers_and_the_remaining_csvs(history, app, web_as):
     admin = web_as("yllapitaja.makinen")
     page = text(admin.get(f"/metrics?quarter={Q1}"))
     row = page[page.index("Kaikki ammattilaisen polut"):page.index("</tr>", page.index("Kaikki ammattilaisen polut"))]

@@ -22,7 +22,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path):
         db.engine.dispose()
 
 
-def test_rows_must_belong_to_an_instance(app):
+def test_rows_must_belong_to_an_instance(ctx):
     orphan = text("INSERT INTO event (instance_id, at, actor, kind) VALUES (999, CURRENT_TIMESTAMP, 'x', 'y')")
     with pytest.raises(IntegrityError, match="(?i)foreign key"), db.engine.begin() as conn:
         conn.execute(orphan)

@@ -5,23 +5,17 @@ import json
 import zipfile
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from orchestrator.extensions import db
-from orchestrator.models import Pathway, PathwayVersion
+from orchestrator.models import Pathway
 
 from .conftest import ROOT
 from .fixtures.builders import BILLION_LAUGHS, CAMUNDA_TASK, process_bpmn, spiff_form, xxe
+from .helpers import assert_rejected, stored_versions, upload
 
 FORM = json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                    "properties": {"arvo": {"type": "integer"}}}).encode()
-
-
-def upload(api, files: dict[str, bytes], key="testi"):
-    data = {"files": [(io.BytesIO(content), name) for name, content in files.items()]}
-    return api.client.post(f"/api/v1/pathways/{key}/versions", data=data, content_type="multipart/form-data",
-                           headers={"X-Polku-Actor": "suunnittelija"})
 
 
 def upload_zip(api, archive: bytes, key="testi"):
@@ -35,20 +29,6 @@ def zipped(files: dict[str, bytes]) -> bytes:
         for name, content in files.items():
             archive.writestr(name, content)
     return buffer.getvalue()
-
-
-def stored_versions() -> int:
-    return db.session.scalar(select(func.count()).select_from(PathwayVersion))
-
-
-def assert_rejected(response, *fragments, element=None, status=422):
-    assert response.status_code == status, response.json
-    text = json.dumps(response.json, ensure_ascii=False)
-    for fragment in fragments:
-        assert fragment in text, text
-    if element is not None:
-        assert any(p.get("element") == element for p in response.json["errors"]), response.json
-    assert stored_versions() == 0
 
 
 def test_upload_deploys_and_redeploy_is_a_no_op(api):
@@ -88,24 +68,24 @@ def test_changed_form_makes_a_new_version_and_running_instances_keep_theirs(api)
     assert api.start("testi")["version"] == 2
 
 
-def test_malformed_xml(api):
+def test_malformed_xml(api, ctx):
     response = upload(api, {"rikki.bpmn": b"<bpmn:definitions><oops></bpmn:definitions>"})
     assert_rejected(response, "rikki.bpmn", "not well-formed XML")
     assert response.json["errors"][0]["line"] == 1
 
 
-def test_unsupported_complex_gateway(api):
+def test_unsupported_complex_gateway(api, ctx):
     response = upload(api, {"testi.bpmn": process_bpmn(gateway="complexGateway").encode()})
     assert_rejected(response, "complex gateways are not supported", element="valinta")
     assert response.json["errors"][0]["line"] > 1
 
 
-def test_missing_form_file(api):
+def test_missing_form_file(api, ctx):
     response = upload(api, {"testi.bpmn": process_bpmn(task_extra=spiff_form("puuttuu.json")).encode()})
     assert_rejected(response, "form file 'puuttuu.json' not found", element="tehtava")
 
 
-def test_form_that_is_not_json_schema(api):
+def test_form_that_is_not_json_schema(api, ctx):
     bad = json.dumps({"type": "object", "properties": {"x": {"type": "kokonaisluku"}}}).encode()
     response = upload(api, {"testi.bpmn": process_bpmn(task_extra=spiff_form("huono.json")).encode(),
                             "huono.json": bad})
@@ -120,7 +100,7 @@ def test_form_that_is_not_json_schema(api):
     ('"R3/X"', "timeCycle", "not an ISO-8601 cycle"),
     ("3", "timeDuration", "must be an ISO-8601 string"),
 ])
-def test_invalid_timer_expression(api, expression, kind, reason):
+def test_invalid_timer_expression(api, expression, kind, reason, ctx):
     response = upload(api, {"testi.bpmn": process_bpmn(timer=expression, timer_kind=kind).encode()})
     assert_rejected(response, reason, element="muistutus")
 
@@ -133,30 +113,30 @@ def test_valid_timer_expressions(api, expression, kind):
     assert upload(api, {"testi.bpmn": process_bpmn(timer=expression, timer_kind=kind).encode()}).status_code == 201
 
 
-def test_condition_that_does_not_compile(api):
+def test_condition_that_does_not_compile(api, ctx):
     response = upload(api, {"testi.bpmn": process_bpmn(condition="arvo >").encode()})
     assert_rejected(response, "condition does not compile", element="f_ehto")
 
 
-def test_no_start_event(api):
+def test_no_start_event(api, ctx):
     response = upload(api, {"testi.bpmn": process_bpmn(start=False).encode()})
     assert_rejected(response, "no start event", element="testi")
 
 
-def test_missing_decision(api):
+def test_missing_decision(api, ctx):
     rule = ('<bpmn:businessRuleTask id="saanto"><bpmn:extensionElements><spiffworkflow:calledDecisionId>'
             'puuttuva</spiffworkflow:calledDecisionId></bpmn:extensionElements></bpmn:businessRuleTask>')
     response = upload(api, {"testi.bpmn": process_bpmn(extra=rule).encode()})
     assert_rejected(response, "decision 'puuttuva' is not in any DMN file", element="saanto")
 
 
-def test_missing_called_process(api):
+def test_missing_called_process(api, ctx):
     call = '<bpmn:callActivity id="kutsu" calledElement="muu_prosessi"/>'
     response = upload(api, {"testi.bpmn": process_bpmn(extra=call).encode()})
     assert_rejected(response, "calls process 'muu_prosessi'", element="kutsu")
 
 
-def test_xxe_file_read_attempt_is_refused(api, tmp_path):
+def test_xxe_file_read_attempt_is_refused(api, tmp_path, ctx):
     secret = tmp_path / "salaisuus.txt"
     secret.write_text("HETU-010101-123N")
     response = upload(api, {"xxe.bpmn": xxe(str(secret)).encode()})
@@ -164,13 +144,13 @@ def test_xxe_file_read_attempt_is_refused(api, tmp_path):
     assert "HETU" not in response.get_data(as_text=True)
 
 
-def test_billion_laughs_is_refused_quickly(api):
+def test_billion_laughs_is_refused_quickly(api, ctx):
     response = upload(api, {"lol.bpmn": BILLION_LAUGHS.encode()})
     assert_rejected(response, "lol.bpmn")
     assert len(response.get_data()) < 5000
 
 
-def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
+def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api, ctx):
     boundary = "rajaraja"
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="iso.bpmn"\r\n\r\n').encode()
     body += b"<x>" + b"a" * (50 * 1024 * 1024) + f"</x>\r\n--{boundary}--\r\n".encode()
@@ -182,7 +162,7 @@ def test_fifty_megabyte_upload_is_refused_and_server_keeps_working(api):
     assert api.get("/api/v1/pathways").status_code == 200
 
 
-def test_zip_bomb_is_refused(api):
+def test_zip_bomb_is_refused(api, ctx):
     bomb = zipped({f"f{i}.json": b"0" * (3 * 1024 * 1024) for i in range(8)})
     response = upload_zip(api, bomb, key="pommi")
     assert_rejected(response, "unpacks to more than")
@@ -200,7 +180,7 @@ def test_every_problem_is_reported_at_once(api):
         assert fragment in reasons
 
 
-def test_bad_key_and_other_files(api):
+def test_bad_key_and_other_files(api, ctx):
     assert upload(api, {"testi.bpmn": process_bpmn().encode()}, key="Iso Kirjain").status_code == 422
     assert_rejected(upload(api, {"testi.bpmn": process_bpmn().encode(), "x.exe": b"MZ"}), "x.exe")
 
@@ -227,26 +207,26 @@ def test_camunda_dialect(api):
     assert api.complete(task["id"], {"systolinen": 128, "asento": "istuen"}).status_code == 200
 
 
-def test_cli_deploys_the_sample_folder_and_reports_errors(app, package_dir):
-    runner = CliRunner()
-    result = runner.invoke(app.cli, ["deploy", str(ROOT / "bpmn")], catch_exceptions=False)
+def test_cli_deploys_the_sample_folder_and_reports_errors(app, runner, package_dir):
+    result = runner.invoke(args=["deploy", str(ROOT / "bpmn")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     samples = ("diabetesriski", "esitieto", "painonhallinta", "verenpaine")
     for key in samples:
         assert f"{key}: deployed as version 1" in result.output
-    result = runner.invoke(app.cli, ["deploy", str(ROOT / "bpmn")])
+    result = runner.invoke(args=["deploy", str(ROOT / "bpmn")])
     for key in samples:
         assert f"{key}: unchanged at version 1" in result.output
     folder, forms = package_dir
     (forms / "kuittaus.json").unlink()
     app.config["POLKU_FORMS_DIR"] = forms
-    result = runner.invoke(app.cli, ["deploy", str(folder.parent)])
+    result = runner.invoke(args=["deploy", str(folder.parent)])
     assert result.exit_code == 1
     assert "esitieto/esitieto.bpmn" in result.output and "kuittaus.json' not found" in result.output
-    assert db.session.scalar(select(func.count()).select_from(Pathway)) == len(samples)  # nothing more stored
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Pathway)) == len(samples)  # nothing more stored
 
 
-def test_unreadable_zip_members_are_refused(api):
+def test_unreadable_zip_members_are_refused(api, ctx):
     archive = bytearray(zipped({"testi.bpmn": process_bpmn().encode() * 3}))
     start = archive.index(b"testi.bpmn") + len("testi.bpmn")
     archive[start + 5:start + 25] = b"\xff" * 20  # corrupt the compressed data
@@ -254,7 +234,7 @@ def test_unreadable_zip_members_are_refused(api):
     assert_rejected(response, "testi.bpmn", "cannot be read from the archive")
 
 
-def test_zip_with_other_files_or_twice_the_same_name_is_refused(api):
+def test_zip_with_other_files_or_twice_the_same_name_is_refused(api, ctx):
     for files, reason in (({"a/testi.bpmn": process_bpmn().encode(), "b/testi.bpmn": process_bpmn().encode()},
                            "a second file named testi.bpmn"),
                           ({"testi.bpmn": process_bpmn().encode(), "lue.txt": b"x"},

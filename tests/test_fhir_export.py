@@ -10,13 +10,13 @@ from orchestrator.clock import now
 from orchestrator.core import queries, steps
 from orchestrator.extensions import db
 from orchestrator.models import Disclosure, HumanTask, Instance
-from orchestrator.tools import deploy
 
-from .conftest import ANSWERS, ROOT
+from .conftest import ANSWERS
+from .helpers import deploy_all
 
 
-def test_a_client_downloads_their_pathways_as_a_valid_fhir_bundle_and_it_is_logged(app, web_as):
-    deploy.deploy(deploy.packages_in(ROOT / "bpmn", ROOT / "forms"), "tester")
+def test_a_client_downloads_their_pathways_as_a_valid_fhir_bundle_and_it_is_logged(web_as, ctx):
+    deploy_all()
     instance = enrolment.join(queries.pathway_or_404("verenpaine").latest, "asiakas-123", "asiakas-123", "given")
     read = db.session.scalars(select(HumanTask).where(HumanTask.spec == "mittausohje")).one()
     steps.complete(read.id, {}, "asiakas-123")
@@ -42,7 +42,7 @@ def test_a_client_downloads_their_pathways_as_a_valid_fhir_bundle_and_it_is_logg
     assert [(d.what, d.client_id, d.role) for d in logged] == [("fhir-bundle", "asiakas-123", "client")]
 
 
-def test_answers_become_questionnaire_responses(app, sample, api, web_as):
+def test_answers_become_questionnaire_responses(sample, api, web_as):
     started = api.start("esitieto", client_id="asiakas-123")
     api.complete(started["tasks"][0]["id"], ANSWERS["esitietolomake"])
     data = json.loads(web_as("asiakas-123").get("/me/export").get_data(as_text=True))

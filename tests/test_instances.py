@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from orchestrator.extensions import db
 from orchestrator.models import Event, HumanTask, Instance, TaskState, Timer
 
-from .conftest import ANSWERS
+from .conftest import ANSWERS, Api
+from .helpers import upload
 
 
 def open_task(instance: dict, spec: str) -> dict:
@@ -49,7 +50,7 @@ def test_sample_pathway_end_to_end_with_history(api, sample):
     assert all(t["completed_by"] == "tester" for t in completed)
 
 
-def test_state_is_stored_without_the_spec_and_reloads(api, app, sample):
+def test_state_is_stored_without_the_spec_and_reloads(api, app, sample, ctx):
     instance = api.start()
     stored = db.session.get(Instance, instance["id"])
     assert "spec" not in stored.head and stored.serializer_version == "1.5"
@@ -81,7 +82,7 @@ def test_completing_a_closed_task_is_409(api, sample):
     assert api.complete("00000000-0000-0000-0000-000000000000", {}).status_code == 404
 
 
-def test_idempotency_key_completes_once(api, sample):
+def test_idempotency_key_completes_once(api, sample, ctx):
     task = open_task(api.start(), "esitietolomake")
     headers = {"Idempotency-Key": "lomake-1"}
     first = api.complete(task["id"], ANSWERS["esitietolomake"], headers=headers)
@@ -95,18 +96,14 @@ def test_idempotency_key_completes_once(api, sample):
 
 
 def test_concurrent_completions_of_one_task_one_wins(app, sample):
-    from .conftest import Api
-
     instance = Api(app.test_client()).start()
     task = open_task(instance, "esitietolomake")
     barrier, results = threading.Barrier(2), []
 
     def worker(name):
-        with app.app_context():
-            client = Api(app.test_client(), actor=name)
-            barrier.wait()
-            results.append(client.complete(task["id"], ANSWERS["esitietolomake"]).status_code)
-            db.session.remove()
+        client = Api(app.test_client(), actor=name)
+        barrier.wait()
+        results.append(client.complete(task["id"], ANSWERS["esitietolomake"]).status_code)
 
     threads = [threading.Thread(target=worker, args=(f"hoitaja{i}",)) for i in range(2)]
     for t in threads:
@@ -114,12 +111,12 @@ def test_concurrent_completions_of_one_task_one_wins(app, sample):
     for t in threads:
         t.join()
     assert sorted(results) == [200, 409]
-    db.session.rollback()  # end the test's own read snapshot
-    assert db.session.scalar(select(func.count()).select_from(Event).where(Event.kind == "task_completed")) == 1
-    stored = db.session.get(Instance, instance["id"])
-    assert stored.lock_version == 3  # one UPDATE by the start, one by the single completion
-    open_now = db.session.scalars(select(HumanTask.spec).where(HumanTask.state == "open")).all()
-    assert open_now == ["hoitajan_arvio"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event).where(Event.kind == "task_completed")) == 1
+        stored = db.session.get(Instance, instance["id"])
+        assert stored.lock_version == 3  # one UPDATE by the start, one by the single completion
+        open_now = db.session.scalars(select(HumanTask.spec).where(HumanTask.state == "open")).all()
+        assert open_now == ["hoitajan_arvio"]
 
 
 def test_messages_by_id_and_business_key(api, sample):
@@ -142,7 +139,7 @@ def test_messages_by_id_and_business_key(api, sample):
     assert unknown.status_code == 409 and "not waiting for message 'ei_tallainen'" in unknown.json["message"]
 
 
-def test_cancel_closes_tasks_and_timers(api, sample):
+def test_cancel_closes_tasks_and_timers(api, sample, ctx):
     instance = api.start()
     cancelled = api.post(f"/api/v1/instances/{instance['id']}/cancel", {"reason": "asiakas muutti"})
     assert cancelled.status_code == 200
@@ -197,7 +194,6 @@ def test_nul_characters_are_refused_naming_where(api, sample):
 
 def test_bad_timer_value_in_a_variable_is_an_incident_naming_the_timer(api):
     from .fixtures.builders import process_bpmn
-    from .test_deploy import upload
 
     assert upload(api, {"a.bpmn": process_bpmn(timer="muistutusvali").encode()}, key="ajastin").status_code == 201
     bad = api.post("/api/v1/instances", {"pathway": "ajastin", "variables": {"muistutusvali": "huomenna"}})
@@ -211,7 +207,6 @@ def test_bad_timer_value_in_a_variable_is_an_incident_naming_the_timer(api):
 
 def test_a_task_without_a_form_takes_no_answers(api):
     from .fixtures.builders import process_bpmn
-    from .test_deploy import upload
 
     assert upload(api, {"a.bpmn": process_bpmn().encode()}, key="ilman-lomaketta").status_code == 201
     task = api.start("ilman-lomaketta")["tasks"][0]

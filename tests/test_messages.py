@@ -8,16 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from orchestrator.care import promise
-from orchestrator.clock import CLOCK
 from orchestrator.engine import PackageInvalid
 from orchestrator.extensions import db
 from orchestrator.models import Message, Notification
 from orchestrator.tools import deploy
 
-from .test_package_settings import package
-from .test_web import text
+from .helpers import package, text
 
 ZONE = "Europe/Helsinki"
+pytestmark = pytest.mark.clock(datetime(2027, 12, 3, 13, 30, tzinfo=UTC))  # Friday 15:30 in Helsinki
 
 
 @pytest.mark.parametrize(("sent", "days", "due"), [
@@ -47,13 +46,6 @@ def test_finnish_public_holidays_are_not_working_days():
     assert promise.is_working_day(date(2027, 12, 7)) and not promise.is_working_day(date(2027, 12, 4))
 
 
-@pytest.fixture
-def clock():
-    CLOCK.set(datetime(2027, 12, 3, 13, 30, tzinfo=UTC))  # Friday 15:30 in Helsinki
-    yield CLOCK
-    CLOCK.release()
-
-
 def unanswered(web) -> str:
     """The inbox's section of messages waiting for a reply."""
     page = text(web.get("/work"))
@@ -67,7 +59,7 @@ def started(api) -> int:
 
 
 def test_a_friday_message_before_a_holiday_is_due_on_wednesday_and_a_late_reply_shows_late(
-        app, sample, api, web_as, clock):
+        sample, api, web_as, ctx, clock):
     instance_id = started(api)
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     page = text(aino.get(f"/me/pathways/{instance_id}/messages"))
@@ -102,7 +94,7 @@ def test_a_friday_message_before_a_holiday_is_due_on_wednesday_and_a_late_reply_
     assert to_client.recipient == "asiakas-123" and to_client.read_at is not None  # she opened the thread
 
 
-def test_a_reply_in_time_is_not_late_and_new_messages_show_as_notifications(app, sample, api, web_as, clock):
+def test_a_reply_in_time_is_not_late_and_new_messages_show_as_notifications(sample, api, web_as, clock):
     instance_id = started(api)
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     hanna.post(f"/work/pathways/{instance_id}/messages", {"body": "Muistathan laboratoriokäynnin."})
@@ -117,7 +109,7 @@ def test_a_reply_in_time_is_not_late_and_new_messages_show_as_notifications(app,
     assert "Uutta sinulle" not in text(aino.get("/me"))  # read by opening the thread
 
 
-def test_an_empty_message_is_refused_and_another_team_cannot_read_or_write(app, sample, api, web_as, clock):
+def test_an_empty_message_is_refused_and_another_team_cannot_read_or_write(sample, api, web_as, ctx, clock):
     instance_id = started(api)
     aino, lauri = web_as("asiakas-123"), web_as("laakari.korhonen")
     empty = aino.post(f"/me/pathways/{instance_id}/messages", {"body": "   "})
@@ -127,7 +119,7 @@ def test_an_empty_message_is_refused_and_another_team_cannot_read_or_write(app, 
     assert db.session.scalars(select(Message)).all() == []
 
 
-def test_an_ended_pathway_keeps_its_messages_readable_but_takes_no_more(app, sample, api, web_as, clock):
+def test_an_ended_pathway_keeps_its_messages_readable_but_takes_no_more(sample, api, web_as, clock):
     instance_id = started(api)
     aino = web_as("asiakas-123")
     aino.post(f"/me/pathways/{instance_id}/messages", {"body": "Kysymys"})
@@ -137,7 +129,7 @@ def test_an_ended_pathway_keeps_its_messages_readable_but_takes_no_more(app, sam
     assert aino.post(f"/me/pathways/{instance_id}/messages", {"body": "Vielä"}).status_code == 409
 
 
-def test_of_the_teams_that_follow_a_pathway_only_its_message_team_answers(app, api, web_as, clock):
+def test_of_the_teams_that_follow_a_pathway_only_its_message_team_answers(api, web_as, ctx, clock):
     both = ('<spiffworkflow:property name="formJsonSchemaFilename" value="tulosten-arvio.json" />',
             '<spiffworkflow:property name="formJsonSchemaFilename" value="tulosten-arvio.json" />'
             '<spiffworkflow:property name="candidateGroups" value="Hoitaja, Lääkäri" />')
@@ -154,7 +146,7 @@ def test_of_the_teams_that_follow_a_pathway_only_its_message_team_answers(app, a
     assert "Kysymys hoitajalle" in unanswered(web_as("hoitaja.virtanen"))
 
 
-def test_a_message_team_that_follows_no_task_of_the_pathway_is_named_at_deploy(app):
+def test_a_message_team_that_follows_no_task_of_the_pathway_is_named_at_deploy(ctx):
     wrong = ('<spiffworkflow:property name="messageTeam" value="Hoitaja" />',
              '<spiffworkflow:property name="messageTeam" value="Hoitajat" />')
     with pytest.raises(PackageInvalid) as refused:

@@ -1,27 +1,17 @@
-"""The organisation's metrics from a known history on a simulated clock, checked against values worked
-out by hand, and the traffic lights at their boundaries."""
+"""The organisation's metrics from a known history on a simulated clock (the ``history`` fixture), checked
+against values worked out by hand, and the traffic lights at their boundaries."""
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from orchestrator import metrics
-from orchestrator.care import content, enrolment, messaging
-from orchestrator.clock import CLOCK
-from orchestrator.core import firing, steps
 from orchestrator.extensions import db
 from orchestrator.metrics.report import Scope
-from orchestrator.models import HumanTask, Instance, Score
-from orchestrator.tools import deploy
+from orchestrator.models import Score
 
-from .conftest import ROOT
-from .fixtures.metrics_pathway import BPMN, FORMS
-
-START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # Monday 4 January 2027, 09:00 in Helsinki
 Q1 = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC))
-H = timedelta(hours=1)
 
 
 @pytest.mark.parametrize(("attained", "colour"), [(84.9, "red"), (85, "yellow"), (99.9, "yellow"), (100, "green"),
@@ -38,76 +28,7 @@ def test_attainment_of_a_target(value, target, more_is_better, attained):
         metrics.attainment(value, target, more_is_better) is None
 
 
-def at(moment: datetime) -> None:
-    CLOCK.set(moment)
-    firing.fire_due()
-    db.session.rollback()
-
-
-def task(instance_id: int, spec: str) -> HumanTask:
-    db.session.rollback()
-    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.spec == spec,
-                                                      HumanTask.state == "open")).one()
-
-
-def answer(instance_id: int, spec: str, data: dict, by: str) -> None:
-    steps.complete(task(instance_id, spec).id, data, by)
-
-
-@pytest.fixture
-def history(app):
-    """Four clients, A B C D, on the metrics pathway in the first quarter of 2027 (times in UTC):
-
-    A: start questionnaire at once; the nurse reviews 24 h later; end questionnaire NPS 10, CES 6.
-    B: start questionnaire on day 3, after the day-2 reminder; review 12 h later; NPS 8, CES 5.
-    C: never answers (reminded on day 2) and withdraws consent on day 10.
-    D: start questionnaire at once; review 6 h later; never answers the end questionnaire (still active).
-    Messages: C on Friday 8 Jan 15:00 local, answered Mon 11 Jan 10:00 local (67 h, within the promise);
-    D on Mon 11 Jan 10:00, answered Thu 14 Jan 08:00 (70 h, late: due Wed 13 Jan 16:00); D again on
-    Thu 14 Jan 10:00, never answered (due Mon 18 Jan 16:00: broken). Content: A views a page 3 times, B twice.
-    """
-    files = {"mittari.bpmn": BPMN.encode(), **{n: json.dumps(f).encode() for n, f in FORMS.items()}}
-    version = deploy.deploy([deploy.from_files(files, "mittari", ROOT / "forms")], "tester")[0].version
-    CLOCK.set(START)
-    try:
-        ids = {c: enrolment.join(version, f"asiakas-{c}", f"asiakas-{c}", None).id for c in "ABCD"}
-        answer(ids["A"], "alkukysely", {"oireet": 7}, "asiakas-A")
-        answer(ids["D"], "alkukysely", {"oireet": 9}, "asiakas-D")
-        at(START + 6 * H)
-        answer(ids["D"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
-        at(START + 24 * H)
-        answer(ids["A"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
-        at(START + 2 * 24 * H)
-        answer(ids["A"], "loppukysely", {"oireet": 3, "suosittelu": 10, "helppous": 6}, "asiakas-A")
-        at(START + 3 * 24 * H)  # the day-2 reminders to B and C have gone
-        answer(ids["B"], "alkukysely", {"oireet": 8}, "asiakas-B")
-        at(START + 3 * 24 * H + 12 * H)
-        answer(ids["B"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
-        answer(ids["B"], "loppukysely", {"oireet": 5, "suosittelu": 8, "helppous": 5}, "asiakas-B")
-        for moment, who, sender in ((datetime(2027, 1, 8, 13, 0, tzinfo=UTC), "C", "client"),
-                                    (datetime(2027, 1, 11, 8, 0, tzinfo=UTC), "C", "professional"),
-                                    (datetime(2027, 1, 11, 8, 0, tzinfo=UTC), "D", "client"),
-                                    (datetime(2027, 1, 14, 6, 0, tzinfo=UTC), "D", "professional"),
-                                    (datetime(2027, 1, 14, 7, 0, tzinfo=UTC), "C", "withdraws"),
-                                    (datetime(2027, 1, 14, 8, 0, tzinfo=UTC), "D", "client")):
-            at(moment)
-            instance = db.session.get(Instance, ids[who])
-            if sender == "withdraws":
-                enrolment.withdraw(instance, f"asiakas-{who}")
-            elif sender == "client":
-                messaging.send(instance, "client", f"asiakas-{who}", who, "Kysymys")
-            else:
-                messaging.send(instance, "professional", "hoitaja.virtanen", "Hanna", "Vastaus", {"Hoitaja"})
-        for who, times in (("A", 3), ("B", 2)):
-            for _ in range(times):
-                content.count_view(db.session.get(Instance, ids[who]), "ohje.md", "client")
-        CLOCK.set(datetime(2027, 5, 1, tzinfo=UTC))
-        yield version
-    finally:
-        CLOCK.release()
-
-
-def test_every_metric_of_the_quarter_matches_the_hand_computed_value(history):
+def test_every_metric_of_the_quarter_matches_the_hand_computed_value(history, ctx):
     found = metrics.report(Scope("mittari"), *Q1, history.settings["goals"]).metrics
     value = {key: m.value for key, m in found.items()}
     assert value["clients_started"] == 4
@@ -131,7 +52,7 @@ def test_every_metric_of_the_quarter_matches_the_hand_computed_value(history):
                       "reply_median_hours": (70.1, "red")}
 
 
-def test_a_period_counts_only_what_happened_in_it(history):
+def test_a_period_counts_only_what_happened_in_it(history, ctx):
     two_days = metrics.report(Scope("mittari"), datetime(2027, 1, 4, tzinfo=UTC), datetime(2027, 1, 6, tzinfo=UTC))
     value = {key: m.value for key, m in two_days.metrics.items()}
     # Asked before 6 January 00:00, answered by now: A 2/2 (her end questionnaire came on day 1), B 1/1 (on
@@ -144,7 +65,7 @@ def test_a_period_counts_only_what_happened_in_it(history):
     assert later["nps"].target is None and later["nps"].light is None  # no goals given: no light
 
 
-def test_scores_are_kept_without_the_client(history):
+def test_scores_are_kept_without_the_client(history, ctx):
     rows = db.session.scalars(select(Score).order_by(Score.id)).all()
     assert [(r.kind, r.name, r.task_spec, r.value) for r in rows] == [
         ("prom", "oireet", "alkukysely", 7.0), ("prom", "oireet", "alkukysely", 9.0),
@@ -155,7 +76,7 @@ def test_scores_are_kept_without_the_client(history):
     assert not hasattr(Score, "client_id")
 
 
-def test_the_grouped_tables_give_the_same_numbers_as_a_report_per_period(history):
+def test_the_grouped_tables_give_the_same_numbers_as_a_report_per_period(history, ctx):
     from orchestrator.metrics import periods
     versions = {history.id: "mittari"}
     weeks = periods.buckets(*Q1, "week", "Europe/Helsinki")

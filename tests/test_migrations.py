@@ -8,7 +8,7 @@ from sqlalchemy import text
 from orchestrator.extensions import db
 
 
-def test_upgrade_from_empty_matches_models(app):
+def test_upgrade_from_empty_matches_models(ctx):
     with db.engine.begin() as conn:
         db.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

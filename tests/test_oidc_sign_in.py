@@ -11,12 +11,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from orchestrator import create_app
 from orchestrator.auth import oidc
 from orchestrator.extensions import db
 from orchestrator.models import Person, UserSession
 
-from .conftest import Web, _config, _reset
+from .conftest import Web, _config, dispose, make_app
 from .oidc_provider import OidcProvider, sign_in_at_provider
 
 CLIENT_ID, CLIENT_SECRET = "polku", "polku-secret"
@@ -43,7 +42,7 @@ def provider():
 
 @pytest.fixture
 def app_at(tmp_path):
-    """``app_at(provider)``: an app on a fresh database that signs people in at ``provider``, context pushed."""
+    """``app_at(provider)``: an app on a fresh database that signs people in at ``provider``."""
     with ExitStack() as stack:
 
         def make(provider: OidcProvider):
@@ -54,14 +53,12 @@ def app_at(tmp_path):
                 POLKU_OIDC_SCOPE = "openid profile"
                 POLKU_OIDC_IDENTITY_CLAIM = "personal_identity_code"
 
-            app = create_app(Config)
-            _reset(app)
-            stack.enter_context(app.app_context())
-            stack.callback(db.engine.dispose)
-            stack.callback(db.session.remove)
-            client = oidc.client()
-            assert client.client_id == CLIENT_ID
-            assert client.load_server_metadata()["issuer"] == provider.issuer
+            app = make_app(Config)
+            stack.callback(dispose, app)
+            with app.app_context():
+                client = oidc.client()
+                assert client.client_id == CLIENT_ID
+                assert client.load_server_metadata()["issuer"] == provider.issuer
             return app
 
         yield make
@@ -119,8 +116,9 @@ def assert_refused(web: Web, response, caplog, reason: str) -> None:
     assert "sid" not in session_of(web)
     me = web.get("/me")
     assert me.status_code == 302 and urlsplit(me.headers["Location"]).path == "/sign-in"
-    assert db.session.scalar(select(func.count()).select_from(Person)) == 0
-    assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
+    with web.client.application.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+        assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
 
 
 def test_code_flow_with_pkce_signs_a_new_client_in(web, provider):
@@ -145,12 +143,13 @@ def test_code_flow_with_pkce_signs_a_new_client_in(web, provider):
     assert web.client.get_cookie(COOKIE).value != before
     session = session_of(web)
     assert not [key for key in session if key.startswith("_state_")]  # the flow's data is gone with the old session
-    signed_in = db.session.get(UserSession, session["sid"])
-    assert signed_in.method == "oidc" and signed_in.role == "client"
-    person = db.session.scalars(select(Person)).one()
-    assert signed_in.person_id == person.id
-    assert person.personal_identity_code == "010150-902E"
-    assert person.subject == "oidc:asiakas-1" and person.name == "Aino Asiakas" and person.roles == ["client"]
+    with web.client.application.app_context():
+        signed_in = db.session.get(UserSession, session["sid"])
+        assert signed_in.method == "oidc" and signed_in.role == "client"
+        person = db.session.scalars(select(Person)).one()
+        assert signed_in.person_id == person.id
+        assert person.personal_identity_code == "010150-902E"
+        assert person.subject == "oidc:asiakas-1" and person.name == "Aino Asiakas" and person.roles == ["client"]
 
     me = web.get("/me")
     assert me.status_code == 200
@@ -164,9 +163,10 @@ def test_signing_in_again_starts_a_new_session_for_the_same_person(web):
     second = session_of(web)["sid"]
 
     assert second != first
-    assert db.session.get(UserSession, first) is None
-    assert db.session.scalars(select(UserSession.id)).all() == [second]
-    assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+    with web.client.application.app_context():
+        assert db.session.get(UserSession, first) is None
+        assert db.session.scalars(select(UserSession.id)).all() == [second]
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 1
     assert web.get("/me").status_code == 200
 
 

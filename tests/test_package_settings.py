@@ -8,20 +8,7 @@ from orchestrator.engine import PackageInvalid
 from orchestrator.tools import deploy
 
 from .conftest import ROOT
-
-SAMPLE = (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_text()
-DMN = (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes()
-CONSENT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_bytes()
-PROPERTIES = '<spiffworkflow:property name="duration" value="P4W" />'
-
-
-def package(extra: str = "", replace: tuple[str, str] | None = None, files: dict | None = None):
-    bpmn = SAMPLE.replace(PROPERTIES, PROPERTIES + extra)
-    if replace:
-        assert replace[0] in bpmn
-        bpmn = bpmn.replace(*replace)
-    parts = {"esitieto.bpmn": bpmn.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT, **(files or {})}
-    return deploy.from_files({k: v for k, v in parts.items() if v is not None}, "asetukset", ROOT / "forms")
+from .helpers import CONSENT, DMN, PROPERTIES, package
 
 
 def problems_of(pkg) -> list[str]:
@@ -30,7 +17,7 @@ def problems_of(pkg) -> list[str]:
     return [f"{p.file} [{p.element}]: {p.reason}" for p in refused.value.problems]
 
 
-def test_the_settings_are_stored_with_the_version(app):
+def test_the_settings_are_stored_with_the_version(ctx):
     extra = ('<spiffworkflow:property name="phases" value="P0D Aloitus; P1W Seuranta" />'
              '<spiffworkflow:property name="module:ruokapaivakirja" value="Ruokapäiväkirja" />'
              '<spiffworkflow:property name="target:systolic" value="90-135" />'
@@ -62,20 +49,20 @@ def test_the_settings_are_stored_with_the_version(app):
      "measurements: 'height' is not one of"),
     ("", None, {"suostumus.md": b"\xff\xfe ei UTF-8"}, "a content page must be UTF-8 text"),
 ])
-def test_a_wrong_setting_is_named_with_its_file_and_process(app, extra, replace, files, reason):
+def test_a_wrong_setting_is_named_with_its_file_and_process(ctx, extra, replace, files, reason):
     found = problems_of(package(extra, replace, files))
     assert any(p.startswith("asetukset/esitieto.bpmn [esitietopolku]") or p.startswith("asetukset/suostumus.md")
                for p in found), found
     assert any(reason in p for p in found), found
 
 
-def test_a_self_care_pathway_has_no_service_promise(app):
+def test_a_self_care_pathway_has_no_service_promise(ctx):
     kind = 'name="pathwayKind" value="professional"'
     found = problems_of(package(replace=(kind, kind.replace("professional", "self-care"))))
     assert any("a self-care pathway has no messages, so no replyWithinWorkingDays" in p for p in found), found
 
 
-def test_content_pages_diaries_and_measurement_fields_are_checked_per_task(app):
+def test_content_pages_diaries_and_measurement_fields_are_checked_per_task(ctx):
     form = json.loads((ROOT / "forms" / "esitiedot.json").read_text())
     form["properties"]["paino_kg"]["x-measurement"] = "weight"
     form["properties"]["paino_kg"]["maximum"] = 900
@@ -94,7 +81,7 @@ def test_content_pages_diaries_and_measurement_fields_are_checked_per_task(app):
                     "systolic, diastolic") in found, found
 
 
-def test_measurement_fields_get_their_plausible_range_when_the_form_sets_none(app):
+def test_measurement_fields_get_their_plausible_range_when_the_form_sets_none(ctx):
     form = json.loads((ROOT / "forms" / "esitiedot.json").read_text())
     form["properties"]["paino_kg"] = {"type": "number", "title": "Paino", "x-measurement": "weight"}
     version = deploy.deploy([package(files={"esitiedot.json": json.dumps(form).encode()})], "tester")[0].version
@@ -118,7 +105,7 @@ def test_a_node_inside_a_subprocess_is_in_the_subprocess_s_lane():
                                       "syvalla": "Asiakas", "arvio": "Hoitaja"}  # a lane of its own wins
 
 
-def test_a_dmn_file_with_two_decisions_is_named(app):
+def test_a_dmn_file_with_two_decisions_is_named(ctx):
     two = DMN.replace(b"</definitions>", DMN[DMN.index(b"<decision "):DMN.index(b"</decision>") + 11]
                       .replace(b'id="kiireellisyys"', b'id="toinen"').replace(b'id="DecisionTable_kiireellisyys"',
                                                                          b'id="DecisionTable_toinen"')
@@ -133,7 +120,7 @@ def test_a_dmn_file_with_two_decisions_is_named(app):
      "phases must be listed in the order they begin"),
     ('<spiffworkflow:property name="replyWithinWorkingDays" value="²" />', "replyWithinWorkingDays must be a whole"),
 ])
-def test_phases_out_of_order_and_odd_digits_are_named(app, extra, reason):
+def test_phases_out_of_order_and_odd_digits_are_named(ctx, extra, reason):
     found = problems_of(package(extra, replace=('<spiffworkflow:property name="replyWithinWorkingDays" value="2" />',
                                                 "")))
     assert any(reason in p for p in found), found

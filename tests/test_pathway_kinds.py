@@ -7,39 +7,12 @@ from sqlalchemy import select
 from orchestrator.engine import PackageInvalid
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
-from orchestrator.tools import deploy
 
-from .conftest import ROOT, Api, Web
-from .test_web import text
-
-SAMPLE = (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_text()
-DMN = (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes()
+from .conftest import Api, Web
+from .helpers import deploy_kind, text
 
 
-def with_kind(kind: str, pid: str = "omahoito", consent: bool = False) -> bytes:
-    """The sample pathway (a client lane and a nurse lane) declared as ``kind``, asking consent or not."""
-    declared = SAMPLE.replace('name="pathwayKind" value="professional"', f'name="pathwayKind" value="{kind}"')
-    if not consent:
-        declared = declared.replace('<spiffworkflow:property name="consent" value="suostumus.md" />', "")
-    if kind == "self-care":  # a self-care pathway has no messages, so no service promise
-        declared = declared.replace('<spiffworkflow:property name="replyWithinWorkingDays" value="2" />', "")
-        declared = declared.replace('<spiffworkflow:property name="messageTeam" value="Hoitaja" />', "")
-    assert declared.count(f'value="{kind}"') == 1
-    return (declared.replace('<bpmn:process id="esitietopolku" name="Esitiedot ennen vastaanottoa"',
-                             f'<bpmn:process id="{pid}" name="Oma esitietopolku"')
-            .replace('bpmnElement="esitietopolku"', f'bpmnElement="{pid}"').encode())
-
-
-CONSENT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_bytes()
-
-
-def deploy_kind(kind: str, key: str = "omahoito", consent: bool = False):
-    package = deploy.from_files({f"{key}.bpmn": with_kind(kind, consent=consent), "kiireellisyys.dmn": DMN,
-                                 "suostumus.md": CONSENT}, key, ROOT / "forms")
-    return deploy.deploy([package], "tester")[0].version
-
-
-def test_the_package_declares_its_kind_and_a_wrong_one_is_named(app):
+def test_the_package_declares_its_kind_and_a_wrong_one_is_named(ctx):
     assert deploy_kind("self-care").kind == "self-care"
     with pytest.raises(PackageInvalid) as refused:
         deploy_kind("itsehoito", key="vaara")
@@ -48,7 +21,7 @@ def test_the_package_declares_its_kind_and_a_wrong_one_is_named(app):
     assert problem.file == "vaara/vaara.bpmn" and problem.element == "omahoito"
 
 
-def test_a_client_starts_a_self_care_pathway_from_the_catalogue_and_ends_it(app, web_as):
+def test_a_client_starts_a_self_care_pathway_from_the_catalogue_and_ends_it(web_as, ctx):
     deploy_kind("self-care")
     aino = web_as("asiakas-123")
     assert "Oma esitietopolku" in text(aino.get("/me/catalogue"))
@@ -66,7 +39,7 @@ def test_a_client_starts_a_self_care_pathway_from_the_catalogue_and_ends_it(app,
     assert aino.get(f"/me/pathways/{instance.id}").status_code == 200
 
 
-def test_no_professional_sees_a_self_care_instance_by_any_route(app, client, sample):
+def test_no_professional_sees_a_self_care_instance_by_any_route(app, client, sample, ctx):
     deploy_kind("self-care")
     aino = Api(client, "asiakas-123")
     started = aino.start("omahoito")

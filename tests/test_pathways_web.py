@@ -11,23 +11,20 @@ from orchestrator.clock import CLOCK
 from orchestrator.core import firing
 from orchestrator.extensions import db
 from orchestrator.models import ContentView, DiaryEntry, Event, HumanTask, Instance, Notification, Observation
-from orchestrator.tools import deploy
 
-from .conftest import ROOT
-from .test_consent import consent
-from .test_web import text
+from .helpers import consent, deploy_all, text
 
 START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # Monday 09:00 in Helsinki
 AINO_CODE = "010150-998J"
+pytestmark = pytest.mark.clock(START)
 
 
 @pytest.fixture
-def world(app):
-    deploy.deploy(deploy.packages_in(ROOT / "bpmn", ROOT / "forms"), "tester")
+def world(app, clock):
+    """Every pathway deployed, on the clock stopped at the start."""
+    with app.app_context():
+        deploy_all()
     app.config["POLKU_IDLE_MINUTES"] = 10 ** 7  # the clock jumps weeks; the browsers stay signed in
-    CLOCK.set(START)
-    yield
-    CLOCK.release()
 
 
 def at(days: float = 0, hours: float = 0) -> datetime:
@@ -137,7 +134,7 @@ FINDRISC_LOWER = {**FINDRISC_HIGH, "paino": 85, "vyotaro": 99, "liikunta_pisteet
                   "kasvikset_pisteet": 0}  # 3 + 1 (BMI 26.8) + 3 + 0 + 0 + 2 + 0 + 3 = 12
 
 
-def test_diabetes_risk_self_care_from_the_catalogue_to_the_follow_up_test(app, world, web_as):
+def test_diabetes_risk_self_care_from_the_catalogue_to_the_follow_up_test(world, web_as, ctx):
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     assert aino.post("/me/catalogue", {"pathway": "diabetesriski"}).headers["Location"].endswith(
         "/me/catalogue/diabetesriski/consent")
@@ -186,7 +183,7 @@ def reading(systolic: int, diastolic: int) -> dict:
             "diastolinen_2": diastolic - 1}
 
 
-def test_home_blood_pressure_follow_up_escalates_once_and_ends_with_the_nurses_summary(app, world, web_as):
+def test_home_blood_pressure_follow_up_escalates_once_and_ends_with_the_nurses_summary(world, web_as, ctx):
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     assert hanna.post("/work/open/verenpaine", {"identity_code": AINO_CODE}).status_code == 302
     instance = consent_to_offer(aino)
@@ -229,7 +226,7 @@ def test_home_blood_pressure_follow_up_escalates_once_and_ends_with_the_nurses_s
 
 # --------------------------------------------------------------------------- Painonhallinta
 
-def test_weight_management_with_modules_diaries_review_messages_and_end_questionnaire(app, world, web_as):
+def test_weight_management_with_modules_diaries_review_messages_and_end_questionnaire(world, web_as, ctx):
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     form = text(hanna.get("/work/open/painonhallinta"))
     assert "Ruokapäiväkirja" in form and "Liikuntapäiväkirja" in form

@@ -25,7 +25,8 @@ def _task(instance_id: int, version_id: int, task_id: str, **values) -> dict:
 
 
 @pytest.fixture
-def instance(api, sample):
+def instance(api, sample, ctx):
+    """The sample pathway's instance, in the test's application context, where its statements run."""
     started = api.start()
     return db.session.get(Instance, started["id"])
 

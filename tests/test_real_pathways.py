@@ -12,9 +12,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from orchestrator.care.measurements import KINDS
 from orchestrator.core.answers import field_errors
 from orchestrator.core.projection import render
+from orchestrator.engine.measurements import KINDS
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
 from orchestrator.tools import deploy, simulate
@@ -40,8 +40,8 @@ def folder(key: str) -> Path:
 # --------------------------------------------------------------------------- the simulated timelines
 
 
-def run_cli(app, key: str, days: int, answers: Path) -> list[str]:
-    result = app.test_cli_runner().invoke(args=["simulate", key, "--days", str(days), "--answers", str(answers)])
+def run_cli(runner, key: str, days: int, answers: Path) -> list[str]:
+    result = runner.invoke(args=["simulate", key, "--days", str(days), "--answers", str(answers)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "INCIDENT" not in result.output, result.output
@@ -88,8 +88,8 @@ def answers_file(key: str) -> dict:
     return json.loads((SIMULATIONS / f"{key}.json").read_text(encoding="utf-8"))
 
 
-def test_weight_management_runs_its_twelve_weeks(app):
-    lines = run_cli(app, "painonhallinta", 91, SIMULATIONS / "painonhallinta.json")
+def test_weight_management_runs_its_twelve_weeks(runner):
+    lines = run_cli(runner, "painonhallinta", 91, SIMULATIONS / "painonhallinta.json")
     assert lines[0] == "painonhallinta: 91 days from Mon 2026-01-05 09:00 (Europe/Helsinki)"
     rows = parsed(lines)
     for wanted in [
@@ -134,7 +134,7 @@ def test_weight_management_runs_its_twelve_weeks(app):
     assert "timer waiting" not in "\n".join(lines) and "task still open" not in "\n".join(lines)
 
 
-def test_weight_management_shows_the_nurse_the_start_and_the_client_her_message(app):
+def test_weight_management_shows_the_nurse_the_start_and_the_client_her_message(app, ctx):
     instance = run_into_db(app, "painonhallinta", 91, SIMULATIONS / "painonhallinta.json")
     assert instance.status == "completed"
     (review,) = tasks(instance, "valiarvio")
@@ -152,7 +152,7 @@ def test_weight_management_shows_the_nurse_the_start_and_the_client_her_message(
     assert [t.state for t in tasks(instance, "liikuntapaivakirja")] == ["completed"]  # marked done
 
 
-def test_weight_management_without_diaries_and_without_answers_keeps_its_weekly_rhythm(app, tmp_path):
+def test_weight_management_without_diaries_and_without_answers_keeps_its_weekly_rhythm(runner, tmp_path):
     """Modules switched off: no diaries. Nothing answered after the start: every weighing still opens a
     week after the last, is reminded the next day and closes after six days; the duration ends the pathway."""
     script = {"start": "2026-01-05T09:00:00", "client_id": "asiakas-1",
@@ -160,7 +160,7 @@ def test_weight_management_without_diaries_and_without_answers_keeps_its_weekly_
               "tasks": {"aloituskysely": answers_file("painonhallinta")["tasks"]["aloituskysely"]}}
     path = tmp_path / "hiljainen.json"
     path.write_text(json.dumps(script), encoding="utf-8")
-    rows = parsed(run_cli(app, "painonhallinta", 100, path))
+    rows = parsed(run_cli(runner, "painonhallinta", 100, path))
     assert days_of(rows, "task opened", "ruokapaivakirja") == [] == days_of(rows, "task opened", "liikuntapaivakirja")
     assert days_of(rows, "task opened", "viikkopunnitus") == [7 * week for week in range(1, 13)]
     assert days_of(rows, "timer fired", "muistutus_punnitus") == [7 * week + 1 for week in range(1, 13)]
@@ -171,8 +171,8 @@ def test_weight_management_without_diaries_and_without_answers_keeps_its_weekly_
     assert [(day, what) for day, _, what, _ in rows[-2:]] == [(91, "duration ended"), (91, "pathway ended")]
 
 
-def test_diabetes_risk_test_result_by_band_and_the_follow_up_after_three_months(app):
-    lines = run_cli(app, "diabetesriski", 120, SIMULATIONS / "diabetesriski.json")
+def test_diabetes_risk_test_result_by_band_and_the_follow_up_after_three_months(runner):
+    lines = run_cli(runner, "diabetesriski", 120, SIMULATIONS / "diabetesriski.json")
     rows = parsed(lines)
     for wanted in [
         "day   0  Mon 2026-01-05 09:10  task opened     findrisc_testi \"Tee diabetesriskitesti\" (Asiakas)",
@@ -197,7 +197,7 @@ def test_diabetes_risk_test_result_by_band_and_the_follow_up_after_three_months(
     assert lines[-1] == "day  98  Mon 2026-04-13 10:45  pathway ended   completed"
 
 
-def test_diabetes_result_page_shows_score_band_risk_and_advice(app):
+def test_diabetes_result_page_shows_score_band_risk_and_advice(app, ctx):
     instance = run_into_db(app, "diabetesriski", 120, SIMULATIONS / "diabetesriski.json")
     first, second = tasks(instance, "tulos")
     # 55–64 years 3, BMI 95/1.78² = 30.0 → 1, man's waist 104 → 4, no daily exercise 2, vegetables not daily 1,
@@ -211,18 +211,18 @@ def test_diabetes_result_page_shows_score_band_risk_and_advice(app):
     assert first.audience == second.audience == "client" and instance.status == "completed"
 
 
-def test_diabetes_pathway_ends_when_no_follow_up_is_wanted(app, tmp_path):
+def test_diabetes_pathway_ends_when_no_follow_up_is_wanted(runner, tmp_path):
     script = answers_file("diabetesriski")
     script["tasks"]["uusintatesti_kysely"] = {"muistutus": False}
     path = tmp_path / "ei-muistutusta.json"
     path.write_text(json.dumps(script), encoding="utf-8")
-    lines = run_cli(app, "diabetesriski", 120, path)
+    lines = run_cli(runner, "diabetesriski", 120, path)
     assert lines[-1] == "day   4  Fri 2026-01-09 09:30  pathway ended   completed"
     assert "kolme_kuukautta" not in "\n".join(lines) and "timer waiting" not in "\n".join(lines)
 
 
-def test_home_blood_pressure_fourteen_readings_escalation_once_and_summary(app):
-    lines = run_cli(app, "verenpaine", 21, SIMULATIONS / "verenpaine.json")
+def test_home_blood_pressure_fourteen_readings_escalation_once_and_summary(runner):
+    lines = run_cli(runner, "verenpaine", 21, SIMULATIONS / "verenpaine.json")
     rows = parsed(lines)
     for wanted in [
         "day   0  Mon 2026-01-05 07:55  task opened     mittausohje \"Lue: Näin mittaat verenpaineen kotona\" "
@@ -261,7 +261,7 @@ def test_home_blood_pressure_fourteen_readings_escalation_once_and_summary(app):
     assert lines[-1] == "day   8  Tue 2026-01-13 12:30  pathway ended   completed"
 
 
-def test_blood_pressure_nurse_sees_the_values_and_the_client_the_summary(app):
+def test_blood_pressure_nurse_sees_the_values_and_the_client_the_summary(app, ctx):
     instance = run_into_db(app, "verenpaine", 21, SIMULATIONS / "verenpaine.json")
     (escalation,) = tasks(instance, "kohonneet_arvot")
     assert escalation.audience == "professional" and escalation.role == "Hoitaja"
@@ -278,7 +278,7 @@ def test_blood_pressure_nurse_sees_the_values_and_the_client_the_summary(app):
     assert "Mittaus 14/14: iltamittaus" in readings[13].instructions and "illalla" in readings[13].instructions
 
 
-def test_blood_pressure_without_high_readings_needs_no_nurse_until_the_summary(app, tmp_path):
+def test_blood_pressure_without_high_readings_needs_no_nurse_until_the_summary(app, ctx, tmp_path):
     script = answers_file("verenpaine")
     script["tasks"]["verenpainemittaus"] = [{"systolinen_1": 126, "diastolinen_1": 80, "systolinen_2": 124,
                                              "diastolinen_2": 78}] * 14
@@ -289,12 +289,12 @@ def test_blood_pressure_without_high_readings_needs_no_nurse_until_the_summary(a
     assert instance.status == "completed"
 
 
-def test_a_missed_reading_closes_after_eleven_hours_and_the_next_still_opens_on_time(app, tmp_path):
+def test_a_missed_reading_closes_after_eleven_hours_and_the_next_still_opens_on_time(runner, tmp_path):
     script = answers_file("verenpaine")
     del script["tasks"]["verenpainemittaus"]
     path = tmp_path / "ei-mittauksia.json"
     path.write_text(json.dumps(script), encoding="utf-8")
-    rows = parsed(run_cli(app, "verenpaine", 21, path))
+    rows = parsed(run_cli(runner, "verenpaine", 21, path))
     assert times_of(rows, "task opened", "verenpainemittaus") == \
         [f"2026-01-{6 + n // 2:02d} {'08' if n % 2 == 0 else '20'}:00" for n in range(14)]
     assert times_of(rows, "timer fired", "mittaus_umpeutui")[:2] == ["2026-01-06 19:00", "2026-01-07 07:00"]
@@ -413,7 +413,7 @@ def test_findrisc_band_chooses_the_lifestyle_page():
 
 
 @pytest.mark.parametrize("key", PACKAGES)
-def test_package_deploys_with_its_settings(app, key):
+def test_package_deploys_with_its_settings(ctx, key):
     (deployed,) = deploy.deploy(deploy.packages_in(folder(key), ROOT / "forms"), "tester")
     version = deployed.version
     settings = version.settings

@@ -3,7 +3,7 @@
 import pytest
 
 from .fixtures.builders import process_bpmn
-from .test_deploy import assert_rejected, upload
+from .helpers import assert_rejected, upload
 
 
 def script_task(code: str) -> str:
@@ -23,7 +23,7 @@ def with_script(code: str) -> str:
     ("x = ().__class__.__bases__", "__class__"),
     ("d = {'a': 1}\nd['a'] += 1", "Augmented assignment of object items"),
 ])
-def test_forbidden_code_is_refused_at_deploy(api, code, reason):
+def test_forbidden_code_is_refused_at_deploy(api, ctx, code, reason):
     response = upload(api, {"s.bpmn": with_script(code).encode()})
     assert_rejected(response, "script uses what pathway code may not", reason, element="skripti")
 

@@ -6,14 +6,13 @@ from sqlalchemy import inspect, select
 
 from orchestrator.auth import demo
 from orchestrator.care import staff_surveys
-from orchestrator.clock import CLOCK
 from orchestrator.extensions import db
 from orchestrator.models import CareTeam, StaffResponse, StaffScore, StaffSurvey
 
-from .test_web import text
+from .helpers import text
 
 
-def test_a_team_answers_the_staff_survey_once_each_and_its_nps_is_counted(app, web_as):
+def test_a_team_answers_the_staff_survey_once_each_and_its_nps_is_counted(web_as, ctx):
     admin = web_as("yllapitaja.makinen")
     hanna, noora, lauri = (web_as(p) for p in ("hoitaja.virtanen", "hoitaja.nieminen", "laakari.korhonen"))
     team = db.session.scalars(select(CareTeam).where(CareTeam.key == "Hoitaja")).one()
@@ -36,7 +35,7 @@ def test_a_team_answers_the_staff_survey_once_each_and_its_nps_is_counted(app, w
     assert "Henkilöstön NPS" in overview and "<td>2 / 2</td><td>0</td>" in overview
 
 
-def test_answers_cannot_be_traced_to_a_person(app, web_as):
+def test_answers_cannot_be_traced_to_a_person(web_as, ctx):
     survey = staff_surveys.send(demo.team("Hoitaja"), "yllapitaja.makinen")
     web_as("hoitaja.virtanen").post(f"/work/surveys/{survey.id}", {"value": "9"})
     columns = {c.key for c in inspect(StaffScore).columns}
@@ -46,17 +45,14 @@ def test_answers_cannot_be_traced_to_a_person(app, web_as):
     assert len(db.session.scalars(select(StaffResponse)).all()) == 1
 
 
-def test_a_bad_answer_or_a_closed_survey_is_refused(app, web_as):
+def test_a_bad_answer_or_a_closed_survey_is_refused(web_as, ctx, clock):
     survey = staff_surveys.send(demo.team("Hoitaja"), "yllapitaja.makinen", days=1)
     hanna = web_as("hoitaja.virtanen")
     for bad in ("", "11", "-1", "kymmenen"):
         refused = hanna.post(f"/work/surveys/{survey.id}", {"value": bad})
         assert refused.status_code == 422 and 'aria-describedby="value-error"' in text(refused)
     assert web_as("yllapitaja.makinen").post("/admin/surveys", {"team": "999", "days": "14"}).status_code == 422
-    CLOCK.set(datetime.now(UTC) + timedelta(days=2))
-    try:
-        late = web_as("hoitaja.virtanen").post(f"/work/surveys/{survey.id}", {"value": "8"})
-        assert late.status_code == 409
-    finally:
-        CLOCK.release()
+    clock.advance(timedelta(days=2))
+    late = web_as("hoitaja.virtanen").post(f"/work/surveys/{survey.id}", {"value": "8"})
+    assert late.status_code == 409
     assert db.session.scalars(select(StaffScore)).all() == []

@@ -3,7 +3,7 @@
 import pytest
 
 from .fixtures.builders import HEAD, TAIL
-from .test_deploy import upload
+from .helpers import upload
 
 
 def chain(pid: str, *nodes: str) -> str:

@@ -141,7 +141,7 @@ def assert_each_timer_fired_once(ids: list[int]) -> None:
 # --------------------------------------------------------------------------- the tests
 
 
-def test_two_scheduler_processes_fire_a_thousand_simultaneous_timers_once_each(seeding, tmp_path):
+def test_two_scheduler_processes_fire_a_thousand_simultaneous_timers_once_each(seeding, ctx, tmp_path):
     count = 1000
     env = server_env(seeding)
     with ExitStack() as stack:
@@ -166,7 +166,7 @@ def test_two_scheduler_processes_fire_a_thousand_simultaneous_timers_once_each(s
     assert [s.errors() for s in servers] == [[], []]
 
 
-def test_a_scheduler_killed_mid_batch_leaves_no_timer_fired_twice_or_lost(seeding, tmp_path):
+def test_a_scheduler_killed_mid_batch_leaves_no_timer_fired_twice_or_lost(seeding, ctx, tmp_path):
     count = BATCH[db.engine.dialect.name]
     env = server_env(seeding)
     with Server("killed", env, tmp_path) as killed:

@@ -11,26 +11,13 @@ from orchestrator.clock import CLOCK
 from orchestrator.core import firing, notify
 from orchestrator.extensions import db
 from orchestrator.models import Event, HumanTask, Notification, Timer
-from orchestrator.tools import deploy
 
-from .conftest import ROOT
 from .fixtures import timer_shapes as shapes
-from .test_deploy import upload
+from .helpers import deploy_bpmn, upload
 
 START = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # 09:00 in Helsinki (summer time)
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def clock():
-    CLOCK.set(START)
-    yield CLOCK
-    CLOCK.release()
-
-
-def deploy_bpmn(key: str, bpmn: str):
-    package = deploy.from_files({f"{key}.bpmn": bpmn.encode()}, key, ROOT / "forms")
-    return deploy.deploy([package], "tester")[0]
+pytestmark = pytest.mark.clock(START)
 
 
 def start(api, key: str, bpmn: str, **body) -> dict:
@@ -57,11 +44,12 @@ def fired(instance_id: int) -> list[str]:
 
 
 def move_to(at: datetime) -> int:
+    """Move the clock the test stopped (its ``clock``) to ``at`` and fire what falls due."""
     CLOCK.set(at)
     return firing.fire_due()
 
 
-def test_duration_timer_fires_once_when_due(api, clock):
+def test_duration_timer_fires_once_when_due(api, clock, ctx):
     instance = start(api, "odotus", shapes.intermediate("timeDuration", "P2D"))
     [row] = timer_rows(instance["id"])
     assert (row.kind, row.spec, row.due_at) == ("duration", "ajastin", START + timedelta(days=2))
@@ -75,7 +63,7 @@ def test_duration_timer_fires_once_when_due(api, clock):
     assert fired(instance["id"]) == ["ajastin"]
 
 
-def test_date_timer_without_zone_is_read_in_helsinki_time(api, clock):
+def test_date_timer_without_zone_is_read_in_helsinki_time(api, clock, ctx):
     instance = start(api, "paivays", shapes.intermediate("timeDate", "2026-06-10T09:00:00", pid="paivays"))
     due = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)  # 09:00 EEST
     assert timer_rows(instance["id"])[0].due_at == due
@@ -85,7 +73,7 @@ def test_date_timer_without_zone_is_read_in_helsinki_time(api, clock):
     assert open_tasks(instance["id"]) == ["jatko"] and fired(instance["id"]) == ["ajastin"]
 
 
-def test_a_pathway_can_name_its_own_time_zone(api, clock):
+def test_a_pathway_can_name_its_own_time_zone(api, clock, ctx):
     instance = start(api, "utc", shapes.intermediate("timeDate", "2026-06-10T09:00:00", pid="utc", time_zone="UTC"))
     assert timer_rows(instance["id"])[0].due_at == datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 
@@ -98,7 +86,7 @@ def test_an_unknown_time_zone_is_refused_at_deploy(api):
     assert response.json["errors"][0]["element"] == "vyohyke"
 
 
-def test_intermediate_cycle_timer_fires_each_cycle_then_stops(api, clock):
+def test_intermediate_cycle_timer_fires_each_cycle_then_stops(api, clock, ctx):
     instance = start(api, "sykli", shapes.intermediate("timeCycle", "R3/P1D", pid="sykli"))
     for day in (1, 2, 3):
         assert move_to(START + timedelta(days=day, seconds=1)) == 1
@@ -107,7 +95,7 @@ def test_intermediate_cycle_timer_fires_each_cycle_then_stops(api, clock):
     assert timer_rows(instance["id"]) == []
 
 
-def test_reminder_cycle_fires_three_times_then_stops(api, clock):
+def test_reminder_cycle_fires_three_times_then_stops(api, clock, ctx):
     instance = start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"), client_id="asiakas-7",
                      variables={"nimi": "Aino"})
     [task] = instance["tasks"]
@@ -127,7 +115,7 @@ def test_reminder_cycle_fires_three_times_then_stops(api, clock):
     assert [n.created_at for n in notes] == [START + timedelta(days=d, seconds=1) for d in (1, 2, 3)]
 
 
-def test_reminder_cycle_stops_when_the_task_is_done(api, clock):
+def test_reminder_cycle_stops_when_the_task_is_done(api, clock, ctx):
     instance = start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"))
     for day in (1, 2):
         assert move_to(START + timedelta(days=day, seconds=1)) == 1
@@ -137,7 +125,7 @@ def test_reminder_cycle_stops_when_the_task_is_done(api, clock):
     assert fired(instance["id"]) == ["muistutus"] * 2
 
 
-def test_interrupting_timer_escalates_to_the_nurse(api, clock):
+def test_interrupting_timer_escalates_to_the_nurse(api, clock, ctx):
     instance = start(api, "eskalaatio", shapes.escalation("P7D"))
     assert move_to(START + timedelta(days=7) - SECOND) == 0
     assert open_tasks(instance["id"]) == ["kysely"]
@@ -151,19 +139,19 @@ def test_interrupting_timer_escalates_to_the_nurse(api, clock):
     assert fired(instance["id"]) == ["ei_vastausta"]
 
 
-def test_an_answer_in_time_cancels_the_escalation(api, clock):
+def test_an_answer_in_time_cancels_the_escalation(api, clock, ctx):
     instance = start(api, "eskalaatio", shapes.escalation("P7D"))
-    CLOCK.set(START + timedelta(days=3))
+    clock.set(START + timedelta(days=3))
     assert api.complete(instance["tasks"][0]["id"], {}).json["status"] == "completed"
     assert timer_rows(instance["id"]) == []
     assert move_to(START + timedelta(days=8)) == 0
     assert fired(instance["id"]) == []
 
 
-def test_race_won_by_the_message_never_fires_the_timer(api, clock):
+def test_race_won_by_the_message_never_fires_the_timer(api, clock, ctx):
     instance = start(api, "kilpa", shapes.race("P14D"))
     assert [t["spec"] for t in instance["timers"]] == ["ei_tulosta"]
-    CLOCK.set(START + timedelta(days=5))
+    clock.set(START + timedelta(days=5))
     response = api.post("/api/v1/messages", {"name": "lab_result_ready", "instance_id": instance["id"],
                                              "payload": {"crp": 4}})
     assert response.status_code == 200, response.json
@@ -173,7 +161,7 @@ def test_race_won_by_the_message_never_fires_the_timer(api, clock):
     assert db.session.scalar(select(Notification)) is None
 
 
-def test_race_won_by_the_timer_closes_the_door_on_the_message(api, clock):
+def test_race_won_by_the_timer_closes_the_door_on_the_message(api, clock, ctx):
     instance = start(api, "kilpa", shapes.race("P14D"))
     assert move_to(START + timedelta(days=14, seconds=1)) == 1
     assert open_tasks(instance["id"]) == ["muistuta"] and fired(instance["id"]) == ["ei_tulosta"]
@@ -182,11 +170,11 @@ def test_race_won_by_the_timer_closes_the_door_on_the_message(api, clock):
     assert db.session.scalar(select(Notification)).text == "Käy laboratoriossa."
 
 
-def test_timers_of_many_instances_fire_in_due_order(api, clock):
+def test_timers_of_many_instances_fire_in_due_order(api, clock, ctx):
     deploy_bpmn("odotus", shapes.intermediate("timeDuration", "P2D"))
     ids = []
     for hours in (5, 1, 3):
-        CLOCK.set(START + timedelta(hours=hours))
+        clock.set(START + timedelta(hours=hours))
         ids.append(api.start("odotus")["id"])
     assert move_to(START + timedelta(days=3)) == 3
     firing_order = [e.instance_id for e in db.session.scalars(
@@ -194,7 +182,7 @@ def test_timers_of_many_instances_fire_in_due_order(api, clock):
     assert firing_order == [ids[1], ids[2], ids[0]]
 
 
-def test_a_timer_value_that_is_not_a_duration_becomes_an_incident_not_a_loop(api, clock):
+def test_a_timer_value_that_is_not_a_duration_becomes_an_incident_not_a_loop(api, clock, ctx):
     bpmn = shapes.intermediate("timeDuration", "P2D").replace('"P2D"', "odotusaika")
     deploy_bpmn("muuttuja", bpmn.replace('id="odotus"', 'id="muuttuja"'))
     instance = api.start("muuttuja", variables={"odotusaika": "kaksi päivää"})
@@ -215,7 +203,7 @@ class Recorder:
         self.sent.append((notification.recipient, notification.text))
 
 
-def test_notifications_are_delivered_once_through_the_port(api, clock, app):
+def test_notifications_are_delivered_once_through_the_port(api, clock, app, ctx):
     app.extensions["polku_notifier"] = port = Recorder()
     start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"), client_id="asiakas-7", variables={"nimi": "Aino"})
     move_to(START + timedelta(days=1, seconds=1))
@@ -225,7 +213,7 @@ def test_notifications_are_delivered_once_through_the_port(api, clock, app):
     assert notify.deliver_pending() == 0
     assert port.sent == [("asiakas-7", "Muista mitata verenpaineesi, Aino.")] * 2
     db.session.expire_all()
-    assert [n.delivered_at for n in db.session.scalars(select(Notification))] == [CLOCK.now()] * 2
+    assert [n.delivered_at for n in db.session.scalars(select(Notification))] == [clock.now()] * 2
 
 
 def test_the_default_port_writes_to_the_log(app, caplog):
@@ -237,7 +225,7 @@ def test_the_default_port_writes_to_the_log(app, caplog):
     assert "notification 5 (reminder) to client asiakas-7: Hei" in caplog.text
 
 
-def test_reminders_reach_the_client_through_the_api(api, clock):
+def test_reminders_reach_the_client_through_the_api(api, clock, ctx):
     start(api, "verenpaine", shapes.reminder_cycle("R3/P1D"), client_id="asiakas-7", variables={"nimi": "Aino"})
     for day in (1, 2):
         move_to(START + timedelta(days=day, seconds=1))
@@ -252,18 +240,18 @@ def test_reminders_reach_the_client_through_the_api(api, clock):
     assert api.post("/api/v1/notifications/999/read").status_code == 404
 
 
-def test_inbox_filters_overdue_tasks(api, sample, clock):
+def test_inbox_filters_overdue_tasks(api, sample, clock, ctx):
     instance = api.start()  # the questionnaire is due in seven days
     [task] = instance["tasks"]
     assert task["due_at"].startswith("2026-06-08T06:00:00")
-    CLOCK.set(START + timedelta(days=7, hours=1))
+    clock.set(START + timedelta(days=7, hours=1))
     assert [t["id"] for t in api.get("/api/v1/tasks?overdue=true").json] == [task["id"]]
     assert api.get("/api/v1/tasks?overdue=false").json == []
-    CLOCK.set(START + timedelta(days=6))
+    clock.set(START + timedelta(days=6))
     assert api.get("/api/v1/tasks?overdue=true").json == []
 
 
-def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app):
+def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app, ctx):
     from orchestrator.core.scheduler import TimerScheduler
 
     instance = start(api, "odotus", shapes.intermediate("timeDuration", "PT1S"))
@@ -279,7 +267,7 @@ def test_the_scheduler_fires_a_timer_on_the_real_clock(api, app):
     assert fired(instance["id"]) == ["ajastin"]
 
 
-def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, app, clock):
+def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, app, clock, ctx):
     """On PostgreSQL several threads fire together (SKIP LOCKED keeps them apart); SQLite uses one."""
     from orchestrator.core.scheduler import TimerScheduler
 
@@ -289,7 +277,7 @@ def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, ap
     scheduler = TimerScheduler(app)
     try:
         assert scheduler.helpers == (3 if db.engine.dialect.name == "postgresql" else 0)
-        CLOCK.set(START + timedelta(hours=1, seconds=1))
+        clock.set(START + timedelta(hours=1, seconds=1))
         assert scheduler.fire() == 40
         assert scheduler.fire() == 0
     finally:
@@ -298,7 +286,7 @@ def test_the_scheduler_drains_a_backlog_with_its_workers_each_timer_once(api, ap
     assert all(open_tasks(i) == ["jatko"] for i in ids)
 
 
-def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_again(api, app, clock):
+def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_again(api, app, clock, ctx):
     """Waiting on the run lock would make APScheduler skip that job's next times, so no run waits."""
     from orchestrator.core.scheduler import TimerScheduler
 
@@ -311,7 +299,7 @@ def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_a
         run_once()
         runs.append(fired(instance["id"]))
         if len(runs) == 1:  # the timer falls due, and the sweep asks for a run while this one goes
-            CLOCK.set(START + timedelta(hours=1, seconds=1))
+            clock.set(START + timedelta(hours=1, seconds=1))
             other = threading.Thread(target=scheduler.run)
             began = time.monotonic()
             other.start()
@@ -328,7 +316,7 @@ def test_a_run_asked_for_while_one_is_going_returns_at_once_and_that_one_looks_a
     assert open_tasks(instance["id"]) == ["jatko"]
 
 
-def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app, clock, monkeypatch, caplog):
+def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app, clock, monkeypatch, caplog, ctx):
     from orchestrator.core import steps
     from orchestrator.core.scheduler import TimerScheduler
 
@@ -340,7 +328,7 @@ def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app,
 
     monkeypatch.setattr(steps, "_advance", broken)
     scheduler = TimerScheduler(app)
-    CLOCK.set(START + timedelta(hours=1, seconds=1))
+    clock.set(START + timedelta(hours=1, seconds=1))
     try:
         scheduler.run()
         assert scheduler._armed is None, "no wake-up armed for a moment already past"
@@ -354,7 +342,7 @@ def test_a_due_timer_whose_step_fails_is_left_to_the_sweep_not_spun_on(api, app,
     assert fired(later["id"]) == []
 
 
-def test_a_step_that_sets_an_earlier_timer_rearms_the_wake_up(api, app):
+def test_a_step_that_sets_an_earlier_timer_rearms_the_wake_up(api, app, ctx):
     """With the sweep an hour apart, only the wake-up the new timer re-armed can fire it in time."""
     from orchestrator.core.scheduler import TimerScheduler
 

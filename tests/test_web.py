@@ -1,26 +1,21 @@
 """The pages as people use them: sign-in, a client's form, the team inbox, the designer's upload."""
 
 import io
-import re
 import zipfile
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from orchestrator.clock import CLOCK, now
 from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, UserSession
 
-from .conftest import ANSWERS, ROOT
+from .conftest import ANSWERS, ROOT, dispose, make_app
+from .helpers import deploy_bpmn, text
 
 
 def start_for(api, client_id="asiakas-123") -> dict:
     return api.start("esitieto", business_key=f"{client_id}:esitieto", client_id=client_id)
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
 def nurse_task(instance_id: int) -> HumanTask:
@@ -74,7 +69,7 @@ def test_a_draft_is_kept_and_shown_again(api, sample, web_as):
     assert "Luonnos" in text(aino.get(f"/me/tasks/{task_id}"))
 
 
-def test_a_nurse_claims_and_completes_a_task_from_the_inbox(api, sample, web_as):
+def test_a_nurse_claims_and_completes_a_task_from_the_inbox(api, sample, web_as, ctx):
     instance = start_for(api)
     api.complete(instance["tasks"][0]["id"], ANSWERS["esitietolomake"])
     task = nurse_task(instance["id"])
@@ -96,7 +91,7 @@ def test_a_nurse_claims_and_completes_a_task_from_the_inbox(api, sample, web_as)
     assert db.session.get(HumanTask, task.id).completed_by == "hoitaja.virtanen"
 
 
-def test_nobody_sees_what_is_not_theirs(api, sample, web_as):
+def test_nobody_sees_what_is_not_theirs(api, sample, web_as, ctx):
     instance = start_for(api)
     client_task = instance["tasks"][0]["id"]
     bertil, lauri = web_as("asiakas-456"), web_as("laakari.korhonen")
@@ -112,7 +107,7 @@ def test_nobody_sees_what_is_not_theirs(api, sample, web_as):
     assert web_as("hoitaja.virtanen").get(f"/me/tasks/{client_task}").status_code == 403
 
 
-def test_each_page_with_client_data_logs_the_access_once_and_the_client_sees_it(api, sample, web_as):
+def test_each_page_with_client_data_logs_the_access_once_and_the_client_sees_it(api, sample, web_as, ctx):
     instance = start_for(api)
     aino = web_as("asiakas-123")
 
@@ -130,7 +125,7 @@ def test_each_page_with_client_data_logs_the_access_once_and_the_client_sees_it(
     assert "Hanna Virtanen" in log
 
 
-def test_the_access_log_cannot_be_changed(api, sample, web_as):
+def test_the_access_log_cannot_be_changed(api, sample, web_as, ctx):
     web_as("asiakas-123").get("/me")
     row = db.session.scalar(select(AccessLog))
     row.purpose = "rewritten"
@@ -142,7 +137,7 @@ def test_the_access_log_cannot_be_changed(api, sample, web_as):
         db.session.rollback()
 
 
-def test_sign_out_ends_the_session_for_good_and_an_idle_one_expires(app, web_as):
+def test_sign_out_ends_the_session_for_good_and_an_idle_one_expires(app, web_as, ctx, clock):
     aino = web_as("asiakas-123")
     cookie = aino.client.get_cookie("polku_session").value
     assert aino.post("/sign-out").status_code == 302
@@ -152,11 +147,8 @@ def test_sign_out_ends_the_session_for_good_and_an_idle_one_expires(app, web_as)
     assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
 
     bertil = web_as("asiakas-456")
-    CLOCK.set(now() + timedelta(minutes=app.config["POLKU_IDLE_MINUTES"] + 1))
-    try:
-        assert bertil.get("/me").status_code == 302
-    finally:
-        CLOCK.release()
+    clock.advance(timedelta(minutes=app.config["POLKU_IDLE_MINUTES"] + 1))
+    assert bertil.get("/me").status_code == 302
 
 
 def test_a_designer_uploads_a_broken_pathway_and_sees_the_errors(sample, web_as):
@@ -197,24 +189,20 @@ def test_instructions_are_markdown_and_raw_html_in_them_is_shown_as_text():
 
 def test_the_test_sign_in_is_refused_in_production_and_beside_openid_connect(tmp_path):
     from config import TestConfig
-    from orchestrator import create_app
 
     class Production(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
         POLKU_ENV = "production"
         SECRET_KEY = "a-long-random-value-set-by-the-operator"
 
-    app = create_app(Production)
+    app = make_app(Production)
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
-    with app.app_context():
-        db.create_all()
-        client = app.test_client()
-        assert client.get("/sign-in").status_code == 503
-        assert client.post("/sign-in/test", data={"person": "asiakas-123"}).status_code in (400, 404)
-        refused = client.get("/api/v1/instances", headers={"X-Polku-Actor": "hoitaja.virtanen"})
-        assert refused.status_code == 401, "the development actor header means nothing in production"
-        db.session.remove()
-        db.engine.dispose()
+    client = app.test_client()
+    assert client.get("/sign-in").status_code == 503
+    assert client.post("/sign-in/test", data={"person": "asiakas-123"}).status_code in (400, 404)
+    refused = client.get("/api/v1/instances", headers={"X-Polku-Actor": "hoitaja.virtanen"})
+    assert refused.status_code == 401, "the development actor header means nothing in production"
+    dispose(app)
 
 
 def test_in_development_the_actor_header_names_a_demo_person_who_acts_as_that_person(client, sample):
@@ -231,7 +219,7 @@ def test_in_development_the_actor_header_names_a_demo_person_who_acts_as_that_pe
     assert aino.complete(task, ANSWERS["esitietolomake"]).status_code == 200
 
 
-def test_the_inbox_filters_counts_and_hands_tasks_between_colleagues(api, sample, web_as):
+def test_the_inbox_filters_counts_and_hands_tasks_between_colleagues(api, sample, web_as, ctx):
     instance = start_for(api)
     api.complete(instance["tasks"][0]["id"], ANSWERS["esitietolomake"])
     task = nurse_task(instance["id"])
@@ -253,7 +241,7 @@ def test_the_inbox_filters_counts_and_hands_tasks_between_colleagues(api, sample
     assert db.session.get(HumanTask, task.id).assignee is None
 
 
-def test_an_administrator_adds_a_care_team_and_a_member(web_as):
+def test_an_administrator_adds_a_care_team_and_a_member(web_as, ctx):
     matti = web_as("yllapitaja.makinen")
     assert matti.post("/admin/teams", {"action": "add-team", "key": ""}).status_code == 422
     assert matti.post("/admin/teams", {"action": "add-team", "key": "Fysioterapeutti"}).status_code == 302
@@ -316,7 +304,7 @@ def test_every_string_of_the_pages_is_translated_into_finnish_and_swedish(tmp_pa
         assert sorted(wanted - done) == [], f"untranslated in {lang} (run make messages, then translate)"
 
 
-def test_an_administrator_gives_a_work_role_and_the_person_switches_between_roles(web_as):
+def test_an_administrator_gives_a_work_role_and_the_person_switches_between_roles(web_as, ctx):
     from orchestrator.models import Person
 
     matti = web_as("yllapitaja.makinen")
@@ -341,16 +329,14 @@ def test_an_administrator_gives_a_work_role_and_the_person_switches_between_role
     assert nurse.post("/role", {"role": "admin"}).status_code == 422
 
 
-def test_a_task_for_several_candidate_groups_is_in_each_groups_inbox(api, web_as):
-    from orchestrator.tools import deploy
-
+def test_a_task_for_several_candidate_groups_is_in_each_groups_inbox(app, api, web_as):
     from .fixtures.builders import process_bpmn
 
     bpmn = process_bpmn().replace('<bpmn:userTask id="tehtava" name="Tehtävä"></bpmn:userTask>',
                                   '<bpmn:userTask id="tehtava" name="Yhteinen tehtävä" '
                                   'camunda:candidateGroups="Hoitaja, Lääkäri"></bpmn:userTask>')
-    package = deploy.from_files({"yhteinen.bpmn": bpmn.encode()}, "yhteinen", ROOT / "forms")
-    deploy.deploy([package], "tester")
+    with app.app_context():
+        deploy_bpmn("yhteinen", bpmn)
     api.start("yhteinen", client_id="asiakas-123")
     assert "Yhteinen tehtävä" in text(web_as("hoitaja.virtanen").get("/work"))
     assert "Yhteinen tehtävä" in text(web_as("laakari.korhonen").get("/work")), "the second group's inbox too"
