@@ -23,6 +23,7 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = True
     if click.get_current_context(silent=True) is None:  # a WSGI server's app; `flask serve` checks for itself
         refuse_unsafe_settings(app)
+    refuse_weak_service_tokens(app)
     _prepare_database_options(app)
 
     db = extensions.db
@@ -88,6 +89,20 @@ def refuse_unsafe_settings(app: Flask) -> None:
     if app.config["POLKU_ENV"] != "development" and app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET):
         raise RuntimeError("POLKU_SECRET_KEY must be set to a long random value outside development "
                            "(or set POLKU_ENV=development to run with the test sign-in)")
+
+
+MIN_TOKEN = 24  # characters: a service token is a password that never expires
+
+
+def refuse_weak_service_tokens(app: Flask) -> None:
+    """A service token gives a system the API's full reach: an empty or short one is refused at start-up."""
+    for token, name in app.config["POLKU_SERVICE_TOKENS"].items():
+        if not name.strip():
+            raise RuntimeError("POLKU_SERVICE_TOKENS: every token needs the name of its system (name=token)")
+        if len(token.strip()) < MIN_TOKEN:
+            what = "empty" if not token.strip() else "too short"
+            raise RuntimeError(f"POLKU_SERVICE_TOKENS: the token of '{name}' is {what}: give it at least {MIN_TOKEN} "
+                               "random characters (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
 def _answer_refusals(app: Flask) -> None:

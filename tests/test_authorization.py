@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from orchestrator.auth import demo
 from orchestrator.care import enrolment, staff_surveys
 from orchestrator.clock import now
+from orchestrator.core.database import write
 from orchestrator.extensions import db
 from orchestrator.models import AccessLog, HumanTask, Notification
 
@@ -320,9 +321,15 @@ def self_care(app, notified, api):
     assert own.complete(started["tasks"][0]["id"], {**ANSWERS["esitietolomake"], "oireet": secret}).status_code == 200
     with app.app_context():
         tasks = [t.id for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == started["id"]))]
+        # A reminder addressed to the team of a lane, as a timer in a team-named lane once wrote it: no route
+        # may show it to that team either (deploy now refuses such a pathway; the guard holds regardless).
+        note = Notification(instance_id=started["id"], kind="reminder", audience="professional", recipient="Hoitaja",
+                            source="muistutus", text=f"Asiakkaan vastaus: {secret}", created_at=now())
+        with write():
+            db.session.add(note)
     assert len(tasks) == 2
     return {**notified, "instance_id": started["id"], "client_tasks": tasks[:1], "nurse_tasks": tasks[1:],
-            "secret": secret}
+            "secret": secret, "notification_id": note.id}
 
 
 @pytest.mark.parametrize("who", ["team", "other team", "other client", "designer", "admin"])
@@ -345,11 +352,11 @@ def test_no_page_or_api_route_shows_a_self_care_pathway_to_anyone_but_its_client
                     f"a link to it: {where}"
                 for task in self_care["nurse_tasks"] + self_care["client_tasks"]:
                     assert task not in body or task in url, f"leak of a task id: {where}"
-                if {"instance_id", "task_id"} & set(rule.arguments):
+                if {"instance_id", "task_id", "notification_id"} & set(rule.arguments):
                     assert response.status_code in (302, 403, 404, 422) if not api else \
                         response.status_code in (403, 404, 422), where
                     checked += 1
-    assert checked >= 10
+    assert checked >= 11
     shown = select(func.count()).select_from(AccessLog).where(AccessLog.object_id == str(self_care["instance_id"]),
                                                               AccessLog.role != "client")
     with app.app_context():

@@ -5,6 +5,7 @@ import math
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api, abort
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..auth import access, demo, guard, sessions
@@ -47,7 +48,7 @@ def authenticate() -> None:
 def _service_or_dev_caller():
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     services = current_app.config["POLKU_SERVICE_TOKENS"]
-    if scheme.lower() == "bearer" and token in services:
+    if scheme.lower() == "bearer" and token and token in services:
         return guard.Service(services[token])
     name = (request.headers.get("X-Polku-Actor") or "").strip()[:200]
     if name and demo.dev_sign_in_allowed():
@@ -68,28 +69,43 @@ def refusal(refused: Refused):
 
 
 MAX_DEPTH = 32
+MAX_INT = 10**18 - 1  # whole numbers of up to 18 digits: every count, measure and id care data has
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _bad_value(value, path: str = "", depth: int = 0) -> str | None:
     """Why a value cannot be stored (with its JSON pointer), or None.
 
-    No care data holds NUL characters (PostgreSQL text cannot), NaN or infinities (JSON has none),
+    No care data holds NUL characters (PostgreSQL text cannot), text that is not valid Unicode (a lone
+    surrogate cannot be stored as UTF-8), NaN or infinities (JSON has none), whole numbers beyond 64 bits,
     or nesting deeper than any form draws.
     """
     if depth > MAX_DEPTH:
         return f"nested more than {MAX_DEPTH} levels deep (at {path})"
     if isinstance(value, str):
-        return f"NUL characters are not allowed (in {path or '/'})" if "\x00" in value else None
+        return _bad_text(value, path or "/")
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} is not a number JSON allows (at {path or '/'})"
+    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+        return f"a whole number of more than 18 digits is not allowed (at {path or '/'})"
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        if "\x00" in str(key):
-            return f"NUL characters are not allowed (in {path}/{key})"
+        problem = _bad_text(str(key), f"{path}/…")
+        if problem:
+            return problem
         found = _bad_value(item, f"{path}/{key}", depth + 1)
         if found:
             return found
+    return None
+
+
+def _bad_text(text: str, path: str) -> str | None:
+    if "\x00" in text:
+        return f"NUL characters are not allowed (in {path})"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"the text is not valid Unicode (a lone surrogate, in {path})"
     return None
 
 
@@ -97,10 +113,12 @@ def check_input():
     """Refuse at the door what no care data contains and the database could not store (pages and API)."""
     if "\x00" in request.path:
         abort(400, message="NUL characters are not allowed (in path)")
-    try:
-        body = request.get_json(silent=True) if request.is_json else None
+    try:  # a body that cannot be read is a 400 here, whatever reads it later (a number of 5,000 digits, say)
+        body = request.get_json() if request.is_json and request.get_data(cache=True) else None
     except RecursionError:
         abort(400, message=f"the JSON body is nested more than {MAX_DEPTH} levels deep")
+    except BadRequest as unreadable:
+        abort(400, message=f"the JSON body cannot be read: {unreadable.description}")
     form = request.form.to_dict(flat=False) if request.mimetype in FORM_TYPES else {}
     problem = _bad_value(request.args.to_dict(flat=False)) or _bad_value(form) or _bad_value(body)
     if problem:

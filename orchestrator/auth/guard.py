@@ -129,13 +129,17 @@ def may_see_task(task) -> bool:
 
 
 def may_see_notification(notification) -> bool:
+    """The caller's own (a client's) or their team's (a professional's), and only about an instance the
+    caller may see: a self-care pathway's reminder never reaches a team, whatever its lane is called."""
     current = user()
     if current.role == "service":
         return True
     if current.role == "client":
-        return notification.audience == "client" and notification.recipient == current.person.client_id
-    return (current.role == "professional" and notification.audience == "professional"
-            and notification.recipient in current.person.team_keys)
+        mine = notification.audience == "client" and notification.recipient == current.person.client_id
+    else:
+        mine = (current.role == "professional" and notification.audience == "professional"
+                and notification.recipient in current.person.team_keys)
+    return mine and may_see_instance(db.session.get(Instance, notification.instance_id))
 
 
 def starts_for(version, client_id: str | None) -> str | None:

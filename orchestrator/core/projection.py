@@ -130,7 +130,10 @@ def reminders(instance, info, fired: list, at: datetime) -> list[dict]:
             continue
         task_meta = info.task_meta.get(meta.get("attached_to") or "", {})
         role = meta.get("lane") or task_meta.get("lane")
-        to_client = audience(role, task_meta.get("candidate_groups") or []) == "client"
+        # Only the client hears of a self-care pathway; a team hears only of a pathway it follows.
+        to_client = audience(role, task_meta.get("candidate_groups") or []) == "client" or info.kind == "self-care"
+        if not to_client and role is not None and role not in info.teams:
+            continue
         notices.append({
             "instance_id": instance.id, "kind": "reminder", "audience": "client" if to_client else "professional",
             "recipient": instance.client_id if to_client else role,

@@ -4,7 +4,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")  # whole label only: "2027-Q1\n" is not a quarter
 BY = ("week", "month", "quarter")
 
 
@@ -20,7 +20,7 @@ def quarter_of(at: datetime, zone: str) -> str:
 
 def quarter(label: str, zone: str) -> tuple[datetime, datetime]:
     """``2027-Q1`` as [start, end) in UTC, midnight to midnight in ``zone``; ValueError for anything else."""
-    found = QUARTER.match(label or "")
+    found = QUARTER.fullmatch(label or "")
     if not found:
         raise ValueError(f"'{label}' is not a quarter such as 2027-Q1")
     year, number = int(found[1]), int(found[2])

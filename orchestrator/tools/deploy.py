@@ -126,6 +126,7 @@ def deploy(packages: list[Package], actor: str) -> list[Deployed]:
         try:
             result = engine.compile_files(package.files, package.form, package.pages)
             _check_message_team(result)
+            _check_self_care_reminders(result)
             compiled.append((package, result))
         except PackageInvalid as exc:
             problems += [Problem(f"{package.key}/{p.file}", p.reason, p.element, p.line) for p in exc.problems]
@@ -143,6 +144,25 @@ def _check_message_team(result: engine.CompiledPathway) -> None:
         raise PackageInvalid([Problem(filename, f"messageTeam '{team}' is not a team that follows "
                                       f"the pathway (its professional lanes and candidate groups: "
                                       f"{', '.join(sorted(following)) or 'none'})", result.process_id)])
+
+
+def _check_self_care_reminders(result: engine.CompiledPathway) -> None:
+    """No professional follows a self-care pathway: a reminder it addresses to a care team would reach no one
+    it should, so it is named rather than deployed."""
+    if result.kind != "self-care":
+        return
+    filename = next(n for n in sorted(result.sources) if n.endswith(".bpmn"))
+    problems = []
+    for spec, meta in sorted(result.task_meta.items()):
+        if not meta.get("reminder"):
+            continue
+        task_meta = result.task_meta.get(meta.get("attached_to") or "", {})
+        role = meta.get("lane") or task_meta.get("lane")
+        if role and projection.audience(role, task_meta.get("candidate_groups") or []) != "client":
+            problems.append(Problem(filename, f"a self-care pathway's reminders are for the client only, but this "
+                                              f"one is in the lane of the team '{role}'", spec))
+    if problems:
+        raise PackageInvalid(problems)
 
 
 def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:

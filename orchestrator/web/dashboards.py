@@ -3,6 +3,7 @@ a page per pathway with trends, the quarterly summary, and each table as CSV. On
 
 import csv
 import io
+import re
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,6 +23,8 @@ blp = Blueprint("dashboards", __name__, url_prefix="/metrics")
 OVERVIEW = ("clients_active", "clients_started", "response_rate", "within_promise", "nps", "ces", "content_views")
 TRENDS = ("clients_started", "clients_active", "response_rate", "within_promise", "nps", "content_views")
 ROLES = ("admin", "designer", "professional")
+TABLES = ("metrics", "trends", "content", "proms")  # a pathway's tables to download
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _zone() -> str:
@@ -110,6 +113,8 @@ def pathway_csv(key: str):
     version = _visible(key)
     label, (start, end) = _quarter()
     table = request.args.get("table", "metrics")
+    if table not in TABLES:
+        abort(422, description=_("Choose a table: metrics, trends, content or proms."))
     if table == "trends":
         by = request.args.get("by") if request.args.get("by") in periods.BY else "month"
         lines = [["pathway", "period", "metric", "value", "basis", "target", "attainment_percent", "light"]]
@@ -196,8 +201,16 @@ def _cells(metric) -> list:
 
 
 def _csv(lines: list[list], filename: str) -> Response:
+    """A table to download. A text cell a spreadsheet would run as a formula is written as text; the file's
+    name is made of known parts only (a pathway key, a table's name, a quarter), nothing else."""
     access.disclose("metrics-csv", None)
     out = io.StringIO()
-    csv.writer(out).writerows(lines)
+    csv.writer(out).writerows([[_as_text(cell) for cell in line] for line in lines])
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+
+
+def _as_text(cell):
+    """A text beginning like a formula (=, +, -, @, tab, CR) gets a leading apostrophe; numbers stay numbers."""
+    return f"'{cell}" if isinstance(cell, str) and cell[:1] in FORMULA else cell
