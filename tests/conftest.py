@@ -155,7 +155,17 @@ def api(client):
 
 @pytest.fixture
 def sample(app):
-    """The sample pathway, deployed."""
+    """The sample pathway, deployed without its consent page, so that a test starts it through the API at once
+    (consent, and starting a pathway that asks it, have tests of their own: ``asking_consent``)."""
+    from .helpers import sample_without_consent
+
+    with app.app_context():
+        return sample_without_consent()
+
+
+@pytest.fixture
+def asking_consent(app):
+    """The sample pathway as it is in bpmn/: it starts once the client consents."""
     with app.app_context():
         return deploy.deploy(deploy.packages_in(ROOT / "bpmn" / "esitieto", ROOT / "forms"), "tester")[0]
 

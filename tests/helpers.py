@@ -55,14 +55,28 @@ def deploy_bpmn(key: str, bpmn: str) -> PathwayVersion:
     return deploy.deploy([package], "tester")[0].version
 
 
+def sample_without_consent(key: str = "esitieto"):
+    """The sample pathway without its consent page, so that it starts through the API at once."""
+    without = SAMPLE.replace(CONSENT_PROPERTY, "")
+    assert without != SAMPLE
+    files = {"esitieto.bpmn": without.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT}
+    return deploy.deploy([deploy.from_files(files, key, ROOT / "forms")], "tester")[0]
+
+
 def deploy_all() -> None:
     """The four pathways of bpmn/, deployed."""
     deploy.deploy(deploy.packages_in(ROOT / "bpmn", ROOT / "forms"), "tester")
 
 
-def package(extra: str = "", replace: tuple[str, str] | None = None, files: dict | None = None):
-    """The sample package as "asetukset", with ``extra`` process properties, one text replaced, files added."""
+CONSENT_PROPERTY = '<spiffworkflow:property name="consent" value="suostumus.md" />'
+
+
+def package(extra: str = "", replace: tuple[str, str] | None = None, files: dict | None = None, consent: bool = True):
+    """The sample package as "asetukset", with ``extra`` process properties, one text replaced, files added,
+    without its consent page unless ``consent``."""
     bpmn = SAMPLE.replace(PROPERTIES, PROPERTIES + extra)
+    if not consent:
+        bpmn = bpmn.replace(CONSENT_PROPERTY, "")
     if replace:
         assert replace[0] in bpmn
         bpmn = bpmn.replace(*replace)

@@ -38,7 +38,7 @@ SHOWS_NOBODY = {"client.catalogue", "consent.self_care", "opening.choose", "open
                 "dashboards.quarters", "admin.surveys", "work.survey"}
 # Metrics are aggregates: a professional sees those of their teams' pathways, nobody else's (404).
 TEAMS_METRICS = {"dashboards.pathway", "dashboards.pathway_csv", "work.survey"}
-OBJECT_ARGS_API = {"instance_id", "task_id", "notification_id"}
+OBJECT_ARGS_API = {"instance_id", "task_id", "notification_id", "offer_id"}
 PUBLIC_API = {"/api/v1/openapi.json"}
 
 
@@ -152,7 +152,8 @@ def api_rules(app):
 
 def api_urls(app, rule, world) -> list[str]:
     values = {"instance_id": [world["instance_id"]], "task_id": world["client_tasks"] + world["nurse_tasks"],
-              "notification_id": [world["notification_id"]], "key": ["esitieto"], "number": [1]}
+              "notification_id": [world["notification_id"]], "offer_id": [world["offer_id"]], "key": ["esitieto"],
+              "number": [1]}
     combos = [{}]
     for arg in sorted(rule.arguments):
         combos = [{**c, arg: v} for c in combos for v in values[arg]]

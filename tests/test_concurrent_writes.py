@@ -17,9 +17,9 @@ from sqlalchemy import func, select, text
 
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Message, Pathway, PathwayVersion, TaskDraft
-from orchestrator.tools import deploy
 
 from .browser import served
+from .helpers import sample_without_consent
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 15
@@ -142,7 +142,7 @@ def _setup(app) -> tuple[int, str]:
     """The sample pathways deployed; Aino on a professional pathway (she writes to its team), Bertil with
     an open form (he saves drafts of it)."""
     with app.app_context():
-        deploy.deploy(deploy.packages_in(ROOT / "bpmn", ROOT / "forms"), "tester")
+        sample_without_consent()  # started through the API at once
         if db.engine.dialect.name == "sqlite":
             assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         db.session.remove()

@@ -63,7 +63,7 @@ def open_for(nurse, code: str, key: str = "esitieto", **modules):
     return nurse.post(f"/work/open/{key}", {"identity_code": code, **{f"module-{m}": "1" for m in modules}})
 
 
-def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(sample, web_as, ctx):
+def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(asking_consent, web_as, ctx):
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     assert "Esitiedot ennen vastaanottoa" in text(hanna.get("/work/open"))
     opened = open_for(hanna, AINO_CODE.lower())  # typed in lower case: still her code
@@ -86,7 +86,7 @@ def test_a_professional_opens_a_pathway_and_it_starts_when_the_client_consents(s
     assert again.status_code == 302 and len(instances("asiakas-123")) == 1
 
 
-def test_a_declined_offer_starts_nothing_and_the_team_sees_it(sample, web_as, ctx):
+def test_a_declined_offer_starts_nothing_and_the_team_sees_it(asking_consent, web_as, ctx):
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     open_for(hanna, AINO_CODE)
     offer = db.session.scalars(select(Offer)).one()
@@ -98,7 +98,7 @@ def test_a_declined_offer_starts_nothing_and_the_team_sees_it(sample, web_as, ct
     assert "Esitiedot ennen vastaanottoa" in page and "Asiakas ei antanut suostumusta" in page
 
 
-def test_a_wrong_identity_code_is_named_and_a_new_client_waits_for_their_first_sign_in(sample, web_as, ctx):
+def test_a_wrong_identity_code_is_named_and_a_new_client_waits_for_their_first_sign_in(asking_consent, web_as, ctx):
     hanna = web_as("hoitaja.virtanen")
     wrong = open_for(hanna, "010150-998K")  # the check character is wrong
     assert wrong.status_code == 422 and 'aria-invalid="true"' in text(wrong) and "010150-998K" in text(wrong)
@@ -117,7 +117,7 @@ def test_only_a_team_that_follows_the_pathway_can_open_it(sample, web_as, ctx):
     assert db.session.scalars(select(Offer)).all() == []
 
 
-def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(sample, web_as, ctx):
+def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(asking_consent, web_as, ctx):
     hanna, aino = web_as("hoitaja.virtanen"), web_as("asiakas-123")
     open_for(hanna, AINO_CODE)
     offer = db.session.scalars(select(Offer)).one()
@@ -153,7 +153,7 @@ def test_a_pathway_ends_itself_when_its_duration_has_passed(sample, api, ctx, cl
     assert firing.end_overdue() == 0
 
 
-def test_a_double_click_or_a_second_offer_starts_nothing_more(sample, web_as, ctx):
+def test_a_double_click_or_a_second_offer_starts_nothing_more(asking_consent, web_as, ctx):
     deploy_kind("self-care", consent=True)
     aino, hanna = web_as("asiakas-123"), web_as("hoitaja.virtanen")
     assert consent(aino, "/me/catalogue/omahoito/consent", "given").status_code == 302

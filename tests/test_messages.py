@@ -133,7 +133,7 @@ def test_of_the_teams_that_follow_a_pathway_only_its_message_team_answers(api, w
     both = ('<spiffworkflow:property name="formJsonSchemaFilename" value="tulosten-arvio.json" />',
             '<spiffworkflow:property name="formJsonSchemaFilename" value="tulosten-arvio.json" />'
             '<spiffworkflow:property name="candidateGroups" value="Hoitaja, Lääkäri" />')
-    deploy.deploy([package(replace=both)], "tester")
+    deploy.deploy([package(replace=both, consent=False)], "tester")
     instance_id = api.start("asetukset", client_id="asiakas-123")["id"]
     aino, lauri = web_as("asiakas-123"), web_as("laakari.korhonen")
     aino.post(f"/me/pathways/{instance_id}/messages", {"body": "Kysymys hoitajalle"})

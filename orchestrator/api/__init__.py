@@ -126,9 +126,9 @@ def check_input():
 
 
 def register(app: Flask, api: Api) -> None:
-    from . import instances, messages, metrics, notifications, pathways, tasks
+    from . import instances, messages, metrics, notifications, offers, pathways, tasks
 
-    for module in (pathways, instances, tasks, messages, notifications, metrics):
+    for module in (pathways, instances, offers, tasks, messages, notifications, metrics):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.spec.components.security_scheme("service", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "polku_session"})

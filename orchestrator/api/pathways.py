@@ -1,13 +1,24 @@
 """Pathways and their versions; deployment by upload."""
 
-from flask import current_app
+from flask import current_app, jsonify, make_response
 from flask_smorest import Blueprint, abort
 
 from ..auth import guard
+from ..care import enrolment
 from ..core import queries
 from ..tools import deploy
-from . import actor
-from .schemas import DeployFilesSchema, DeployResultSchema, PathwaySchema, VersionDetailSchema
+from . import actor, log_shown
+from .schemas import (
+    AnswerResultSchema,
+    ConsentAnswerSchema,
+    ConsentSchema,
+    DeployFilesSchema,
+    DeployResultSchema,
+    InstanceStateSchema,
+    PathwaySchema,
+    VersionDetailSchema,
+)
+from .views import instance_state as state
 
 blp = Blueprint("pathways", __name__, description="Deployed pathways and their versions")
 
@@ -54,3 +65,35 @@ def pathway(key):
 def version(key, number):
     """One version: its human tasks' metadata, forms and messages."""
     return queries.version_or_404(key, number)
+
+
+def _self_care(key: str):
+    """The latest version of a self-care pathway that asks consent (the catalogue's), else 404."""
+    version = queries.version_or_404(key, None)
+    if version.kind != "self-care" or enrolment.consent_page(version) is None:
+        abort(404, message=f"pathway '{key}' has no consent for a client to give")
+    return version
+
+
+@blp.route("/<key>/consent")
+@blp.response(200, ConsentSchema)
+def consent_text(key):
+    """A self-care pathway's consent text, with the hash to send back with the answer."""
+    guard.client_in_person()
+    return enrolment.consent_of(_self_care(key))
+
+
+@blp.route("/<key>/consent", methods=["POST"])
+@blp.arguments(ConsentAnswerSchema)
+@blp.response(201, InstanceStateSchema)
+@blp.alt_response(200, schema=AnswerResultSchema, description="declined: nothing started")
+@blp.alt_response(409, description="on the pathway already, or the text changed since it was read")
+def answer_consent(args, key):
+    """The client gives or declines consent to a self-care pathway; given, it starts for them."""
+    me = guard.client_in_person()
+    version = _self_care(key)
+    started = enrolment.answer(version, me, actor(), args["answer"], args["text_hash"])
+    if started is None:
+        return make_response(jsonify(AnswerResultSchema().dump({"answer": "declined"})), 200)
+    log_shown({me: started.id}, "instance")
+    return state(started)

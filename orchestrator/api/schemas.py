@@ -120,6 +120,38 @@ class InstanceDetailSchema(InstanceStateSchema):
     history = fields.List(fields.Nested(EventSchema))
 
 
+class OfferSchema(Schema):
+    id = fields.Integer()
+    pathway = fields.Function(lambda offer: offer.version.pathway.key)
+    version = fields.Function(lambda offer: offer.version.number)
+    client_id = fields.String()
+    state = fields.String(metadata={"description": "pending, accepted or declined"})
+    offered_by = fields.String()
+    offered_at = fields.DateTime()
+    answered_at = fields.DateTime(allow_none=True)
+    instance_id = fields.Integer(allow_none=True, metadata={"description": "the pathway it started, once accepted"})
+
+
+class ConsentSchema(Schema):
+    pathway = fields.String()
+    version = fields.Integer()
+    page = fields.String(metadata={"description": "the consent page's file in the package"})
+    text = fields.String(metadata={"description": "the wording (Markdown) the client reads"})
+    text_hash = fields.String(metadata={"description": "SHA-256 of the wording: send it back with the answer"})
+    modules = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "optional parts of the pathway: variable → label"})
+
+
+class ConsentAnswerSchema(Schema):
+    answer = fields.String(required=True, validate=validate.OneOf(["given", "declined"]))
+    text_hash = fields.String(required=True, validate=validate.Length(equal=64),
+                              metadata={"description": "the text_hash of the wording the client read"})
+
+
+class AnswerResultSchema(Schema):
+    answer = fields.String()
+
+
 class InstanceQuerySchema(Schema):
     pathway = fields.String(validate=validate.Length(max=100))
     status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident"]))

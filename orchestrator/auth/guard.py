@@ -116,6 +116,13 @@ def require(*roles: str) -> None:
         abort(403)
 
 
+def client_in_person() -> str:
+    """The signed-in client's id: consent is given, declined or withdrawn by the client alone, never for them."""
+    if user().role != "client":
+        abort(403, description=_("Only the client answers their consent."))
+    return user().person.client_id
+
+
 def may_see_task(task) -> bool:
     """A task row or entity: the caller's own (a client's) or their team's (a professional's)."""
     current = user()

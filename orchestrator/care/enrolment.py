@@ -54,11 +54,12 @@ def _consent_row(client_id: str, version: PathwayVersion, page: ConsentPage, ans
             "answer": answer, "at": now(), "instance_id": instance_id, "offer_id": offer_id}
 
 
-def join(version: PathwayVersion, client_id: str, actor: str, answer: str | None, variables: dict | None = None,
-         offer: Offer | None = None) -> Instance | None:
+def join(version: PathwayVersion, client_id: str | None, actor: str, answer: str | None,
+         variables: dict | None = None, offer: Offer | None = None, business_key: str | None = None):
     """Start the pathway for the client once consent is given; record a refusal and start nothing.
 
-    ``answer`` is ignored for a pathway without a consent page. Returns the instance, or None when declined.
+    ``answer`` is ignored for a pathway without a consent page. Returns the instance as its step left it
+    (with its open tasks and timers), or None when declined.
     """
     page = consent_page(version)
     if page is not None and answer not in ANSWERS:
@@ -75,16 +76,18 @@ def join(version: PathwayVersion, client_id: str, actor: str, answer: str | None
         if page is not None:
             insert_rows(Consent, [_consent_row(client_id, version, page, "given", instance_id, offer and offer.id)])
 
-    started = steps.start(version, actor, dict(variables or {}), None, client_id, records)
-    return db.session.get(Instance, started.id)
+    return steps.start(version, actor, dict(variables or {}), business_key, client_id, records)
 
 
 def _one_at_a_time(version: PathwayVersion, client_id: str, new_id: int | None = None,
                    by_client: bool = False) -> None:
     """A client is on a pathway once at a time: a double click or a second offer starts nothing more.
+    (An instance for no client, by business key only, is an integration's own and not counted.)
 
     Inside the write transaction, with the client's row locked, so two at once cannot both pass.
     """
+    if client_id is None:
+        return
     person = db.session.scalar(select(Person.id).where(Person.client_id == client_id))
     if person is not None:
         lock(Person, person)
@@ -107,34 +110,73 @@ def _answer_offer(offer: Offer | None, state: str, instance_id: int | None = Non
     db.session.flush()
 
 
-def withdraw(instance: Instance, actor: str) -> None:
+def withdraw(instance: Instance, actor: str):
     """The client withdraws consent: it is recorded and the pathway ends, kept in their history."""
     version = instance.version
     page = consent_page(version) or ConsentPage("", "")
-    steps.cancel(instance.id, actor, "consent withdrawn", kind="consent_withdrawn",
+    return steps.cancel(instance.id, actor, "consent withdrawn", kind="consent_withdrawn",
                  records=lambda: insert_rows(Consent, [_consent_row(instance.client_id, version, page, "withdrawn",
                                                                     instance.id)]))
 
 
-def offer(version: PathwayVersion, client_id: str, chosen: set[str], by: str) -> Offer:
-    """A professional opens a pathway for a client; it waits for the client's consent (one offer at a time)."""
+def offer(version: PathwayVersion, client_id: str, chosen: set[str], by: str, variables: dict | None = None) -> Offer:
+    """A professional opens a pathway for a client; it waits for the client's consent (one offer at a time).
+    ``variables`` (a system's own start data) go with it and start the pathway once consent is given."""
     with write():
         _one_at_a_time(version, client_id)
         waiting = select(Offer.id).join(PathwayVersion, PathwayVersion.id == Offer.version_id).where(
             Offer.client_id == client_id, Offer.state == "pending", PathwayVersion.pathway_id == version.pathway_id)
         if db.session.scalar(waiting.limit(1)) is not None:
             raise Refused(409, N_("this pathway already waits for the client's consent"))
-        found = Offer(client_id=client_id, version_id=version.id, variables=module_variables(version, chosen),
-                      offered_by=by, offered_at=now(), state="pending")
+        found = Offer(client_id=client_id, version_id=version.id, offered_by=by, offered_at=now(), state="pending",
+                      variables={**(variables or {}), **module_variables(version, chosen)})
         db.session.add(found)
     return found
 
 
-def open_for(version: PathwayVersion, client_id: str, chosen: set[str], by: str) -> Offer | Instance:
+def open_for(version: PathwayVersion, client_id: str, chosen: set[str], by: str):
     """Open a professional pathway: an offer when it asks consent, else the instance at once."""
     if consent_page(version) is None:
         return join(version, client_id, by, None, module_variables(version, chosen))
     return offer(version, client_id, chosen, by)
+
+
+def start(version: PathwayVersion, client_id: str | None, actor: str, by_client: bool, variables: dict,
+          business_key: str | None = None):
+    """The one door for starting a pathway from outside the pages (the API), under the pages' rules.
+
+    A pathway that asks consent waits for it: the client's own start is refused with what to consent to,
+    anyone else's becomes an offer (its modules on unless ``variables`` switch them off). Otherwise the
+    pathway starts, once at a time per client. Returns the instance as its step left it, or the offer.
+    """
+    page = consent_page(version)
+    if page is None:
+        return join(version, client_id, actor, None, variables, business_key=business_key)
+    if by_client:
+        raise Refused(409, N_("this pathway starts once you consent to it"), [consent_of(version)])
+    if client_id is None:
+        raise Refused(422, N_("a pathway that asks consent is opened for a client: name the client"))
+    chosen = {name for name in modules(version) if variables.get(name, True) is not False}
+    return offer(version, client_id, chosen, actor, {k: v for k, v in variables.items() if k not in modules(version)})
+
+
+def answer(version: PathwayVersion, client_id: str, actor: str, given: str, text_hash: str,
+           offer: Offer | None = None):
+    """A client's answer sent by an app: to the wording they read (its hash), else it is refused.
+    Returns the instance as its step left it, or None when declined."""
+    page = consent_page(version)
+    if page is None:
+        raise Refused(404, N_("this pathway asks no consent"))
+    if text_hash != page.hash:
+        raise Refused(409, N_("the consent text has changed since it was read: read it again"))
+    return join(version, client_id, actor, given, offer.variables if offer else {}, offer)
+
+
+def consent_of(version: PathwayVersion) -> dict:
+    """What a client consents to, as the API shows it: the wording, its hash and where to answer."""
+    page = consent_page(version)
+    return {"pathway": version.pathway.key, "version": version.number, "page": page.name, "text": page.text,
+            "text_hash": page.hash, "modules": modules(version)}
 
 
 def offers(client_id: str, state: str | None = None) -> list[Offer]:

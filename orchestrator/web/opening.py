@@ -7,7 +7,7 @@ from stdnum.fi import hetu
 from ..auth import access, guard
 from ..care import enrolment
 from ..core import queries
-from ..models import Instance
+from ..models import Offer
 
 blp = Blueprint("opening", __name__, url_prefix="/work/open")
 
@@ -42,7 +42,7 @@ def pathway(key: str):
             client_id = queries.client_by_identity_code(hetu.compact(code)).client_id
             access.record(client_id, "client", client_id, "care")
             opened = enrolment.open_for(version, client_id, chosen, guard.actor())
-            waiting = "" if isinstance(opened, Instance) else "1"
+            waiting = "1" if isinstance(opened, Offer) else ""
             return redirect(url_for("work.client", client_id=client_id, opened=key, waiting=waiting))
     return render_template("web/work/open.html", versions=None, version=version, modules=modules, error=error,
                            code=code, chosen=chosen), status
