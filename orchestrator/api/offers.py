@@ -1,6 +1,5 @@
 """Pathways opened for a client that wait for their consent, and the client's answer to one."""
 
-from flask import jsonify, make_response
 from flask_smorest import Blueprint, abort
 
 from ..auth import guard
@@ -9,7 +8,7 @@ from ..extensions import db
 from ..models import Offer
 from . import actor, log_shown
 from .schemas import AnswerResultSchema, ConsentAnswerSchema, ConsentSchema, InstanceStateSchema, OfferSchema
-from .views import instance_state as state
+from .views import answered
 
 blp = Blueprint("offers", __name__, description="Pathways opened for a client, waiting for their consent")
 
@@ -54,6 +53,4 @@ def answer(args, offer_id):
         abort(409, message=f"this pathway offer was {found.state} already")
     started = enrolment.answer(found.version, found.client_id, actor(), args["answer"], args["text_hash"], found)
     log_shown({found.client_id: found.id}, "offer")
-    if started is None:
-        return make_response(jsonify(AnswerResultSchema().dump({"answer": "declined"})), 200)
-    return state(started)
+    return answered(started)

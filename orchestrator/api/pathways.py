@@ -1,6 +1,6 @@
 """Pathways and their versions; deployment by upload."""
 
-from flask import current_app, jsonify, make_response
+from flask import current_app
 from flask_smorest import Blueprint, abort
 
 from ..auth import guard
@@ -18,7 +18,7 @@ from .schemas import (
     PathwaySchema,
     VersionDetailSchema,
 )
-from .views import instance_state as state
+from .views import answered
 
 blp = Blueprint("pathways", __name__, description="Deployed pathways and their versions")
 
@@ -93,7 +93,6 @@ def answer_consent(args, key):
     me = guard.client_in_person()
     version = _self_care(key)
     started = enrolment.answer(version, me, actor(), args["answer"], args["text_hash"])
-    if started is None:
-        return make_response(jsonify(AnswerResultSchema().dump({"answer": "declined"})), 200)
-    log_shown({me: started.id}, "instance")
-    return state(started)
+    if started is not None:
+        log_shown({me: started.id}, "instance")
+    return answered(started)

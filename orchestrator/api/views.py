@@ -1,5 +1,7 @@
 """Response objects that add related rows to a model for its detail schema."""
 
+from flask import jsonify, make_response
+
 from ..core import queries
 from ..core.answers import form_of
 
@@ -25,6 +27,13 @@ def instance_state(instance, **extra) -> Detail:
         waiting_for=instance.messages if instance.status == "running" else [],
         **extra,
     )
+
+
+def answered(started):
+    """A consent answer's response: the pathway it started (201), or that nothing started (declined, 200)."""
+    if started is None:
+        return make_response(jsonify({"answer": "declined"}), 200)
+    return instance_state(started)
 
 
 def instance_detail(instance) -> Detail:
