@@ -36,6 +36,13 @@ class Config:
     POLKU_TIMER_WORKERS = int(_env("TIMER_WORKERS", "4"))
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
     POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.core.notify:LogNotifier")
+    # Limits on pathway code (see orchestrator/engine/limits.py): seconds one script, condition, expression or
+    # template may run; seconds and tasks the engine may spend on one request's step; memory one piece of
+    # pathway code may take. Past one, the instance stops with an incident naming the element and the limit.
+    POLKU_SCRIPT_SECONDS = float(_env("SCRIPT_SECONDS", "1"))
+    POLKU_STEP_SECONDS = float(_env("STEP_SECONDS", "10"))
+    POLKU_ENGINE_STEPS = int(_env("ENGINE_STEPS", "1000"))
+    POLKU_SCRIPT_MEMORY_MB = int(_env("SCRIPT_MEMORY_MB", "256"))
 
     # "development" allows the test sign-in (a stand-in for strong authentication) and the X-Polku-Actor header;
     # the default, "production", never does, needs POLKU_SECRET_KEY set and sends cookies only over HTTPS.

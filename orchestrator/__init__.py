@@ -39,6 +39,7 @@ def create_app(config_class: type | None = None) -> Flask:
     from .core.store import WorkflowStore
 
     engine.use_clock(now)
+    engine.limits.configure(app.config)  # how long and how large pathway code may run
     with app.app_context():
         database.configure_engine(db.engine)
     app.extensions["polku_store"] = WorkflowStore(

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
+from waitress import wasyncore
 from waitress.server import create_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -27,13 +28,25 @@ def served(app, threads: int = 4):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = create_server(app, host="127.0.0.1", port=port, threads=threads)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run():
+        try:
+            server.run()
+        except OSError:  # a socket closed under the loop's select while it stopped
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.close()
+        stopping.set()
+        # Closed in the loop's own thread, so that its select never waits on a socket closed meanwhile.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(5)
+        server.task_dispatcher.shutdown()
 
 
 @contextmanager

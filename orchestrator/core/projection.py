@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import bindparam, delete, literal, select, update
 
 from .. import engine
@@ -23,9 +22,11 @@ def _plain(value) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!<>|~]")
-_templates = SandboxedEnvironment(autoescape=False)  # reminders: plain text
-_markdown_templates = SandboxedEnvironment(autoescape=False, finalize=_plain)  # instructions: Markdown
-MAX_TEMPLATE = 20_000
+# Jinja's sandbox within the limits of pathway code (engine/templates.py): bounded operators and filters, output
+# of at most engine.templates.MAX_RENDERED characters, the script deadline.
+_templates = engine.templates.LimitedEnvironment(autoescape=False)  # reminders: plain text
+_markdown_templates = engine.templates.LimitedEnvironment(autoescape=False, finalize=_plain)  # instructions
+MAX_TEMPLATE = engine.templates.MAX_TEMPLATE
 
 
 def teams(task_meta: dict, kind: str) -> frozenset[str]:
@@ -47,12 +48,13 @@ def audience(role: str | None, groups: list[str]) -> str:
 
 
 def render(text: str | None, data: dict, markdown: bool = False) -> str | None:
-    """Instructions and reminders may show process variables ({{ name }}); a template that fails shows as
-    written. In Markdown (instructions) a variable's value stays text: a client's answer cannot add a link."""
+    """Instructions and reminders may show process variables ({{ name }}); a template that fails, or passes a
+    limit of pathway code, shows as written (the engine has made the limit an incident on the instance when the
+    task opened). In Markdown (instructions) a variable's value stays text: a client's answer cannot add a link."""
     if not text or len(text) > MAX_TEMPLATE:
         return text
     try:
-        return (_markdown_templates if markdown else _templates).from_string(text).render(**data)
+        return engine.templates.render(_markdown_templates if markdown else _templates, text, data)
     except Exception:  # noqa: BLE001 - whatever a designer's template does wrong, the step goes on
         return text
 

@@ -10,8 +10,9 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from . import runtime, sandbox, state
+from . import limits, runtime, sandbox, state, templates
 from .compile import CompiledPathway, compile_package, deep_recursion
+from .limits import LimitExceeded, Limits, use_limits
 from .problems import PackageInvalid, Problem
 from .runtime import EngineIncident, TaskNotOpen, TaskView, view
 from .state import SERIALIZER_VERSION, Changes, Snapshot, StateCodec, snapshot
@@ -60,5 +61,5 @@ __all__ = [
     "Changes", "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
     "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "runtime", "codec",
     "script_engine", "compile_files", "restore_specs", "serializer", "in_zone", "use_clock", "zone_problem",
-    "DEFAULT_ZONE",
+    "DEFAULT_ZONE", "limits", "templates", "LimitExceeded", "Limits", "use_limits",
 ]

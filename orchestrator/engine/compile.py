@@ -16,7 +16,7 @@ from .measurements import field_problems, plausible, score_problems
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
 from .timekeeping import zone_problem
-from .validate import check_bpmn, schema_problems
+from .validate import check_bpmn, check_dmn, schema_problems
 from .xml import NS, parse_xml
 
 DMN_DECISION = "{*}decision"
@@ -66,6 +66,8 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
     processes = {p.get("id"): (n, p) for n, t in bpmn.items() for p in t.iterfind("bpmn:process", NS)}
     for name, tree in bpmn.items():
         problems += schema_problems(tree, name) or check_bpmn(tree, name, forms, decisions, set(processes))
+    for name, tree in dmn.items():
+        problems += check_dmn(tree, name)
     main, main_problems = _main_process(processes, files)
     problems += main_problems
     time_zone = _time_zone(processes[main], problems) if main else None

@@ -17,7 +17,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from . import limits
 from .compile import deep_recursion
+from .templates import check_instructions
 from .workflow import PolkuWorkflow
 
 
@@ -150,16 +152,22 @@ def _failing_task(exc: Exception):
 
 
 def _guarded(step):
-    """Run an engine step; a failure inside the process becomes an incident, not a crash."""
+    """Run an engine step within its limits; a failure inside the process becomes an incident, not a crash."""
     def run(workflow, *args, **kwargs):
         try:
-            with deep_recursion():
-                return step(workflow, *args, **kwargs)
+            with deep_recursion(), limits.operation():
+                result = step(workflow, *args, **kwargs)
+                check_instructions(workflow)
+                return result
         except TaskNotOpen:
             raise
+        except limits.LimitExceeded as exc:
+            task = _failing_task(exc)
+            raise EngineIncident(str(exc), exc.element or (task and task.task_spec.bpmn_id)) from exc
         except SpiffWorkflowException as exc:
             spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
-            raise EngineIncident(str(exc), getattr(spec, "bpmn_id", None)) from exc
+            limit = limits.cause(exc)  # a limit SpiffWorkflow wrapped: its message says which
+            raise EngineIncident(str(limit or exc), getattr(spec, "bpmn_id", None)) from exc
         except Exception as exc:  # noqa: BLE001 - whatever the process's own code raises is an incident
             task = _failing_task(exc)
             raise EngineIncident(f"{type(exc).__name__}: {exc}", task and task.task_spec.bpmn_id) from exc

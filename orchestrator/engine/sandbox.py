@@ -3,7 +3,9 @@
 SpiffWorkflow evaluates conditions, timer expressions, DMN rules and script tasks with plain
 ``eval``/``exec``: a pathway file could run anything on the server. Here they are compiled with
 RestrictedPython (no names or attributes starting with ``_``, no imports) and run with its guards,
-so a process can compute with its data and nothing else.
+so a process can compute with its data and nothing else. They run within limits too: a deadline and
+a memory allowance (``limits.py``), and bounds on the values they build (``guards.py``), so that
+they cannot exhaust the server either.
 """
 
 from functools import lru_cache
@@ -18,30 +20,34 @@ from RestrictedPython.Guards import (
 )
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
+from . import guards
+from .limits import LimitExceeded, tick, watched
+
 # What a designer's expression may call: pure functions on values.
 EXTRA_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
                   for name in ("all", "any", "dict", "enumerate", "filter", "list", "map", "max", "min",
                                "reversed", "sum")}
 
 
-def _inplace(op: str, x, y):
-    """``x op= y`` for the operators arithmetic on data needs."""
-    operations = {"+=": lambda: x + y, "-=": lambda: x - y, "*=": lambda: x * y, "/=": lambda: x / y,
-                  "//=": lambda: x // y, "%=": lambda: x % y}
-    if op not in operations:
-        raise SyntaxError(f"the operator {op} is not allowed in a pathway script")
-    return operations[op]()
+def _getattr(obj, name: str, default=None):
+    """RestrictedPython's ``getattr`` (no ``_`` names, no ``str.format``), with growing methods bounded."""
+    return guards.method(obj, name, safer_getattr(obj, name, default))
 
 
+BUILTINS = {**safe_builtins, **limited_builtins, **EXTRA_BUILTINS,
+            "range": guards.limited_range, "pow": guards.limited_pow, "_getattr_": _getattr}
 GUARDS = {
-    "__builtins__": {**safe_builtins, **limited_builtins, **EXTRA_BUILTINS},
-    "_getattr_": safer_getattr,
+    "__builtins__": BUILTINS,
+    "_getattr_": _getattr,
     "_getitem_": default_guarded_getitem,
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": full_write_guard,
-    "_inplacevar_": _inplace,
+    "_inplacevar_": guards.inplace,
+    "_binop_": guards.binop,
+    "_format_": guards.formatted,
+    "_tick_": tick,
 }
 
 
@@ -51,7 +57,7 @@ class RestrictedCode(SyntaxError):
 
 @lru_cache(maxsize=4096)
 def compile_expression(source: str):
-    result = compile_restricted_eval(source.strip())
+    result = compile_restricted_eval(source.strip(), policy=guards.LimitingTransformer)
     if result.errors:
         raise RestrictedCode("; ".join(result.errors))
     return result.code
@@ -59,23 +65,43 @@ def compile_expression(source: str):
 
 @lru_cache(maxsize=4096)
 def compile_script(source: str):
-    result = compile_restricted_exec(source)
+    result = compile_restricted_exec(source, policy=guards.LimitingTransformer)
     if result.errors:
         raise RestrictedCode("; ".join(result.errors))
     return result.code
 
 
 class RestrictedEnvironment(TaskDataEnvironment):
-    """SpiffWorkflow's task-data environment, with restricted compilation and guards."""
+    """SpiffWorkflow's task-data environment, with restricted compilation, guards and limits.
+
+    What an expression gives and what a script leaves in the task data is measured too: the state
+    of the instance is written out as JSON after the step, where a list holding itself a thousand
+    times over would be written out a thousand times.
+    """
 
     def __init__(self):
         super().__init__(dict(GUARDS))
 
     def evaluate(self, expression, context, external_context=None):
-        return super().evaluate(compile_expression(expression), context, external_context)
+        code = compile_expression(expression)
+        with watched():
+            result = super().evaluate(code, context, external_context)
+        guards.check_data(result, "the value of an expression")
+        return result
 
     def execute(self, script, context, external_context=None):
-        return super().execute(compile_script(script), context, external_context)
+        code = compile_script(script)
+        before = dict(context)
+        try:
+            with watched():
+                done = super().execute(code, context, external_context)
+        except Exception:
+            guards.trim_data(context, before)  # a script stopped in a loop may have left much behind
+            raise
+        if guards.trim_data(context, before):
+            raise LimitExceeded(f"size limit: the task data the script left would hold more than "
+                                f"{guards.MAX_DATA:,} items and characters")
+        return done
 
 
 def script_engine() -> PythonScriptEngine:

@@ -1,14 +1,23 @@
-"""ISO-8601 checks for literal timer expressions, as SpiffWorkflow will read them at run time."""
+"""ISO-8601 checks for literal timer expressions, as SpiffWorkflow will read them at run time.
+
+A cycle timer repeats at most once a minute: SpiffWorkflow fires every cycle that has fallen due
+before it lets the step end, so ``R/PT0S`` (for ever, at once) would keep one request running for
+ever. A literal cycle is checked here, at deploy; one computed from process data is stopped when it
+would fire a second time in a step (``workflow.py``).
+"""
 
 import ast
 import re
 from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 DURATION = re.compile(
     r"^P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
     r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?$"
 )
 KINDS = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
+MIN_CYCLE_SECONDS = 60
 
 
 def _is_date(text: str) -> bool:
@@ -37,6 +46,13 @@ def _check_cycle(value: str) -> str | None:
     for part in parts[1:]:
         if not (DURATION.match(part) or _is_date(part)):
             return f"'{value}' is not an ISO-8601 cycle: '{part}' is neither a duration nor a date-time"
+    try:
+        seconds = TimerEventDefinition.parse_iso_recurring_interval(value)[2].total_seconds()
+    except Exception:  # noqa: BLE001 - SpiffWorkflow says why with plain errors
+        return f"'{value}' is not an ISO-8601 cycle SpiffWorkflow can read, such as \"R3/P1D\""
+    if seconds < MIN_CYCLE_SECONDS:
+        return (f"'{value}' repeats every {seconds:g} s; a cycle timer may repeat at most once a minute "
+                f"(every {MIN_CYCLE_SECONDS} s or longer)")
     return None
 
 

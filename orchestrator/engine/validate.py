@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 from collections.abc import Callable
 
 import jsonschema
@@ -96,17 +97,82 @@ def _check_timer(check: Check, node: etree._Element) -> None:
 
 
 def _compile(check: Check, source: str | None, mode: str, what: str, node: etree._Element) -> None:
+    reason = _compile_problem(source, mode, what)
+    if reason:
+        check.add(reason, node)
+
+
+def _compile_problem(source: str | None, mode: str, what: str) -> str | None:
+    """Why pathway code does not compile under the sandbox's policy, or None."""
     if not source:
-        return
+        return None
     try:
         ast.parse(source.strip(), mode=mode)
     except SyntaxError as exc:
-        check.add(f"{what} does not compile: {exc.msg} in {source.strip()[:80]!r}", node)
-        return
+        return f"{what} does not compile: {exc.msg} in {source.strip()[:80]!r}"
     try:
         (sandbox.compile_expression if mode == "eval" else sandbox.compile_script)(source)
     except sandbox.RestrictedCode as exc:
-        check.add(f"{what} uses what pathway code may not: {exc}", node)
+        return f"{what} uses what pathway code may not: {exc}"
+    return None
+
+
+# SpiffWorkflow's DMN engine reads "?" outside quotes in an input entry as the input's value.
+DMN_INPUT = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def check_dmn(root: etree._Element, filename: str) -> list[Problem]:
+    """Every expression of a decision table, as SpiffWorkflow's DMN engine will evaluate it
+    (``SpiffWorkflow/dmn/engine/DMNEngine.py``), compiled under the sandbox's policy: the input
+    expressions, each rule's input entries joined to their input, and its output entries."""
+    problems = []
+    for decision in root.iter("{*}decision"):
+        for table in decision.iter("{*}decisionTable"):
+            inputs = []  # each input's expression; None when there is none, or it is refused here already
+            for node in table.iterfind("{*}input"):
+                text = node.find("{*}inputExpression/{*}text")
+                source = text.text if text is not None else None
+                reason = _compile_problem(source, "eval", f"input expression of decision '{decision.get('id')}'")
+                if reason:
+                    problems.append(Problem(filename, reason, decision.get("id"), text.sourceline))
+                inputs.append(None if reason else source)
+            for rule in table.iterfind("{*}rule"):
+                problems += _rule_problems(filename, rule, inputs)
+    return problems
+
+
+def _rule_problems(filename: str, rule: etree._Element, inputs: list[str | None]) -> list[Problem]:
+    found = []
+
+    def check(entry: etree._Element, expressions: list[str | None], what: str) -> None:
+        text = entry.find("{*}text")
+        line = (text if text is not None else entry).sourceline
+        for expression in expressions:
+            reason = _compile_problem(expression, "eval", f"{what} of rule '{rule.get('id')}'")
+            if reason:
+                found.append(Problem(filename, reason, rule.get("id"), line))
+
+    for index, entry in enumerate(rule.iterfind("{*}inputEntry")):
+        source = inputs[index] if index < len(inputs) and inputs[index] else "dmninputexpr"
+        check(entry, _input_tests(source, entry.findtext("{*}text")), f"input entry {index + 1}")
+    for index, entry in enumerate(rule.iterfind("{*}outputEntry")):
+        check(entry, [entry.findtext("{*}text")], f"output entry {index + 1}")
+    return found
+
+
+def _input_tests(source: str, entry: str | None) -> list[str]:
+    """What the DMN engine evaluates for one input entry: ``-`` (or none) matches anything; with ``?``
+    the entry is evaluated with the input's value in its place; else it is compared with the input."""
+    if entry is None or entry == "-":
+        return []
+    replaced = DMN_INPUT.sub("dmninputexpr", entry)
+    if "dmninputexpr" in replaced:
+        return [source, replaced]
+    try:
+        ast.parse(entry)
+    except SyntaxError:
+        return [source + entry]
+    return [f"({source}) == ({entry})"]
 
 
 def _check_decision(check: Check, node: etree._Element, decisions: set[str]) -> None:

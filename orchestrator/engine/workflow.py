@@ -4,11 +4,21 @@ SpiffWorkflow finds READY and WAITING tasks with a depth-first walk from the roo
 and that walk stops at depth 1000. Care pathways are long chains (weekly tasks for months), so the
 walk makes every step cost O(pathway length) and can miss tasks deep in the tree. Plain look-ups
 by state scan the task dictionaries instead: every task, cheaply, in creation order.
+
+The engine runs tasks by itself until only people's tasks and waits are left; a process that never
+gets there (a loop of gateways, a cycle timer repeating at once) would keep it running for ever.
+Each task it runs counts against the operation's engine steps (``limits.engine_step``), and a cycle
+timer whose interval, computed from process data, is under ``timers.MIN_CYCLE_SECONDS`` stops at
+its second firing (a literal one is refused at deploy).
 """
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.util.task import TaskFilter, TaskState
+
+from . import limits
+from .timers import MIN_CYCLE_SECONDS
 
 FILTER_ARGS = {"state", "updated_ts", "manual", "spec_name", "spec_class"}
 
@@ -31,9 +41,34 @@ class PolkuWorkflow(BpmnWorkflow):
             self.completed = not any(t._state & TaskState.NOT_FINISHED_MASK for t in self.tasks.values())
         return self.completed
 
+    def do_engine_steps(self, will_complete_task=None, did_complete_task=None):
+        def counted(task):
+            limits.engine_step(task.task_spec.bpmn_id)
+            if will_complete_task is not None:
+                will_complete_task(task)
+
+        with limits.operation():
+            super().do_engine_steps(counted, did_complete_task)
+
     def update_waiting_tasks(self):
         for task in [t for t in self.tasks.values() if t._state == TaskState.WAITING]:
+            _check_cycle(task)
             task.task_spec._update(task)
+
+    def refresh_timers(self):
+        for task in list(self.event_manager.tasks.values()):
+            _check_cycle(task)
+        super().refresh_timers()
+
+
+def _check_cycle(task) -> None:
+    """Refuse to fire again a cycle timer that repeats more often than once a minute."""
+    if not isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition):
+        return
+    cycle = task.internal_data.get("event_value")
+    if cycle and cycle.get("cycles") and cycle.get("duration", MIN_CYCLE_SECONDS) < MIN_CYCLE_SECONDS:
+        raise limits.LimitExceeded(f"timer limit: the cycle timer repeats every {cycle['duration']:g} s; a cycle "
+                                   f"timer may repeat at most once a minute", task.task_spec.bpmn_id)
 
 
 def register(registry) -> None:
