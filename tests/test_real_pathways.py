@@ -95,24 +95,26 @@ def test_weight_management_runs_its_twelve_weeks(runner):
     for wanted in [
         "day   0  Mon 2026-01-05 10:00  task opened     ruokapaivakirja \"Pidä ruokapäiväkirjaa\" (Asiakas)",
         "day   0  Mon 2026-01-05 10:00  task opened     liikuntapaivakirja \"Pidä liikuntapäiväkirjaa\" (Asiakas)",
-        "day   7  Mon 2026-01-12 10:00  task opened     viikkopunnitus \"Punnitse itsesi\" (Asiakas)",
-        "day   8  Tue 2026-01-13 10:00  reminder        to client asiakas-1: Muista punnita itsesi ja kirjata painosi "
+        "day   7  Mon 2026-01-12 07:00  task opened     viikkopunnitus \"Punnitse itsesi\" (Asiakas)",
+        "day   8  Tue 2026-01-13 08:00  reminder        to client asiakas-1: Muista punnita itsesi ja kirjata painosi "
         "(viikko 1).",
-        "day  14  Mon 2026-01-19 10:00  timer fired     ruokapaivakirja_paattyy",
+        "day  14  Mon 2026-01-19 22:00  timer fired     ruokapaivakirja_paattyy",
         "day  10  Thu 2026-01-15 10:00  task completed  liikuntapaivakirja {}",
-        "day  28  Mon 2026-02-02 10:00  task opened     vyotaromittaus \"Mittaa vyötärönympärys\" (Asiakas)",
-        "day  42  Mon 2026-02-16 10:00  timer fired     valiarvion_aika",
-        "day  42  Mon 2026-02-16 10:00  task opened     valiarvio \"Tee väliarvio\" (Hoitaja)",
-        "day  42  Mon 2026-02-16 15:00  task opened     lue_valiarvio \"Lue hoitajan viesti\" (Asiakas)",
-        # summer time began on 29 March: durations are counted in UTC, so the local hour moves on by one
-        "day  84  Mon 2026-03-30 11:00  task opened     loppukysely \"Vastaa loppukyselyyn\" (Asiakas)",
-        "day  85  Tue 2026-03-31 11:00  reminder        to client asiakas-1: Muista punnita itsesi ja kirjata painosi "
+        "day  28  Mon 2026-02-02 07:00  task opened     vyotaromittaus \"Mittaa vyötärönympärys\" (Asiakas)",
+        "day  42  Mon 2026-02-16 09:00  timer fired     valiarvion_aika",
+        "day  42  Mon 2026-02-16 09:00  task opened     valiarvio \"Tee väliarvio\" (Hoitaja)",
+        "day  42  Mon 2026-02-16 14:00  task opened     lue_valiarvio \"Lue hoitajan viesti\" (Asiakas)",
+        # summer time began on 29 March: the plan keeps its local hours
+        "day  84  Mon 2026-03-30 09:00  task opened     loppukysely \"Vastaa loppukyselyyn\" (Asiakas)",
+        "day  85  Tue 2026-03-31 08:00  reminder        to client asiakas-1: Muista punnita itsesi ja kirjata painosi "
         "(viikko 12).",
     ]:
         assert wanted in lines, (wanted, "\n".join(lines))
-    # Twelve weekly weighings, a week apart from the start questionnaire; a reminder the day after each
-    # (the answers come 26 hours after opening); the waist every fourth week.
+    # Twelve weekly weighings on the pathway's weekday at 07:00, before and after summer time began; a reminder
+    # the next morning at 08:00 (the answers come 26 hours after opening); the waist every fourth week.
     assert days_of(rows, "task opened", "viikkopunnitus") == [7 * week for week in range(1, 13)]
+    assert {at[11:] for at in times_of(rows, "task opened", "viikkopunnitus")} == {"07:00"}
+    assert {at[11:] for at in times_of(rows, "timer fired", "muistutus_punnitus")} == {"08:00"}
     assert days_of(rows, "timer fired", "muistutus_punnitus") == [7 * week + 1 for week in range(1, 13)]
     assert days_of(rows, "task completed", "viikkopunnitus") == [7 * week + 1 for week in range(1, 13)]
     assert days_of(rows, "task opened", "vyotaromittaus") == [28, 56, 84]
@@ -120,7 +122,7 @@ def test_weight_management_runs_its_twelve_weeks(runner):
     # Content pages: healthy eating at once, everyday exercise after a week, keeping it up two weeks later.
     assert days_of(rows, "task opened", "lue_ruokavalio") == [0]
     assert days_of(rows, "task opened", "lue_arkiliikunta") == [7]
-    assert days_of(rows, "task opened", "lue_muutos_pysyvaksi") == [22]
+    assert days_of(rows, "task opened", "lue_muutos_pysyvaksi") == [21]
     # The mid-point review opens once, in week 6, for the nurse; the end questionnaire once, in week 12.
     assert days_of(rows, "task opened", "valiarvio") == [42]
     assert days_of(rows, "task opened", "loppukysely") == [84]
@@ -128,9 +130,9 @@ def test_weight_management_runs_its_twelve_weeks(runner):
     assert days_of(rows, "timer fired", "liikuntapaivakirja_paattyy") == []
     assert days_of(rows, "timer fired", "ruokapaivakirja_paattyy") == [14]
     assert days_of(rows, "timer fired", "punnitus_umpeutui") == []  # every weighing was sent in time
-    assert [row for row in rows if row[2] == "pathway ended"] == [(85, "2026-03-31 13:00", "pathway ended",
+    assert [row for row in rows if row[2] == "pathway ended"] == [(85, "2026-03-31 09:00", "pathway ended",
                                                                    "completed")]
-    assert lines[-1].startswith("day  85  Tue 2026-03-31 13:00  pathway ended")
+    assert lines[-1].startswith("day  85  Tue 2026-03-31 09:00  pathway ended")
     assert "timer waiting" not in "\n".join(lines) and "task still open" not in "\n".join(lines)
 
 
@@ -180,21 +182,21 @@ def test_diabetes_risk_test_result_by_band_and_the_follow_up_after_three_months(
         "Se vie noin 5 minuuttia.",
         "day   4  Fri 2026-01-09 09:10  task opened     tulos \"Katso testin tulos\" (Asiakas)",
         "day   4  Fri 2026-01-09 09:15  task opened     lue_korkea_riski \"Lue: Kun riski on korkea\" (Asiakas)",
-        # three calendar months after the answer (9 January 09:30, in winter time) is 9 April
-        "day  94  Thu 2026-04-09 10:30  timer fired     kolme_kuukautta",
-        "day  94  Thu 2026-04-09 10:30  reminder        to client asiakas-1: Kolme kuukautta on kulunut "
+        # three calendar months after the answer (9 January 09:30, in winter time) is 9 April at 09:30, in summer time
+        "day  94  Thu 2026-04-09 09:30  timer fired     kolme_kuukautta",
+        "day  94  Thu 2026-04-09 09:30  reminder        to client asiakas-1: Kolme kuukautta on kulunut "
         "diabetesriskitestistäsi. Tee testi uudelleen ja katso, miten tuloksesi on muuttunut.",
-        "day  94  Thu 2026-04-09 10:30  task opened     findrisc_testi \"Tee diabetesriskitesti\" (Asiakas)",
-        "day  98  Mon 2026-04-13 10:35  task opened     lue_elintapamuutokset \"Lue: Pienillä muutoksilla "
+        "day  94  Thu 2026-04-09 09:30  task opened     findrisc_testi \"Tee diabetesriskitesti\" (Asiakas)",
+        "day  98  Mon 2026-04-13 09:35  task opened     lue_elintapamuutokset \"Lue: Pienillä muutoksilla "
         "pienempi riski\" (Asiakas)",
-        "day  98  Mon 2026-04-13 10:45  pathway ended   completed",
+        "day  98  Mon 2026-04-13 09:45  pathway ended   completed",
     ]:
         assert wanted in lines, (wanted, "\n".join(lines))
     assert days_of(rows, "task opened", "findrisc_testi") == [0, 94]
     assert days_of(rows, "task opened", "tulos") == [4, 98]
     assert days_of(rows, "task opened", "uusintatesti_kysely") == [4]  # asked once: the second test ends it
     assert days_of(rows, "task opened", "lue_hyvat_elintavat") == []
-    assert lines[-1] == "day  98  Mon 2026-04-13 10:45  pathway ended   completed"
+    assert lines[-1] == "day  98  Mon 2026-04-13 09:45  pathway ended   completed"
 
 
 def test_diabetes_result_page_shows_score_band_risk_and_advice(app, ctx):
@@ -221,61 +223,81 @@ def test_diabetes_pathway_ends_when_no_follow_up_is_wanted(runner, tmp_path):
     assert "kolme_kuukautta" not in "\n".join(lines) and "timer waiting" not in "\n".join(lines)
 
 
-def test_home_blood_pressure_fourteen_readings_escalation_once_and_summary(runner):
+READINGS = answers_file("verenpaine")["tasks"]["verenpainemittaus"]
+
+
+def reading_means() -> list[tuple[float, float]]:
+    """Each reading's mean of its two measurements, as the pathway computes it."""
+    return [((r["systolinen_1"] + r["systolinen_2"]) / 2, (r["diastolinen_1"] + r["diastolinen_2"]) / 2)
+            for r in READINGS]
+
+
+def high(mean: tuple[float, float]) -> bool:
+    return mean[0] >= 135 or mean[1] >= 85
+
+
+def test_home_blood_pressure_opened_at_15_41_measures_mornings_and_evenings_across_summer_time(runner):
+    """Opened on Monday 23 March at 15:41: readings open at 07:00 and 18:00 on days 1–7 whatever the opening
+    hour, also after summer time began on 29 March; each high reading opens the nurse's task in its own step."""
     lines = run_cli(runner, "verenpaine", 21, SIMULATIONS / "verenpaine.json")
+    assert lines[0] == "verenpaine: 21 days from Mon 2026-03-23 15:41 (Europe/Helsinki)"
     rows = parsed(lines)
-    for wanted in [
-        "day   0  Mon 2026-01-05 07:55  task opened     mittausohje \"Lue: Näin mittaat verenpaineen kotona\" "
-        "(Asiakas)",
-        "day   0  Mon 2026-01-05 08:00  task completed  mittausohje {}",
-        "day   1  Tue 2026-01-06 08:00  timer fired     mittaukset_alkavat",
-        "day   1  Tue 2026-01-06 10:00  reminder        to client asiakas-1: Muista mitata verenpaineesi "
-        "(aamumittaus 1/14) ja kirjata tulokset.",
-        "day   1  Tue 2026-01-06 22:00  reminder        to client asiakas-1: Muista mitata verenpaineesi "
-        "(iltamittaus 2/14) ja kirjata tulokset.",
-        "day   2  Wed 2026-01-07 10:30  task opened     kohonneet_arvot \"Kohonneet kotimittausarvot\" (Hoitaja)",
-        "day   5  Sat 2026-01-10 08:00  timer fired     laboratorio_muistutus",
-        "day   5  Sat 2026-01-10 08:00  reminder        to client asiakas-1: Muista käydä laboratoriossa ennen "
-        "vastaanottoa. Varaa aika laboratorioon, jos et ole vielä varannut.",
-        "day   5  Sat 2026-01-10 08:00  task opened     laboratoriokaynti \"Käy laboratoriossa\" (Asiakas)",
-        "day   7  Mon 2026-01-12 22:30  task opened     yhteenveto_hoitaja \"Tee yhteenveto kotimittauksista\" "
-        "(Hoitaja)",
-        "day   8  Tue 2026-01-13 10:30  task opened     lue_yhteenveto \"Lue hoitajan yhteenveto\" (Asiakas)",
-        "day   8  Tue 2026-01-13 12:30  pathway ended   completed",
-    ]:
-        assert wanted in lines, (wanted, "\n".join(lines))
-    # Morning and evening, 08:00 and 20:00, on days 1 to 7: fourteen measurements, each reminded after two hours.
     opened = times_of(rows, "task opened", "verenpainemittaus")
-    assert opened == [f"2026-01-{6 + n // 2:02d} {'08' if n % 2 == 0 else '20'}:00" for n in range(14)]
+    assert opened == [f"2026-03-{24 + n // 2:02d} {'07' if n % 2 == 0 else '18'}:00" for n in range(14)]
+    for at in opened:  # mornings 06–10, evenings 17–22, local time
+        hour = int(at[11:13])
+        assert 6 <= hour < 10 or 17 <= hour < 22, at
     assert days_of(rows, "task opened", "verenpainemittaus") == [1 + n // 2 for n in range(14)]
-    assert len(days_of(rows, "timer fired", "muistutus_mittaus")) == 14
-    assert len(days_of(rows, "task completed", "verenpainemittaus")) == 14
-    # The first high reading (the third, 146/91) opens the nurse's task at once, and only that one: the sixth
-    # (148/93) and the ninth (160/100, clearly high) do not open another, and the measurements go on meanwhile.
-    assert times_of(rows, "task completed", "verenpainemittaus")[2] == "2026-01-07 10:30"
-    assert times_of(rows, "task opened", "kohonneet_arvot") == ["2026-01-07 10:30"]
-    assert times_of(rows, "task completed", "kohonneet_arvot") == ["2026-01-07 13:30"]
-    # The summary waits for the fourteenth reading, then opens once; the client reads it the next day.
-    assert times_of(rows, "task opened", "yhteenveto_hoitaja") == ["2026-01-12 22:30"]
+    # Answered 2 h 30 min after opening: the reminder at 09:00 or 20:00 came first, each time.
+    assert times_of(rows, "timer fired", "muistutus_mittaus") == \
+        [f"2026-03-{24 + n // 2:02d} {'09' if n % 2 == 0 else '20'}:00" for n in range(14)]
+    assert "day   6  Sun 2026-03-29 20:00  reminder        to client asiakas-1: Muista mitata verenpaineesi " \
+        "(iltamittaus 12/14) ja kirjata tulokset viimeistään klo 22.00." in lines
+    completed = times_of(rows, "task completed", "verenpainemittaus")
+    assert len(completed) == 14
+    # The client is told at once what each reading means, in the step that sent it.
+    notices = [(at, detail) for _, at, what, detail in rows if what == "notice"]
+    assert [at for at, _ in notices] == completed
+    assert "Aamumittaus 5/14: kahden mittauksen keskiarvo 126/79,5 mmHg. Verenpaineesi on tavoitteessa" in notices[4][1]
+    assert "soita tänään terveysasemalle tai Päivystysapuun 116 117" in notices[11][1]  # 184/111: very high
+    # Every high reading reaches the nurse in the same step, although the previous alert was handled.
+    highs = [at for at, mean in zip(completed, reading_means(), strict=True) if high(mean)]
+    assert len(highs) == 4
+    assert times_of(rows, "task opened", "kohonneet_arvot") == highs
+    assert len(times_of(rows, "task completed", "kohonneet_arvot")) == 4
+    # The laboratory reminder on day 5 at 08:00; the summary after the fourteenth reading; the client reads it.
+    assert "day   5  Sat 2026-03-28 08:00  reminder        to client asiakas-1: Muista käydä laboratoriossa ennen " \
+        "vastaanottoa. Varaa aika laboratorioon, jos et ole vielä varannut." in lines
+    assert times_of(rows, "task opened", "yhteenveto_hoitaja") == [completed[-1]]
     assert days_of(rows, "task opened", "lue_yhteenveto") == [8]
-    assert lines[-1] == "day   8  Tue 2026-01-13 12:30  pathway ended   completed"
+    assert lines[-1] == "day   8  Tue 2026-03-31 10:30  pathway ended   completed"
 
 
-def test_blood_pressure_nurse_sees_the_values_and_the_client_the_summary(app, ctx):
+def test_blood_pressure_nurse_sees_each_high_reading_and_the_summary_counts(app, ctx):
     instance = run_into_db(app, "verenpaine", 21, SIMULATIONS / "verenpaine.json")
-    (escalation,) = tasks(instance, "kohonneet_arvot")
-    assert escalation.audience == "professional" and escalation.role == "Hoitaja"
-    assert "Mittaus 3/14 (aamumittaus)" in escalation.instructions
-    assert "Kahden mittauksen keskiarvo: **146/91 mmHg**" in escalation.instructions  # (148+144)/2, (92+90)/2
-    assert "Luokitus: **koholla**" in escalation.instructions
+    alerts = tasks(instance, "kohonneet_arvot")
+    assert [a.audience for a in alerts] == ["professional"] * 4 and {a.role for a in alerts} == {"Hoitaja"}
+    assert "Kohonnut kotimittausarvo: 146/91 mmHg" in alerts[0].instructions  # (148+144)/2, (92+90)/2
+    assert "Aamumittaus 3/14" in alerts[0].instructions and "Luokitus: **koholla**" in alerts[0].instructions
+    assert "Kohonnut kotimittausarvo: 184/111 mmHg" in alerts[3].instructions
+    assert "Luokitus: **hyvin korkea**" in alerts[3].instructions and "116 117" in alerts[3].instructions
+    means = reading_means()
     (summary,) = tasks(instance, "yhteenveto_hoitaja")
-    assert "koholla ensimmäisen kerran mittauksessa 3/14 (146/91 mmHg)" in summary.instructions
+    mean = (round(sum(m[0] for m in means) / 14), round(sum(m[1] for m in means) / 14))
+    assert "Asiakas teki 14/14 suunniteltua kotimittausta" in summary.instructions
+    assert "0 jäi tekemättä" in summary.instructions
+    assert f"Mittausten keskiarvo oli **{mean[0]}/{mean[1]} mmHg**" in summary.instructions
+    assert "raja 135/85 mmHg ylittyi 4 mittauksessa" in summary.instructions
     (reading,) = tasks(instance, "lue_yhteenveto")
+    assert "Teit 14/14 mittausta" in reading.instructions
     assert "Varaamme sinulle ajan vastaanotolle, jossa katsomme tulokset yhdessä" in reading.instructions
     readings = tasks(instance, "verenpainemittaus")
     assert "Mittaus 1/14: aamumittaus" in readings[0].instructions and "aamulla ennen aamupalaa" in \
-        readings[0].instructions
-    assert "Mittaus 14/14: iltamittaus" in readings[13].instructions and "illalla" in readings[13].instructions
+        readings[0].instructions and "viimeistään klo 11\\.00" in readings[0].instructions
+    assert "Mittaus 14/14: iltamittaus" in readings[13].instructions and "viimeistään klo 22\\.00" in \
+        readings[13].instructions
+    # Due when the window closes: four hours after it opens, 07–11 and 18–22 local time.
+    assert {(r.due_at - r.created_at).total_seconds() for r in readings} == {4 * 3600}
 
 
 def test_blood_pressure_without_high_readings_needs_no_nurse_until_the_summary(app, ctx, tmp_path):
@@ -286,21 +308,30 @@ def test_blood_pressure_without_high_readings_needs_no_nurse_until_the_summary(a
     assert tasks(instance, "kohonneet_arvot") == []
     (summary,) = tasks(instance, "yhteenveto_hoitaja")
     assert "Yksikään mittaus ei ylittänyt kotimittauksen rajaa 135/85 mmHg" in summary.instructions
+    assert "Mittausten keskiarvo oli **125/79 mmHg**" in summary.instructions
     assert instance.status == "completed"
 
 
-def test_a_missed_reading_closes_after_eleven_hours_and_the_next_still_opens_on_time(runner, tmp_path):
+def test_missed_readings_stay_missed_and_the_plan_keeps_its_hours(app, ctx, runner, tmp_path):
+    """Five readings taken, nine missed: the missed ones close at 11:00 and 22:00, the next still opens on
+    time, and the summary says what was taken and missed."""
     script = answers_file("verenpaine")
-    del script["tasks"]["verenpainemittaus"]
-    path = tmp_path / "ei-mittauksia.json"
+    script["tasks"]["verenpainemittaus"] = READINGS[:5]
+    script["delays"]["verenpainemittaus"] = "PT30M"
+    path = tmp_path / "harvat.json"
     path.write_text(json.dumps(script), encoding="utf-8")
     rows = parsed(run_cli(runner, "verenpaine", 21, path))
     assert times_of(rows, "task opened", "verenpainemittaus") == \
-        [f"2026-01-{6 + n // 2:02d} {'08' if n % 2 == 0 else '20'}:00" for n in range(14)]
-    assert times_of(rows, "timer fired", "mittaus_umpeutui")[:2] == ["2026-01-06 19:00", "2026-01-07 07:00"]
-    assert days_of(rows, "task opened", "kohonneet_arvot") == []
-    # The fourteenth window closes at 07:00 on day 8; then the nurse sums up.
-    assert times_of(rows, "task opened", "yhteenveto_hoitaja") == ["2026-01-13 07:00"]
+        [f"2026-03-{24 + n // 2:02d} {'07' if n % 2 == 0 else '18'}:00" for n in range(14)]
+    assert times_of(rows, "task missed", "verenpainemittaus") == \
+        [f"2026-03-{24 + n // 2:02d} {'11' if n % 2 == 0 else '22'}:00" for n in range(5, 14)]
+    assert times_of(rows, "task opened", "yhteenveto_hoitaja") == ["2026-03-30 22:00"]
+    instance = run_into_db(app, "verenpaine", 21, path)
+    assert [t.state for t in tasks(instance, "verenpainemittaus")] == ["completed"] * 5 + ["missed"] * 9
+    (summary,) = tasks(instance, "yhteenveto_hoitaja")
+    assert "Asiakas teki 5/14 suunniteltua kotimittausta" in summary.instructions
+    assert "9 jäi tekemättä" in summary.instructions
+    assert "raja 135/85 mmHg ylittyi 1 mittauksessa" in summary.instructions
 
 
 # --------------------------------------------------------------------------- FINDRISC at every boundary

@@ -134,7 +134,7 @@ def test_interrupting_timer_escalates_to_the_nurse(api, clock, ctx):
     db.session.expire_all()
     kysely = db.session.scalar(select(HumanTask).where(HumanTask.spec == "kysely"))
     soita = db.session.scalar(select(HumanTask).where(HumanTask.spec == "soita"))
-    assert kysely.state == "cancelled" and (soita.role, soita.audience) == ("Hoitaja", "professional")
+    assert kysely.state == "missed" and (soita.role, soita.audience) == ("Hoitaja", "professional")
     assert move_to(START + timedelta(days=30)) == 0
     assert fired(instance["id"]) == ["ei_vastausta"]
 

@@ -108,18 +108,50 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
             deleted.append(view.id)
     for task_id in set(deleted) & open_ids:
         closed[task_id] = "cancelled"
+    fired = engine.runtime.fired_timers(changed, changes.created, timer_ids) if info.timed else []
+    for task_id in _missed(info, fired):
+        if closed.get(task_id) == "cancelled":
+            closed[task_id] = "missed"
     _close(closed, actor, at)
     insert_rows(HumanTask, new_tasks)
     upsert(Timer, timers, ["id"], ["due_at", "spec", "kind"])
     gone = set(deleted) & timer_ids
     _compiled.execute_many(DROP_TIMER, ({"timer_id": i} for i in gone))
     open_now = (open_ids - closed.keys()) | {t["id"] for t in new_tasks}
-    fired = engine.runtime.fired_timers(changed, changes.created, timer_ids) if info.timed else []
-    notices = reminders(instance, info, fired, at)
+    notices = reminders(instance, info, fired, at) + told(instance, info, changed, changes.completed, at)
     insert_rows(Notification, notices)
     new_due = [t["due_at"] for t in timers if t["id"] not in timer_ids]
     return Projected((open_now, (timer_ids - gone) | {t["id"] for t in timers}), [engine.view(t) for t in fired],
                      min(new_due, default=None), len(notices))
+
+
+def _missed(info, fired: list) -> list[str]:
+    """The tasks whose deadline passed: each one an interrupting timer that fired is attached to. A diary's
+    timer ends its period: nothing was missed then."""
+    found = []
+    for timer in fired:
+        meta = info.task_meta.get(engine.view(timer).spec, {})
+        if meta.get("interrupting") and meta.get("attached_to") \
+                and not info.task_meta.get(meta["attached_to"], {}).get("diary"):
+            found.append(engine.runtime.attached_task_id(timer, meta["attached_to"]))
+    return [task_id for task_id in found if task_id]
+
+
+def _hears(instance, info, role: str | None, groups: list[str]) -> tuple[str, str | None] | None:
+    """Who hears of something in ``role``'s lane: (audience, recipient), or None when nobody may.
+
+    Only the client hears of a self-care pathway; a team hears only of a pathway it follows."""
+    if audience(role, groups) == "client" or info.kind == "self-care":
+        return "client", instance.client_id
+    if role is not None and role not in info.teams:
+        return None
+    return "professional", role
+
+
+def _notice(instance, kind: str, heard: tuple[str, str | None], source: str, text, at, task_id=None) -> dict:
+    return {"instance_id": instance.id, "kind": kind, "audience": heard[0], "recipient": heard[1],
+            "task_id": task_id, "source": source, "text": text, "created_at": at, "delivered_at": None,
+            "read_at": None}
 
 
 def reminders(instance, info, fired: list, at: datetime) -> list[dict]:
@@ -131,18 +163,26 @@ def reminders(instance, info, fired: list, at: datetime) -> list[dict]:
         if not meta.get("reminder"):
             continue
         task_meta = info.task_meta.get(meta.get("attached_to") or "", {})
-        role = meta.get("lane") or task_meta.get("lane")
-        # Only the client hears of a self-care pathway; a team hears only of a pathway it follows.
-        to_client = audience(role, task_meta.get("candidate_groups") or []) == "client" or info.kind == "self-care"
-        if not to_client and role is not None and role not in info.teams:
+        heard = _hears(instance, info, meta.get("lane") or task_meta.get("lane"), task_meta.get("candidate_groups") or [])
+        if heard is not None:
+            notices.append(_notice(instance, "reminder", heard, spec,
+                                   render(meta["reminder"], engine.runtime.task_data(timer)), at,
+                                   engine.runtime.attached_task_id(timer, meta.get("attached_to"))))
+    return notices
+
+
+def told(instance, info, changed: list, completed: set[str], at: datetime) -> list[dict]:
+    """A notification for each event with a ``notify`` text that the step passed (what a reading means, say)."""
+    notices = []
+    for task in changed:
+        spec = task.task_spec.bpmn_id
+        meta = info.task_meta.get(spec or "", {})
+        if meta.get("kind") != "notice" or str(task.id) not in completed:
             continue
-        notices.append({
-            "instance_id": instance.id, "kind": "reminder", "audience": "client" if to_client else "professional",
-            "recipient": instance.client_id if to_client else role,
-            "task_id": engine.runtime.attached_task_id(timer, meta.get("attached_to")),
-            "source": spec, "text": render(meta["reminder"], engine.runtime.task_data(timer)), "created_at": at,
-            "delivered_at": None, "read_at": None,
-        })
+        heard = _hears(instance, info, meta.get("lane"), [])
+        text = render(meta["notify"], engine.runtime.task_data(task))
+        if heard is not None and text and text.strip():
+            notices.append(_notice(instance, "notice", heard, spec, text.strip(), at))
     return notices
 
 

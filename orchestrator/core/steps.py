@@ -105,7 +105,7 @@ def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Ca
         raise Refused(404, N_("instance %(instance)s not found"), instance=instance_id)
     if instance.status in ("completed", "cancelled"):
         raise Refused(409, ENDED[instance.status], instance=instance_id)
-    with engine.in_zone(_zone(instance.version_id)):
+    with engine.in_zone(_zone(instance.version_id), instance.created_at):
         step.live = store().load(instance)
         if check is not None:
             check(instance, step.live.workflow)
@@ -123,7 +123,7 @@ def _zone(version_id: int) -> str:
 def start(version: PathwayVersion, actor: str, data: dict, business_key: str | None,
           client_id: str | None, records: Callable[[int], None] | None = None) -> InstanceRow:
     """Start an instance; ``records`` writes what belongs with the start (a consent) in its transaction."""
-    with _write() as step, engine.in_zone(_zone(version.id)):
+    with _write() as step, engine.in_zone(_zone(version.id), now()):
         info = store().info(version.id)
         workflow = engine.runtime.start(info.specs, engine.script_engine(), data)
         duration = info.settings.get("duration")

@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from . import limits, runtime, sandbox, state, templates
+from . import calendar, limits, runtime, sandbox, state, templates, timekeeping
 from .compile import CompiledPathway, compile_package, deep_recursion
 from .limits import LimitExceeded, Limits, use_limits
 from .problems import PackageInvalid, Problem
@@ -20,19 +20,23 @@ from .timekeeping import DEFAULT_ZONE, in_zone, use_clock, zone_problem
 from .workflow import register as register_workflow
 
 
-@lru_cache(maxsize=1)
-def serializer() -> BpmnWorkflowSerializer:
+def _serializer() -> BpmnWorkflowSerializer:
+    """SpiffWorkflow's serializer, restoring our workflow class and our calendar timers."""
     registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
     register_workflow(registry)
+    timekeeping.register(registry)
     return BpmnWorkflowSerializer(registry)
+
+
+@lru_cache(maxsize=1)
+def serializer() -> BpmnWorkflowSerializer:
+    return _serializer()
 
 
 @lru_cache(maxsize=1)
 def codec() -> StateCodec:
     # A serializer of its own: the codec switches its registry to encoder mode while it writes.
-    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
-    register_workflow(registry)
-    return StateCodec(BpmnWorkflowSerializer(registry))
+    return StateCodec(_serializer())
 
 
 @lru_cache(maxsize=1)
@@ -61,5 +65,5 @@ __all__ = [
     "Changes", "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
     "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "runtime", "codec",
     "script_engine", "compile_files", "restore_specs", "serializer", "in_zone", "use_clock", "zone_problem",
-    "DEFAULT_ZONE", "limits", "templates", "LimitExceeded", "Limits", "use_limits",
+    "DEFAULT_ZONE", "limits", "templates", "calendar", "LimitExceeded", "Limits", "use_limits",
 ]

@@ -13,6 +13,7 @@ from .timers import KINDS
 from .xml import NS
 
 HUMAN_TAGS = ("userTask", "manualTask")
+NOTIFYING_TAGS = ("intermediateThrowEvent", "endEvent", "scriptTask", "businessRuleTask")
 CAMUNDA_TYPES = {"long": "integer", "string": "string", "boolean": "boolean", "date": "string", "enum": "string"}
 
 
@@ -30,6 +31,7 @@ class TaskMeta:
     due_in: str | None = None
     content: str | None = None  # a manual task's Markdown page in the package
     diary: str | None = None  # a user task taking repeated entries: food or exercise
+    planned: str | None = None  # how many times the pathway plans the task (a series of readings), as written
     line: int | None = None
 
     def as_dict(self) -> dict:
@@ -103,6 +105,7 @@ def task_meta(node: etree._Element, lane: str | None) -> TaskMeta:
         due_in=spiff.get("dueIn") or camunda.get("dueIn") or camunda_attr("dueDate"),
         content=spiff.get("content") or camunda.get("content"),
         diary=spiff.get("diary") or camunda.get("diary"),
+        planned=spiff.get("planned") or camunda.get("planned"),
         line=node.sourceline,
     )
 
@@ -152,10 +155,14 @@ def _apply_constraint(prop: dict, kind: str, config: str | None, required: list[
 
 
 def timer_events(process: etree._Element) -> dict[str, dict]:
-    """Every timer event of a process: its kind, the task it is attached to, and a reminder to send.
+    """Every timer event of a process, and every event that tells someone something when it is reached.
 
-    A timer with a ``reminder`` property (either dialect) sends that text, a template over the
-    process's variables, to the people of its lane each time it fires.
+    A timer carries its kind, the task it is attached to, a reminder to send and a description: what
+    its firing means to the people on the pathway ("Iltamittaus alkaa"), from its documentation or
+    else its name. A timer with a ``reminder`` property (either dialect) sends that text, a template
+    over the process's variables, to the people of its lane each time it fires. Any other event with
+    a ``notify`` property sends that text, likewise, each time the process passes it (the meaning of
+    a reading, say, told to the client at once).
     """
     lanes = lanes_by_node(process)
     found = {}
@@ -167,9 +174,18 @@ def timer_events(process: etree._Element) -> dict[str, dict]:
         found[node.get("id")] = {
             "id": node.get("id"), "title": node.get("name") or node.get("id"), "kind": "timer",
             "timer_kind": kinds[0] if kinds else None, "attached_to": attached,
+            "interrupting": attached is not None and node.get("cancelActivity", "true") != "false",
             "lane": lanes.get(node.get("id")) or lanes.get(attached or ""),
+            "description": _text(node, "bpmn:documentation") or node.get("name"),
             "reminder": properties.get("reminder"), "line": node.sourceline,
         }
+    for tag in NOTIFYING_TAGS:
+        for node in process.iterfind(f".//bpmn:{tag}", NS):
+            notify = {**_camunda_properties(node), **_spiff_properties(node)}.get("notify")
+            if notify and node.get("id") not in found:
+                found[node.get("id")] = {"id": node.get("id"), "title": node.get("name") or node.get("id"),
+                                         "kind": "notice", "lane": lanes.get(node.get("id")), "notify": notify,
+                                         "line": node.sourceline}
     return found
 
 

@@ -17,7 +17,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import limits
+from . import calendar, limits, timekeeping
 from .compile import deep_recursion
 from .templates import check_instructions
 from .workflow import PolkuWorkflow
@@ -45,8 +45,8 @@ class TaskView:
     timer_kind: str | None = None
 
 
-TIMER_KINDS = {DurationTimerEventDefinition: "duration", TimeDateEventDefinition: "date",
-               CycleTimerEventDefinition: "cycle"}
+TIMER_KINDS = ((DurationTimerEventDefinition, "duration"), (TimeDateEventDefinition, "date"),
+               (CycleTimerEventDefinition, "cycle"))
 FIRED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
 
 
@@ -55,7 +55,7 @@ def view(task) -> TaskView:
     human = bool(getattr(spec, "manual", False)) and task.state == TaskState.READY
     timer = _timer(task)
     return TaskView(str(task.id), timer[1] if timer else spec.bpmn_id or spec.name, TaskState.get_name(task.state),
-                    human, _timer_due(task, timer), TIMER_KINDS.get(type(timer[0])) if timer else None)
+                    human, _timer_due(task, timer), _kind_of(timer))
 
 
 def _timer(task) -> tuple[TimerEventDefinition, str] | None:
@@ -95,9 +95,12 @@ def _timer_due(task, timer) -> datetime | None:
     return TimerEventDefinition.get_datetime(value).astimezone(UTC)
 
 
+def _kind_of(timer) -> str | None:
+    return next((kind for cls, kind in TIMER_KINDS if isinstance(timer[0], cls)), None) if timer else None
+
+
 def _timer_kind(task) -> str | None:
-    timer = _timer(task)
-    return TIMER_KINDS.get(type(timer[0])) if timer else None
+    return _kind_of(_timer(task))
 
 
 def _won_by_timer(task) -> bool:
@@ -151,6 +154,15 @@ def _failing_task(exc: Exception):
     return found
 
 
+def _with_reason(exc: SpiffWorkflowException) -> str:
+    """SpiffWorkflow's message, with the reason of the error it wrapped when it does not say it
+    ("Error evaluating expression 'next_at(…)'" gains why the value could not be read)."""
+    message, inner = str(exc), getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    if inner is not None and not isinstance(inner, SpiffWorkflowException) and str(inner) not in message:
+        message = f"{message.rstrip()} {type(inner).__name__}: {inner}"
+    return message
+
+
 def _guarded(step):
     """Run an engine step within its limits; a failure inside the process becomes an incident, not a crash."""
     def run(workflow, *args, **kwargs):
@@ -167,7 +179,7 @@ def _guarded(step):
         except SpiffWorkflowException as exc:
             spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
             limit = limits.cause(exc)  # a limit SpiffWorkflow wrapped: its message says which
-            raise EngineIncident(str(limit or exc), getattr(spec, "bpmn_id", None)) from exc
+            raise EngineIncident(str(limit) if limit else _with_reason(exc), getattr(spec, "bpmn_id", None)) from exc
         except Exception as exc:  # noqa: BLE001 - whatever the process's own code raises is an incident
             task = _failing_task(exc)
             raise EngineIncident(f"{type(exc).__name__}: {exc}", task and task.task_spec.bpmn_id) from exc
@@ -241,10 +253,9 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
 
 
-def due_after(start: datetime, duration: str) -> datetime:
-    """``start`` plus an ISO-8601 duration, counted the way SpiffWorkflow counts timer durations."""
-    parsed = TimerEventDefinition.parse_iso_duration(duration)
-    return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+def due_after(start: datetime, duration: str, zone: str | None = None) -> datetime:
+    """``start`` plus an ISO-8601 duration in calendar time of ``zone`` (the step's zone when None), as timers count."""
+    return calendar.add(start, duration, zone or timekeeping.current_zone())
 
 
 def task_data(task) -> dict:

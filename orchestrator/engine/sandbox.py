@@ -20,7 +20,7 @@ from RestrictedPython.Guards import (
 )
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from . import guards
+from . import guards, timekeeping
 from .limits import LimitExceeded, tick, watched
 
 # What a designer's expression may call: pure functions on values.
@@ -48,6 +48,7 @@ GUARDS = {
     "_binop_": guards.binop,
     "_format_": guards.formatted,
     "_tick_": tick,
+    **timekeeping.HELPERS,  # calendar time for timer expressions: next_at, plan_at, is_past
 }
 
 

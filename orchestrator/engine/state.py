@@ -36,6 +36,7 @@ class Changes:
     upserts: list[tuple[str, str, str]]  # (scope, task id, task json)
     deletes: list[str]
     created: set[str] = field(default_factory=set)  # ids of the tasks that were not there before
+    completed: set[str] = field(default_factory=set)  # ids of the tasks this step completed
 
 
 def _fingerprint(task) -> tuple:
@@ -114,7 +115,7 @@ class StateCodec:
     def changes(self, workflow: BpmnWorkflow, before: Snapshot) -> tuple[Changes, Snapshot, list]:
         """What to write after a step, the snapshot that will then be true, and the changed tasks."""
         after = Snapshot()
-        upserts, changed, created = [], [], set()
+        upserts, changed, created, completed = [], [], set(), set()
         for scope, task in scoped_tasks(workflow):
             key = task.id.int
             fp = after.fingerprints[key] = _fingerprint(task)
@@ -124,8 +125,10 @@ class StateCodec:
                 changed.append(task)
                 if previous is None:
                     created.add(str(task.id))
+                if fp[0] == TaskState.COMPLETED and (previous is None or previous[0] != TaskState.COMPLETED):
+                    completed.add(str(task.id))
         deletes = [str(UUID(int=key)) for key in before.fingerprints.keys() - after.fingerprints.keys()]
-        return Changes(self.head(workflow), upserts, deletes, created), after, changed
+        return Changes(self.head(workflow), upserts, deletes, created, completed), after, changed
 
     def load(self, specs: tuple, head: dict, rows: Iterable[tuple[str, str, str]], script_engine) -> BpmnWorkflow:
         """Rebuild a workflow from its head and (scope, task id, task json) rows."""

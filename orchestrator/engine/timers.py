@@ -8,9 +8,11 @@ would fire a second time in a step (``workflow.py``).
 
 import ast
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from . import calendar
 
 DURATION = re.compile(
     r"^P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
@@ -68,4 +70,34 @@ def check_expression(kind: str, expression: str) -> str | None:
         if not isinstance(tree.body.value, str):
             return f"timer expression must be an ISO-8601 string, not {tree.body.value!r}"
         return check_literal(kind, tree.body.value)
+    body = tree.body
+    if kind != "date" and isinstance(body, ast.Call) and getattr(body.func, "id", None) in ("next_at", "plan_at"):
+        return f"{body.func.id}(…) gives a date-time: use it in a timeDate timer, not a {kind} timer"
+    for node in ast.walk(tree):
+        reason = _check_helper(node)
+        if reason:
+            return reason
     return None  # depends on process variables: checked when evaluated, an incident if wrong
+
+
+def _check_helper(node: ast.AST) -> str | None:
+    """A call of a calendar helper with literal arguments is read at deploy: ``next_at("25:00")`` is refused."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("next_at", "plan_at")):
+        return None
+    args = [a.value for a in node.args if isinstance(a, ast.Constant)]
+    keywords = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+    if len(args) != len(node.args) or len(keywords) != len(node.keywords):
+        return None  # some argument is a process variable: read when the timer is set
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    try:
+        if node.func.id == "next_at":
+            calendar.next_at(at, "UTC", args, keywords.get("on"))
+        elif len(args) != 2 or keywords:
+            return "plan_at takes a day of the plan and a time of day, e.g. plan_at(7, \"07:00\")"
+        else:
+            calendar.plan_at(at, "UTC", *args)
+    except calendar.CalendarError as exc:
+        return f"{node.func.id}: {exc}"
+    except TypeError as exc:
+        return f"{node.func.id}: {exc}"
+    return None

@@ -35,8 +35,8 @@ from ..models import Event, HumanTask, Instance, Notification, Timer
 from . import deploy
 
 TICK = timedelta(milliseconds=1)  # a timer fires once its due time has passed
-ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "reminder": 2, "task opened": 3,
-         "pathway ended": 4}
+ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "task missed": 2, "reminder": 2,
+         "notice": 2, "task opened": 3, "pathway ended": 4}
 
 
 class ScriptInvalid(ValueError):
@@ -177,11 +177,13 @@ def timeline(instance_id: int, end: datetime) -> list[Line]:
         lines.append(Line(task.created_at, "task opened", f"{task.spec} \"{task.title}\" ({task.role or '-'})"))
         if task.state == "open":
             lines.append(Line(end, "task still open", f"{task.spec} (no answer scripted)"))
+        elif task.state == "missed":
+            lines.append(Line(task.completed_at, "task missed", f"{task.spec} (its time ran out)"))
     for event in db.session.scalars(select(Event).where(Event.instance_id == instance_id)):
         lines += _event_lines(event)
     for note in db.session.scalars(select(Notification).where(Notification.instance_id == instance_id)):
         to = " ".join(filter(None, (note.audience, note.recipient)))
-        lines.append(Line(note.created_at, "reminder", f"to {to}: {note.text}"))
+        lines.append(Line(note.created_at, note.kind, f"to {to}: {note.text}"))
     for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance_id)):
         lines.append(Line(timer.due_at, "timer waiting", f"{timer.spec} (due after the simulated days)"))
     instance = db.session.get(Instance, instance_id)
@@ -212,6 +214,6 @@ def format_timeline(lines: list[Line], start: datetime, zone: str) -> str:
     out = []
     for line in lines:
         local = line.at.astimezone(tz)
-        day = (line.at - start).days
+        day = (local.date() - start.astimezone(tz).date()).days  # the pathway's day, as its clock shows it
         out.append(f"day {day:>3}  {local:%a %Y-%m-%d %H:%M}  {line.what:<15} {line.detail}".rstrip())
     return "\n".join(out)
