@@ -23,14 +23,16 @@ def forms_lookup(name: str) -> bytes | None:
 
 
 def package_files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".bpmn", ".dmn", ".md")}
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".bpmn", ".dmn", ".md", ".json")}
 
 
 class EngineRun:
     def __init__(self, files: dict[str, bytes], forms=forms_lookup, data: dict | None = None, reload_every: int = 1):
         self.reload_every, self.steps = reload_every, 0
         pages = {n: d for n, d in files.items() if n.endswith(".md")}  # content pages travel apart from the BPMN
-        self.compiled = engine.compile_files({n: d for n, d in files.items() if n not in pages}, forms, pages)
+        own = {n: d for n, d in files.items() if n.endswith(".json")}  # the package's own, before the shared forms
+        self.compiled = engine.compile_files({n: d for n, d in files.items() if n not in pages and n not in own},
+                                             lambda name: own.get(name) or forms(name), pages)
         self.specs = engine.restore_specs(json.loads(json.dumps(self.compiled.spec)))
         self.workflow = runtime.start(self.specs, engine.script_engine(), data)
         self.rows: dict[str, tuple] = {}

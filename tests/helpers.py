@@ -3,11 +3,14 @@
 import io
 import json
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from orchestrator.clock import CLOCK
+from orchestrator.core import firing
 from orchestrator.extensions import db
-from orchestrator.models import PathwayVersion
+from orchestrator.models import HumanTask, PathwayVersion
 from orchestrator.tools import deploy
 
 from .conftest import ROOT
@@ -15,6 +18,7 @@ from .conftest import ROOT
 SAMPLE = (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_text()
 DMN = (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes()
 CONSENT = (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_bytes()
+LAB = (ROOT / "bpmn" / "esitieto" / "laboratoriotulos.json").read_bytes()  # lab_result_ready's payloadSchema
 PROPERTIES = '<spiffworkflow:property name="duration" value="P4W" />'
 
 
@@ -59,7 +63,8 @@ def sample_without_consent(key: str = "esitieto"):
     """The sample pathway without its consent page, so that it starts through the API at once."""
     without = SAMPLE.replace(CONSENT_PROPERTY, "")
     assert without != SAMPLE
-    files = {"esitieto.bpmn": without.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT}
+    files = {"esitieto.bpmn": without.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT,
+             "laboratoriotulos.json": LAB}
     return deploy.deploy([deploy.from_files(files, key, ROOT / "forms")], "tester")[0]
 
 
@@ -80,7 +85,8 @@ def package(extra: str = "", replace: tuple[str, str] | None = None, files: dict
     if replace:
         assert replace[0] in bpmn
         bpmn = bpmn.replace(*replace)
-    parts = {"esitieto.bpmn": bpmn.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT, **(files or {})}
+    parts = {"esitieto.bpmn": bpmn.encode(), "kiireellisyys.dmn": DMN, "suostumus.md": CONSENT,
+             "laboratoriotulos.json": LAB, **(files or {})}
     return deploy.from_files({k: v for k, v in parts.items() if v is not None}, "asetukset", ROOT / "forms")
 
 
@@ -101,7 +107,7 @@ def with_kind(kind: str, pid: str = "omahoito", consent: bool = False) -> bytes:
 def deploy_kind(kind: str, key: str = "omahoito", consent: bool = False) -> PathwayVersion:
     """The sample pathway, as ``kind``, deployed under ``key``."""
     package = deploy.from_files({f"{key}.bpmn": with_kind(kind, consent=consent), "kiireellisyys.dmn": DMN,
-                                 "suostumus.md": CONSENT}, key, ROOT / "forms")
+                                 "suostumus.md": CONSENT, "laboratoriotulos.json": LAB}, key, ROOT / "forms")
     return deploy.deploy([package], "tester")[0].version
 
 
@@ -112,3 +118,28 @@ def consent(web, url: str, answer: str | None):
     """Answer a consent page as a client does: to the wording the page showed."""
     shown = re.search(r'name="text" value="([0-9a-f]{64})"', web.get(url).get_data(as_text=True))
     return web.post(url, {"text": shown.group(1) if shown else "", **({"answer": answer} if answer else {})})
+
+
+def open_task(instance_id: int, spec: str) -> HumanTask | None:
+    """The instance's open task of ``spec``, read afresh."""
+    db.session.rollback()
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.spec == spec,
+                                                      HumanTask.state == "open")).first()
+
+
+def until_open(instance_id: int, spec: str, within: timedelta = timedelta(days=8)) -> HumanTask:
+    """Move the stopped clock from one due timer to the next (as the scheduler wakes) until the task opens."""
+    limit = CLOCK.now() + within
+    while (task := open_task(instance_id, spec)) is None:
+        wake(limit, f"{spec} did not open by {limit}")
+    return task
+
+
+def wake(limit, why: str) -> None:
+    """Move the stopped clock to the next due timer (no later than ``limit``, else fail saying ``why``) and fire
+    what falls due, as the scheduler wakes."""
+    due = firing.next_due()
+    assert due is not None and due <= limit, why
+    CLOCK.set(due + timedelta(milliseconds=1))
+    firing.fire_due()
+    firing.end_overdue()

@@ -78,6 +78,16 @@ def test_next_clock_time(now, times, on, expected):
     assert shown(calendar.next_at(local(now), HELSINKI, times, on)) == expected
 
 
+@pytest.mark.parametrize(("now", "after", "expected"), [
+    ("2026-01-09 23:10", "P3M", "2026-04-10 09:00 +0300"),  # answered late at night: the morning after, in spring
+    ("2026-01-09 08:10", "P3M", "2026-04-09 09:00 +0300"),
+    ("2026-03-27 10:00", "P2D", "2026-03-30 09:00 +0300"),
+    ("2026-01-05 09:00", "P3M", "2026-04-05 09:00 +0300"),  # that moment itself counts
+])
+def test_next_clock_time_once_a_duration_has_passed(now, after, expected):
+    assert shown(calendar.next_at(local(now), HELSINKI, ["09:00"], after=after)) == expected
+
+
 @pytest.mark.parametrize(("day", "at", "expected"), [
     (0, "18:00", "2026-03-23 18:00 +0200"),
     (1, "07:00", "2026-03-24 07:00 +0200"),
@@ -197,6 +207,8 @@ def test_due_dates_and_the_pathway_end_are_counted_in_calendar_time(api, clock, 
 @pytest.mark.parametrize(("kind", "expression", "reason"), [
     ("timeDate", 'next_at("25:00")', "next_at: '25:00' is not a time of day"),
     ("timeDate", 'next_at("10:00", on="someday")', "'someday' is not a weekday"),
+    ("timeDate", 'next_at("10:00", after="3 months")', "'3 months' is not an ISO-8601 duration"),
+    ("timeDate", 'next_at("10:00", at="mon")', "not at="),
     ("timeDate", 'plan_at(1)', "plan_at takes a day of the plan and a time of day"),
     ("timeDate", 'plan_at("PT1H", "07:00")', "'PT1H' has a time part"),
     ("timeDuration", 'plan_at(7, "07:00")', "gives a date-time: use it in a timeDate timer"),

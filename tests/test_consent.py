@@ -140,7 +140,7 @@ def test_withdrawing_consent_ends_the_pathway_and_it_stays_readable(asking_conse
 def test_a_pathway_ends_itself_when_its_duration_has_passed(sample, api, ctx, clock):
     started = api.start("esitieto", client_id="asiakas-123")
     instance = db.session.get(Instance, started["id"])
-    assert instance.ends_at == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # P4W
+    assert instance.ends_at == datetime(2026, 3, 30, 6, 0, tzinfo=UTC)  # P4W: 09:00 in Helsinki, now in summer time
     assert firing.next_due() <= instance.ends_at
     clock.set(instance.ends_at - timedelta(seconds=1))
     assert firing.end_overdue() == 0

@@ -3,7 +3,7 @@ policy, and one it refuses stops the deploy with the file, the decision or rule,
 
 import pytest
 
-from .helpers import CONSENT, DMN, SAMPLE, assert_rejected, upload
+from .helpers import CONSENT, DMN, LAB, SAMPLE, assert_rejected, upload
 
 INPUT_ENTRY = "<text>&gt;= 7</text>"
 OUTPUT_ENTRY = '<text>"kiireellinen"</text>'
@@ -15,7 +15,7 @@ def with_dmn(old: str, new: str) -> dict[str, bytes]:
     table = DMN.decode()
     assert old in table
     return {"esitieto.bpmn": SAMPLE.encode(), "kiireellisyys.dmn": table.replace(old, new, 1).encode(),
-            "suostumus.md": CONSENT}
+            "suostumus.md": CONSENT, "laboratoriotulos.json": LAB}
 
 
 def line_of(files: dict[str, bytes], fragment: str) -> int:

@@ -20,8 +20,20 @@ def test_anything_else_is_not_a_number(typed):
     assert typed_number(typed) is None
 
 
+@pytest.mark.parametrize("typed", ["83,1 kg", " 83.1kg ", "83,1 KG", "83,1\tkg"])
+def test_the_unit_of_a_measurement_may_follow_the_number(typed):
+    assert typed_number(typed, "kg") == 83.1
+    assert typed_number(typed) is None
+
+
+@pytest.mark.parametrize("typed", ["kg", "83,1 cm", "83,1 kgs", "kg 83,1", "83,1 kg kg"])
+def test_only_the_measurement_s_own_unit_after_the_number(typed):
+    assert typed_number(typed, "kg") is None
+
+
 def test_forms_measurements_and_targets_read_numbers_the_same_way():
     from orchestrator.web import client, dashboards, schema_form
 
-    for module in (client, dashboards, schema_form):
+    for module in (dashboards, schema_form):
         assert module.typed_number is typed_number
+    assert client.schema_form is schema_form  # free measurements are read as a form of measurement fields

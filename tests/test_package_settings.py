@@ -8,7 +8,7 @@ from orchestrator.engine import PackageInvalid
 from orchestrator.tools import deploy
 
 from .conftest import ROOT
-from .helpers import CONSENT, DMN, PROPERTIES, package
+from .helpers import CONSENT, DMN, LAB, PROPERTIES, package
 
 
 def problems_of(pkg) -> list[str]:
@@ -27,7 +27,9 @@ def test_the_settings_are_stored_with_the_version(ctx):
         "duration": "P4W", "consent": "suostumus.md", "message_team": "Hoitaja", "reply_within_working_days": 2,
         "phases": [{"offset": "P0D", "name": "Aloitus"}, {"offset": "P1W", "name": "Seuranta"}],
         "modules": {"ruokapaivakirja": "Ruokapäiväkirja"}, "targets": {"systolic": [90.0, 135.0]},
-        "measurements": ["weight", "systolic"], "goals": {}}
+        "measurements": ["weight", "systolic"], "goals": {},
+        "messages": {"lab_result_ready": {"payload_schema": "laboratoriotulos.json", "schema": json.loads(LAB),
+                                          "leads_to": ["tulosten_arvio"]}}}
     assert version.content == {"suostumus.md": CONSENT.decode()}
 
 

@@ -12,7 +12,7 @@ from orchestrator.core import firing
 from orchestrator.extensions import db
 from orchestrator.models import ContentView, DiaryEntry, Event, HumanTask, Instance, Notification, Observation
 
-from .helpers import consent, deploy_all, text
+from .helpers import consent, deploy_all, open_task, text, until_open, wake
 
 START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # Monday 09:00 in Helsinki
 AINO_CODE = "010150-998J"
@@ -36,18 +36,6 @@ def at(days: float = 0, hours: float = 0) -> datetime:
     return CLOCK.now()
 
 
-def until_open(instance_id: int, spec: str, within: timedelta) -> HumanTask:
-    """Move the clock from one due timer to the next (as the scheduler wakes) until the task opens."""
-    limit = CLOCK.now() + within
-    while (task := open_task(instance_id, spec)) is None:
-        due = firing.next_due()
-        assert due is not None and due <= limit, f"{spec} did not open by {limit}"
-        CLOCK.set(due + timedelta(milliseconds=1))
-        firing.fire_due()
-        firing.end_overdue()
-    return task
-
-
 def follow(instance_id: int, plan: dict, within: timedelta) -> dict[str, list[datetime]]:
     """Answer each task of the plan through its page as soon as it opens, moving the clock from one due
     timer to the next, until the pathway ends; returns when each task opened."""
@@ -61,11 +49,7 @@ def follow(instance_id: int, plan: dict, within: timedelta) -> dict[str, list[da
             answer(web, instance_id, task.spec, answers(len(opened[task.spec])), prefix=prefix)
             done.add(task.id)
         if not waiting:
-            due = firing.next_due()
-            assert due is not None and due <= limit, f"nothing more to do by {limit}: {open_tasks(instance_id)}"
-            CLOCK.set(due + timedelta(milliseconds=1))
-            firing.fire_due()
-            firing.end_overdue()
+            wake(limit, f"nothing more to do by {limit}: {open_tasks(instance_id)}")
     return opened
 
 
@@ -89,12 +73,6 @@ def task_page(web, instance_id: int, spec: str) -> str:
 
 def form_value(value) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def open_task(instance_id: int, spec: str) -> HumanTask | None:
-    db.session.rollback()
-    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.spec == spec,
-                                                      HumanTask.state == "open")).first()
 
 
 def answer(web, instance_id: int, spec: str, answers: dict | None = None, prefix: str = "/me") -> str:
@@ -140,7 +118,8 @@ def test_diabetes_risk_self_care_from_the_catalogue_to_the_follow_up_test(world,
         "/me/catalogue/diabetesriski/consent")
     assert consent(aino, "/me/catalogue/diabetesriski/consent", "given").status_code == 302
     instance = only_instance("asiakas-123")
-    assert instance.ends_at == START + timedelta(days=31 + 28 + 31 + 30)  # P4M from 4 January
+    # P4M from Monday 4 January 09:00 is 4 May at 09:00, in summer time (an hour less in UTC)
+    assert instance.ends_at == START + timedelta(days=31 + 28 + 31 + 30) - timedelta(hours=1)
 
     read = answer(aino, instance.id, "lue_diabetes")
     assert "<h2" in read and "<script" not in read
@@ -159,7 +138,8 @@ def test_diabetes_risk_self_care_from_the_catalogue_to_the_follow_up_test(world,
     answer(aino, instance.id, "uusintatesti_kysely", {"muistutus": True})
     waiting = text(aino.get(f"/me/pathways/{instance.id}"))
     coming = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", waiting[waiting.index("Seuraavaksi"):]))
-    assert "3 kuukauden kuluttua – 5.4.2027 10.00" in coming and "Polku päättyy – 4.5.2027" in coming
+    assert "Uusintatesti ma 5.4. klo 9.00" in coming  # the first 09:00 three months after the answer
+    assert "Polku päättyy ti 4.5. klo 9.00" in coming
     at(days=1 + 89)
     assert open_task(instance.id, "findrisc_testi") is None  # three months are not up yet
     at(days=1 + 92)
@@ -197,16 +177,17 @@ def test_home_blood_pressure_follow_up_escalates_once_and_ends_with_the_nurses_s
         escalations.append(len(db.session.scalars(select(HumanTask).where(HumanTask.spec == "kohonneet_arvot"))
                                .all()))
     assert escalations[:2] == [0, 0] and set(escalations[2:]) == {1}  # right after the high reading, once
-    # Morning and evening for 7 days: the first a day after reading the instructions, then every 12 hours.
-    assert [round((t - START) / timedelta(hours=1)) for t in opened] == [24 + 12 * n for n in range(14)]
+    # Morning and evening on days 1-7 of the plan, at 07:00 and 18:00 in Helsinki (the pathway opened at 09:00).
+    assert [round((t - START) / timedelta(hours=1)) for t in opened] == \
+        [22 + 24 * (n // 2) + (11 if n % 2 else 0) for n in range(14)]
     inbox = text(hanna.get("/work"))
-    assert "Kohonneet kotimittausarvot" in inbox
+    assert "Kohonnut kotimittausarvo" in inbox
     escalated = answer(hanna, instance.id, "kohonneet_arvot",
                        {"toimenpide": "seuranta", "kirjaus": "Yksittäinen koholla oleva arvo, seurataan."},
                        prefix="/work")
     assert "148" in escalated  # the high values are in the nurse's task
     lab = open_task(instance.id, "laboratoriokaynti")  # the lab reminder came on day 5, before the visit
-    assert lab.audience == "client" and round((lab.created_at - START) / timedelta(hours=1)) == 120
+    assert lab.audience == "client" and round((lab.created_at - START) / timedelta(hours=1)) == 119  # day 5, 08:00
     reminder = db.session.scalars(select(Notification).where(Notification.source == "laboratorio_muistutus")).one()
     assert reminder.recipient == "asiakas-123" and "laboratoriossa" in reminder.text
     answer(aino, instance.id, "laboratoriokaynti", {"kayty": True})

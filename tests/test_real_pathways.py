@@ -182,21 +182,21 @@ def test_diabetes_risk_test_result_by_band_and_the_follow_up_after_three_months(
         "Se vie noin 5 minuuttia.",
         "day   4  Fri 2026-01-09 09:10  task opened     tulos \"Katso testin tulos\" (Asiakas)",
         "day   4  Fri 2026-01-09 09:15  task opened     lue_korkea_riski \"Lue: Kun riski on korkea\" (Asiakas)",
-        # three calendar months after the answer (9 January 09:30, in winter time) is 9 April at 09:30, in summer time
-        "day  94  Thu 2026-04-09 09:30  timer fired     kolme_kuukautta",
-        "day  94  Thu 2026-04-09 09:30  reminder        to client asiakas-1: Kolme kuukautta on kulunut "
+        # the first 09:00 once three calendar months have passed since the answer (9 January 09:30): 10 April
+        "day  95  Fri 2026-04-10 09:00  timer fired     kolme_kuukautta",
+        "day  95  Fri 2026-04-10 09:00  reminder        to client asiakas-1: Kolme kuukautta on kulunut "
         "diabetesriskitestistäsi. Tee testi uudelleen ja katso, miten tuloksesi on muuttunut.",
-        "day  94  Thu 2026-04-09 09:30  task opened     findrisc_testi \"Tee diabetesriskitesti\" (Asiakas)",
-        "day  98  Mon 2026-04-13 09:35  task opened     lue_elintapamuutokset \"Lue: Pienillä muutoksilla "
+        "day  95  Fri 2026-04-10 09:00  task opened     findrisc_testi \"Tee diabetesriskitesti\" (Asiakas)",
+        "day  99  Tue 2026-04-14 09:05  task opened     lue_elintapamuutokset \"Lue: Pienillä muutoksilla "
         "pienempi riski\" (Asiakas)",
-        "day  98  Mon 2026-04-13 09:45  pathway ended   completed",
+        "day  99  Tue 2026-04-14 09:15  pathway ended   completed",
     ]:
         assert wanted in lines, (wanted, "\n".join(lines))
-    assert days_of(rows, "task opened", "findrisc_testi") == [0, 94]
-    assert days_of(rows, "task opened", "tulos") == [4, 98]
+    assert days_of(rows, "task opened", "findrisc_testi") == [0, 95]
+    assert days_of(rows, "task opened", "tulos") == [4, 99]
     assert days_of(rows, "task opened", "uusintatesti_kysely") == [4]  # asked once: the second test ends it
     assert days_of(rows, "task opened", "lue_hyvat_elintavat") == []
-    assert lines[-1] == "day  98  Mon 2026-04-13 09:45  pathway ended   completed"
+    assert lines[-1] == "day  99  Tue 2026-04-14 09:15  pathway ended   completed"
 
 
 def test_diabetes_result_page_shows_score_band_risk_and_advice(app, ctx):

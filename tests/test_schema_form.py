@@ -313,16 +313,19 @@ def test_numbers_that_are_not_numbers_are_told_what_to_enter(typed):
         assert parse(schema, MultiDict({"n": typed}))[1] == {"/n": ["Enter a number, for example 72,5."]}
 
 
-def test_bad_numbers_are_told_the_range_when_there_is_one():
+def test_bad_whole_numbers_are_told_the_scale_and_decimals_an_example():
     schema = form_file("esitiedot.json")
     form = MultiDict({"oireet": "Yskä", "kesto_paivia": "3,5", "kipu": "kova", "paino_kg": "paljon"})
 
     answers, errors = parse(schema, form)
 
     assert answers == {"oireet": "Yskä"}
+    # A range would suggest that the number was too small or big, when it was no number at all.
     assert errors == {"/kesto_paivia": ["Enter a whole number between 0 and 365."],
                       "/kipu": ["Enter a whole number between 0 and 10."],
-                      "/paino_kg": ["Enter a number between 20 and 300."]}
+                      "/paino_kg": ["Enter a number, for example 72.5."]}
+    narrow = {"type": "object", "properties": {"n": {"type": "number", "minimum": 1, "maximum": 5}}}
+    assert parse(narrow, MultiDict({"n": "x"}))[1] == {"/n": ["Enter a number, for example 3.5."]}
     whole = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}
     assert parse(whole, MultiDict({"n": "1,5"}))[1] == {"/n": ["Enter a whole number."]}
 

@@ -135,6 +135,8 @@ def test_interrupting_timer_escalates_to_the_nurse(api, clock, ctx):
     kysely = db.session.scalar(select(HumanTask).where(HumanTask.spec == "kysely"))
     soita = db.session.scalar(select(HumanTask).where(HumanTask.spec == "soita"))
     assert kysely.state == "missed" and (soita.role, soita.audience) == ("Hoitaja", "professional")
+    late = api.complete(kysely.id, {})  # an answer after its time is refused, saying why
+    assert late.status_code == 409 and "its time ran out" in late.json["message"]
     assert move_to(START + timedelta(days=30)) == 0
     assert fired(instance["id"]) == ["ei_vastausta"]
 

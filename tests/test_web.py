@@ -163,6 +163,7 @@ def test_a_designer_uploads_a_broken_pathway_and_sees_the_errors(sample, web_as)
         zf.writestr("esitieto.bpmn", (ROOT / "bpmn" / "esitieto" / "esitieto.bpmn").read_bytes())
         zf.writestr("kiireellisyys.dmn", (ROOT / "bpmn" / "esitieto" / "kiireellisyys.dmn").read_bytes())
         zf.writestr("suostumus.md", (ROOT / "bpmn" / "esitieto" / "suostumus.md").read_bytes())
+        zf.writestr("laboratoriotulos.json", (ROOT / "bpmn" / "esitieto" / "laboratoriotulos.json").read_bytes())
     archive.seek(0)
     ok = sari.post("/admin/pathways", {"key": "esitieto2", "files": (archive, "esitieto.zip")},
                    content_type="multipart/form-data")

@@ -1,4 +1,5 @@
-"""Messages from outside (e.g. a lab result) to waiting instances."""
+"""Messages from outside (e.g. a lab result) to waiting instances; a payload is checked against the fields
+the message declares (core/deliveries.py)."""
 
 from flask_smorest import Blueprint, abort
 
@@ -16,6 +17,7 @@ blp = Blueprint("messages", __name__, description="Named messages delivered to w
 @blp.response(200, InstanceStateSchema)
 @blp.alt_response(404, description="no instance matches")
 @blp.alt_response(409, description="the instance is not waiting for this message, or the key is ambiguous")
+@blp.alt_response(422, description="the payload does not fit the message's declared fields; `errors` names each")
 def deliver(args):
     """Deliver a message to one instance, named by `instance_id` or by `business_key` (and `pathway`)."""
     guard.require("professional")

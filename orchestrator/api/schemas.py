@@ -3,7 +3,10 @@
 from datetime import date
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
+
+from ..core import deliveries
+from .views import Detail
 
 
 class ProblemSchema(Schema):
@@ -75,9 +78,29 @@ class HumanTaskSchema(Schema):
     completed_by = fields.String(allow_none=True)
 
 
+class DeliveredValueSchema(Schema):
+    key = fields.String(metadata={"description": "the payload's key"})
+    title = fields.String(metadata={"description": "the field's title as the message declares it, else the key"})
+    unit = fields.String(allow_none=True)
+    value = fields.Raw()
+
+
+class DeliveredSchema(Schema):
+    message = fields.String()
+    title = fields.String(metadata={"description": "the payload schema's title, else the message's name"})
+    at = fields.DateTime()
+    fields_ = fields.List(fields.Nested(DeliveredValueSchema), data_key="fields", attribute="fields")
+
+
 class TaskDetailSchema(HumanTaskSchema):
     form_schema = fields.Dict(allow_none=True)
     ui_schema = fields.Dict(allow_none=True)
+    delivered = fields.List(fields.Nested(DeliveredSchema), metadata={
+        "description": "what the messages that lead to this task delivered, labelled from their declared fields"})
+
+    @pre_dump
+    def _with_delivered(self, task, **kwargs):
+        return Detail(task, delivered=deliveries.delivered(task))
 
 
 class TimerSchema(Schema):
@@ -114,6 +137,11 @@ class InstanceStateSchema(InstanceSchema):
     tasks = fields.List(fields.Nested(HumanTaskSchema), metadata={"description": "open human tasks"})
     timers = fields.List(fields.Nested(TimerSchema), metadata={"description": "waiting timers"})
     waiting_for = fields.List(fields.String(), metadata={"description": "messages the instance can take"})
+
+
+class CompletedSchema(InstanceStateSchema):
+    told = fields.List(fields.String(), metadata={
+        "description": "what the pathway told the client at once about these answers (what a reading means)"})
 
 
 class InstanceDetailSchema(InstanceStateSchema):
@@ -172,7 +200,8 @@ class TaskQuerySchema(Schema):
     instance = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     due_before = fields.AwareDateTime(default_timezone=None)
     overdue = fields.Boolean(metadata={"description": "only tasks past their due time (true), or not (false)"})
-    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
+    state = fields.String(load_default="open",
+                          validate=validate.OneOf(["open", "completed", "missed", "cancelled", "all"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -185,7 +214,8 @@ class MessageSchema(Schema):
     instance_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     business_key = fields.String(validate=validate.Length(min=1, max=200))
     pathway = fields.String(validate=validate.Length(max=100))
-    payload = fields.Dict(keys=fields.String(), load_default=dict)
+    payload = fields.Dict(keys=fields.String(), load_default=dict, metadata={
+        "description": "the message's values; checked against the fields it declares (payloadSchema), if any"})
 
 
 class NotificationSchema(Schema):

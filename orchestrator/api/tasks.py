@@ -4,13 +4,13 @@ from flask import request
 from flask_smorest import Blueprint, abort
 
 from ..auth import guard
-from ..core import queries, steps
+from ..core import notify, queries, steps
 from . import actor, log_shown
 from .schemas import (
     ClaimSchema,
+    CompletedSchema,
     CompleteSchema,
     HumanTaskSchema,
-    InstanceStateSchema,
     TaskDetailSchema,
     TaskQuerySchema,
 )
@@ -76,7 +76,7 @@ def release(task_id):
 
 @blp.route("/<task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteSchema)
-@blp.response(200, InstanceStateSchema)
+@blp.response(200, CompletedSchema)
 @blp.alt_response(404, description="no such task")
 @blp.alt_response(409, description="the task is no longer open")
 @blp.alt_response(422, description="the answers do not fit the form; `errors` names each field")
@@ -89,4 +89,5 @@ def complete(args, task_id):
     guard.may_act_on(task)
     done = steps.complete(task.id, args["data"], actor(), key)
     log_shown({done.client_id: task.id}, "task")
-    return state(done)
+    at = task.completed_at if task.state == "completed" else done.updated_at  # a replay: when it was completed
+    return state(done, told=notify.told_at(done.id, done.version_id, at))

@@ -7,9 +7,18 @@ from sqlalchemy import select
 
 from ..core.database import insert_rows, write
 from ..core.records import observation_row
-from ..engine.measurements import KINDS, Kind
+from ..engine.measurements import KINDS, Kind, plausible
 from ..extensions import db
 from ..models import Observation
+
+
+def free_form(keys: list[str]) -> dict:
+    """The form for measurements entered freely, of these kinds: a field per kind, as a task's form asks for it,
+    so that the same checks hold (plausible range, whole numbers where the kind has no decimals, both readings
+    of a blood pressure and the systolic above the diastolic)."""
+    return plausible({"type": "object", "properties": {
+        key: {"type": "integer" if KINDS[key].decimals == 0 else "number", "title": KINDS[key].label,
+              "x-measurement": key} for key in keys}})
 
 
 def record(instance, values: dict[str, float], measured_at: datetime, actor: str, at: datetime) -> None:

@@ -1,13 +1,21 @@
-"""A task's form, and answers checked against its JSON Schema before the engine sees them."""
+"""A task's form, and answers checked against its JSON Schema and the measurements' own rules before the
+engine sees them. The web's forms and the API check answers here alike; the web words the same problems in
+the reader's language (``say``)."""
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 
 import jsonschema
 
+from ..engine.measurements import KINDS, Kind, fields_of, pairs
 from ..models import HumanTask
 from .refusal import N_, Refused
 from .store import store
+
+RANGE = N_("Enter a value between %(min)s and %(max)s %(unit)s.")
+BOTH = N_("Enter both %(first)s and %(second)s.")
+NOT_ABOVE = N_("%(first)s (%(high)s) must be higher than %(second)s (%(low)s).")
 
 
 class InvalidAnswers(Refused):
@@ -40,7 +48,69 @@ def field_errors(schema: dict | None, data) -> list[dict]:
         return []
     validator = _validator(json.dumps(schema, sort_keys=True))
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    return [{"field": "/" + "/".join(str(p) for p in _path(e)), "message": e.message} for e in errors]
+    return [{"field": "/" + "/".join(str(p) for p in _path(e)), "message": _message(e)} for e in errors] + \
+        reading_errors(schema, data)
+
+
+def _message(error) -> str:
+    """jsonschema's message, but a measurement out of its range is told the range and the unit."""
+    if error.validator in ("minimum", "maximum") and isinstance(error.schema, dict):
+        return range_message(error.schema) or error.message
+    return error.message
+
+
+def _english(template: str, **values) -> str:
+    return template % {key: f"{v:g}" if isinstance(v, float) else v for key, v in values.items()}
+
+
+def measurement_kind(prop: dict) -> Kind | None:
+    """The measurement a field asks for (its ``x-measurement``), or None."""
+    key = prop.get("x-measurement")
+    return KINDS.get(key) if isinstance(key, str) else None
+
+
+def range_message(prop: dict, say: Callable[..., str] = _english) -> str | None:
+    """What to enter in a measurement field bounded on both sides, with its unit ("between 30 and 300 kg");
+    None for any other field."""
+    kind, low, high = measurement_kind(prop), prop.get("minimum"), prop.get("maximum")
+    if kind is None or not (_number(low) and _number(high)):
+        return None
+    return say(RANGE, min=low, max=high, unit=kind.unit)
+
+
+def reading_errors(schema: dict | None, answers: dict, say: Callable[..., str] = _english) -> list[dict]:
+    """Readings that cannot both be right, as {"field", "message"} on each field of the pair: a pair given
+    half (only a systolic), or, both within their ranges, one not above its pair (systolic 80, diastolic 120).
+    ``say`` words a message from its template and values (numbers as numbers); in English unless told
+    otherwise."""
+    errors, kinds = [], fields_of(schema)
+    for first, second in pairs(schema):
+        names = {"first": _title(schema, first), "second": _title(schema, second)}
+        high, low = answers.get(first), answers.get(second)
+        if (high is None) != (low is None):
+            message = say(BOTH, **names)
+        elif kinds[first].above_pair and _within(schema, first, high) and _within(schema, second, low) \
+                and high <= low:  # a reading out of its range is told the range first
+            message = say(NOT_ABOVE, **names, high=high, low=low)
+        else:
+            continue
+        errors += [{"field": f"/{first}", "message": message}, {"field": f"/{second}", "message": message}]
+    return errors
+
+
+def _title(schema: dict, name: str) -> str:
+    title = schema["properties"][name].get("title")
+    return title if isinstance(title, str) and title.strip() else name
+
+
+def _within(schema: dict, name: str, value) -> bool:
+    prop = schema["properties"][name]
+    low, high = prop.get("minimum"), prop.get("maximum")
+    return _number(value) and (not _number(low) or value >= low) and (not _number(high) or value <= high)
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _path(error) -> list:

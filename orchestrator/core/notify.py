@@ -14,8 +14,10 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from ..clock import now
-from ..models import Notification
+from ..extensions import db
+from ..models import HumanTask, Notification
 from .database import core, for_update, write
+from .store import store
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = Notification.__table__
@@ -23,6 +25,23 @@ _PENDING = (select(NOTIFICATIONS).where(NOTIFICATIONS.c.delivered_at.is_(None))
             .order_by(NOTIFICATIONS.c.id).limit(bindparam("limit")))
 _DELIVERED = (update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == bindparam("notification_id"))
               .values(delivered_at=bindparam("at")))
+
+
+def told(task: HumanTask) -> list[str]:
+    """What the step that completed ``task`` told its client at once (what a reading means, say), in order."""
+    if task.completed_at is None or task.state != "completed":
+        return []
+    return told_at(task.instance_id, task.version_id, task.completed_at)
+
+
+def told_at(instance_id: int, version_id: int, at) -> list[str]:
+    """What the instance's step at ``at`` told its client at once; no query for a pathway that tells nothing."""
+    if not any(meta.get("kind") == "notice" for meta in store().info(version_id).task_meta.values()):
+        return []
+    return list(db.session.scalars(
+        select(Notification.text).where(Notification.instance_id == instance_id, Notification.kind == "notice",
+                                        Notification.audience == "client", Notification.created_at == at)
+        .order_by(Notification.id)))
 
 
 class Notifier(Protocol):

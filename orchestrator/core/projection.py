@@ -163,7 +163,8 @@ def reminders(instance, info, fired: list, at: datetime) -> list[dict]:
         if not meta.get("reminder"):
             continue
         task_meta = info.task_meta.get(meta.get("attached_to") or "", {})
-        heard = _hears(instance, info, meta.get("lane") or task_meta.get("lane"), task_meta.get("candidate_groups") or [])
+        heard = _hears(instance, info, meta.get("lane") or task_meta.get("lane"),
+                       task_meta.get("candidate_groups") or [])
         if heard is not None:
             notices.append(_notice(instance, "reminder", heard, spec,
                                    render(meta["reminder"], engine.runtime.task_data(timer)), at,

@@ -17,7 +17,7 @@ from .. import engine
 from ..clock import now
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
-from . import _compiled, records
+from . import _compiled, deliveries, records
 from .answers import InvalidAnswers, field_errors
 from .database import WRITING, insert_rows, lock, write
 from .projection import Projected, existing, project
@@ -27,7 +27,8 @@ from .store import InstanceRow, Live, store
 
 # Why an ended instance or a done task takes no more steps, by its state.
 ENDED = {"completed": N_("instance %(instance)s is completed"), "cancelled": N_("instance %(instance)s is cancelled")}
-DONE = {"completed": N_("task %(task)s is completed"), "cancelled": N_("task %(task)s is cancelled")}
+DONE = {"completed": N_("task %(task)s is completed"), "cancelled": N_("task %(task)s is cancelled"),
+        "missed": N_("task %(task)s is closed: its time ran out")}
 
 
 class _Step:
@@ -207,6 +208,7 @@ def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceR
         if name not in engine.runtime.waiting_messages(workflow):
             raise Refused(409, N_("instance %(instance)s is not waiting for message '%(name)s'"),
                           instance=instance_id, name=name)
+        deliveries.check_payload(instance.version_id, name, payload)
 
     with _write() as step:
         return _advance(step, instance_id, actor, "message_delivered",

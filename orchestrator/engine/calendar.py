@@ -30,7 +30,7 @@ class CalendarError(ValueError):
 
 
 def parse(duration: str) -> dict:
-    """An ISO-8601 duration's parts (years, months, weeks, days, hours, minutes, seconds), read as SpiffWorkflow reads it."""
+    """An ISO-8601 duration's parts (years, months, weeks, days, hours, minutes, seconds), as SpiffWorkflow reads it."""
     if not isinstance(duration, str):
         raise CalendarError(f"{duration!r} is not an ISO-8601 duration such as \"P1W\" or \"PT12H\"")
     try:
@@ -93,10 +93,12 @@ def weekdays(value) -> set[int]:
     return found
 
 
-def next_at(now: datetime, zone: str | ZoneInfo, times, on=None) -> datetime:
-    """The first moment after ``now`` at which the clock in ``zone`` shows one of ``times`` (on one of the
-    weekdays ``on``, when given); UTC."""
+def next_at(now: datetime, zone: str | ZoneInfo, times, on=None, after: str | None = None) -> datetime:
+    """The first moment after ``now`` (or after ``now`` plus the duration ``after``) at which the clock in
+    ``zone`` shows one of ``times`` (on one of the weekdays ``on``, when given); UTC."""
     zone = _zone(zone)
+    if after is not None:  # that moment itself counts: 09:00 three months after 09:00 is 09:00
+        now = add(now, after, zone) - timedelta(microseconds=1)
     hours = sorted(clock_time(t) for t in ([times] if isinstance(times, str) else times))
     if not hours:
         raise CalendarError("next_at needs at least one time of day such as \"07:00\"")

@@ -16,7 +16,7 @@ from .measurements import field_problems, plausible, score_problems
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
 from .timekeeping import zone_problem
-from .validate import check_bpmn, check_dmn, schema_problems
+from .validate import check_bpmn, check_dmn, check_texts, schema_problems
 from .xml import NS, parse_xml
 
 DMN_DECISION = "{*}decision"
@@ -75,15 +75,21 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
     settings, setting_problems = package_settings.read(processes[main][1], processes[main][0], kind, set(content)) \
         if main else ({}, [])
     problems += setting_problems
+    if main:
+        problems += check_texts(settings, content, processes[main][1].get("name"))
+    declared, message_problems = package_settings.messages(bpmn, forms)
+    problems += message_problems
     if problems:
         raise PackageInvalid(problems)
+    settings["messages"] = declared
     meta, used_forms = _task_meta(processes, forms, set(content))
     spec = _spiff_spec(bpmn, dmn, main, registry)
     filename, process = processes[main]
     return CompiledPathway(
         process_id=main,
         name=process.get("name") or main,
-        content_hash=_hash({**files, **{f"content/{n}": t.encode() for n, t in content.items()}}, used_forms),
+        content_hash=_hash({**files, **{f"content/{n}": t.encode() for n, t in content.items()}}, used_forms,
+                           {m["payload_schema"]: m["schema"] for m in declared.values() if m["schema"]}),
         spec=spec,
         task_meta=meta,
         forms=used_forms,
@@ -225,9 +231,11 @@ def _task_problems(m, forms: dict, pages: set[str]) -> list[str]:
     return found
 
 
-def _hash(files: dict[str, bytes], used_forms: dict[str, dict]) -> str:
+def _hash(files: dict[str, bytes], used_forms: dict[str, dict], payload_schemas: dict[str, dict]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
     digest.update(json.dumps(used_forms, sort_keys=True).encode())
+    if payload_schemas:  # only then: a package without them keeps the hash it always had
+        digest.update(json.dumps(payload_schemas, sort_keys=True).encode())
     return digest.hexdigest()

@@ -9,7 +9,8 @@ It adds a duration as a fixed number of seconds, so a weekly timer drifts an hou
 Our own duration and cycle timers (registered under SpiffWorkflow's type names, so stored documents
 read either way) add them in calendar time (``calendar.py``). Around a step the pathway's start is
 known too, for the helpers a timer expression may call: ``next_at("07:00", "19:00")``,
-``next_at("10:00", on="mon")``, ``plan_at(3, "07:00")``, ``is_past(moment)``.
+``next_at("10:00", on="mon")``, ``next_at("09:00", after="P3M")``, ``plan_at(3, "07:00")``,
+``is_past(moment)``.
 """
 
 from collections.abc import Callable, Iterator
@@ -95,10 +96,11 @@ def _local(at: datetime) -> str:
     return at.astimezone(_current()).isoformat()
 
 
-def next_at(*times: str, on=None) -> str:
-    """For timer expressions: the next moment the pathway's clock shows one of ``times`` ("07:00"),
-    on the weekdays ``on`` ("mon", "ma,to") when given; an ISO-8601 date-time."""
-    return _local(calendar.next_at(now(), _current(), list(times), on))
+def next_at(*times: str, on=None, after: str | None = None) -> str:
+    """For timer expressions: the next moment the pathway's clock shows one of ``times`` ("07:00"), on the
+    weekdays ``on`` ("mon", "ma,to") when given, once the duration ``after`` ("P3M") has passed when given;
+    an ISO-8601 date-time."""
+    return _local(calendar.next_at(now(), _current(), list(times), on, after))
 
 
 def plan_at(day, at: str) -> str:
@@ -179,7 +181,8 @@ def _cycle(expression: str) -> dict | None:
 
 def register(registry) -> None:
     """Restore SpiffWorkflow's duration and cycle timers (in specs and stored documents) as ours."""
-    for ours, base in ((CalendarDuration, "DurationTimerEventDefinition"), (CalendarCycle, "CycleTimerEventDefinition")):
+    for ours, base in ((CalendarDuration, "DurationTimerEventDefinition"),
+                       (CalendarCycle, "CycleTimerEventDefinition")):
         TimerConditionalEventDefinitionConverter(ours, registry, typename=base)
 
 

@@ -91,7 +91,10 @@ def _check_helper(node: ast.AST) -> str | None:
     at = datetime(2026, 1, 5, 9, tzinfo=UTC)
     try:
         if node.func.id == "next_at":
-            calendar.next_at(at, "UTC", args, keywords.get("on"))
+            unknown = set(keywords) - {"on", "after"}
+            if unknown:
+                return f"next_at takes the times of day and on=, after=; not {', '.join(sorted(unknown))}="
+            calendar.next_at(at, "UTC", args, keywords.get("on"), keywords.get("after"))
         elif len(args) != 2 or keywords:
             return "plan_at takes a day of the plan and a time of day, e.g. plan_at(7, \"07:00\")"
         else:

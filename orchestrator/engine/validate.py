@@ -9,7 +9,7 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import sandbox, timers
+from . import sandbox, texts, timers
 from .metadata import camunda_form_name, human_tasks
 from .problems import Problem
 from .xml import NS
@@ -119,6 +119,17 @@ def _compile_problem(source: str | None, mode: str, what: str) -> str | None:
 
 # SpiffWorkflow's DMN engine reads "?" outside quotes in an input entry as the input's value.
 DMN_INPUT = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def check_texts(settings: dict, pages: dict[str, str], name: str | None = None) -> list[Problem]:
+    """The package's texts against what it does: a length its consent page states must be its ``duration``
+    (``engine/texts.py``). ``settings`` as ``settings.read`` gives them, ``pages`` the Markdown pages by
+    name, ``name`` the pathway's; a duration that is not ISO-8601 is reported by the settings already."""
+    page = settings.get("consent")
+    duration = settings.get("duration")
+    if not page or page not in pages or (duration and timers.check_literal("duration", duration)):
+        return []
+    return texts.consent_problems(page, pages[page], duration, name)
 
 
 def check_dmn(root: etree._Element, filename: str) -> list[Problem]:

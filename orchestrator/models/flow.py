@@ -134,7 +134,7 @@ class HumanTask(db.Model):
     assignee: Mapped[str | None] = mapped_column(String(200), index=True)
     form: Mapped[str | None] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(20), default="open")  # open/completed/cancelled
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open/completed/missed (its time ran out)/cancelled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

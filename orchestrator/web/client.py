@@ -3,19 +3,17 @@
 import json
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..auth import access, guard
 from ..care import enrolment, fhir_export, observations
 from ..clock import now
-from ..core import queries, steps
+from ..core import notify, queries, steps
 from ..engine.measurements import KINDS
 from ..extensions import db
 from ..models import ACTIVE, AccessLog
-from . import task_pages, timeline
-from .numbers import typed_number
+from . import schema_form, task_pages, timeline
 from .task_form import Form
 
 blp = Blueprint("client", __name__, url_prefix="/me")
@@ -62,25 +60,14 @@ def measure(instance_id: int):
 
 
 def read_measurements(form, allowed: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """The values typed in (a decimal comma is fine; whole numbers where the kind has no decimals), each
-    within its plausible range; at least one."""
-    values, errors = {}, {}
-    for key in allowed:
-        raw, kind = form.get(key, "").strip(), KINDS[key]
-        if not raw:
-            continue
-        value = typed_number(raw)
-        if value is None or (kind.decimals == 0 and not isinstance(value, int)):
-            errors[key] = _("Write a number, for example %(example)s.", example=format_decimal(kind.low * 2))
-            continue
-        if not kind.low <= value <= kind.high:
-            errors[key] = _("Give a value between %(low)s and %(high)s %(unit)s.", low=format_decimal(kind.low),
-                            high=format_decimal(kind.high), unit=kind.unit)
-        else:
-            values[key] = float(value)
-    if not values and not errors:
-        errors[allowed[0]] = _("Write at least one measurement.")
-    return values, errors
+    """The values typed in, read and checked as a form of these kinds would be (a decimal comma is fine, and the
+    unit after the number; whole numbers where the kind has no decimals; within the plausible range; a blood
+    pressure with both readings); at least one. The errors are by kind."""
+    answers, errors = schema_form.read(observations.free_form(allowed), form)
+    if not answers and not errors:
+        errors = {f"/{allowed[0]}": [_("Write at least one measurement.")]}
+    return {key: float(value) for key, value in answers.items()}, \
+        {key: " ".join(errors[f"/{key}"]) for key in allowed if f"/{key}" in errors}
 
 
 @blp.route("/tasks/<task_id>", methods=["GET", "POST"])
@@ -95,7 +82,7 @@ def task(task_id: str):
         return page
     form = Form(found)
     if found.state != "open":
-        return render_template("web/task_done.html", task=found, answers=timeline.sent(found),
+        return render_template("web/task_done.html", task=found, answers=timeline.sent(found), told=notify.told(found),
                                back=url_for("client.pathway", instance_id=instance.id))
     if request.method == "POST" and form.post():
         return redirect(url_for("client.task", task_id=found.id, sent=1))

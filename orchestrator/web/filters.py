@@ -1,7 +1,11 @@
-"""Template helpers: dates and numbers in the reader's language, times in Europe/Helsinki."""
+"""Template helpers: dates and numbers in the reader's language, times in Europe/Helsinki (or the zone given)."""
 
+from zoneinfo import ZoneInfo
+
+from babel import dates
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -56,13 +60,37 @@ def when(value, style: str = "medium") -> str:
     return format_datetime(value, style) if value is not None else ""
 
 
-def day(value) -> str:
-    return format_date(value, "medium") if value is not None else ""
+def day(value, zone: str | None = None) -> str:
+    """The date of a moment, on the calendar of ``zone`` (the service's when None)."""
+    if value is None:
+        return ""
+    return format_date(value.astimezone(ZoneInfo(zone)).date() if zone else value, "medium")
+
+
+def moment(value, zone: str | None = None) -> str:
+    """A moment as people say it, in the reader's language and on the clock of ``zone`` (the service's when None):
+    "today at 19:00", "tomorrow at 07:00", "yesterday at 07:00", else the weekday and the date (with the year
+    when it is not this year) and the time."""
+    if value is None:
+        return ""
+    tz, locale = ZoneInfo(zone) if zone else get_timezone(), get_locale()
+    local, today = value.astimezone(tz), now().astimezone(tz).date()
+    time = dates.format_time(local, "short", tzinfo=tz, locale=locale)
+    days = (local.date() - today).days
+    if days == 0:
+        return _("today at %(time)s", time=time)
+    if days == 1:
+        return _("tomorrow at %(time)s", time=time)
+    if days == -1:
+        return _("yesterday at %(time)s", time=time)
+    date = dates.format_skeleton("MMMEd" if local.year == today.year else "yMMMEd", local, tzinfo=tz, locale=locale)
+    return _("%(day)s at %(time)s", day=date, time=time)
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(when=when, day=day, markdown=markdown, status=lambda s: STATUS.get(s, s),
-                                 offer_state=lambda s: OFFER_STATES.get(s, s), number=format_decimal)
+    app.jinja_env.filters.update(when=when, day=day, moment=moment, markdown=markdown,
+                                 status=lambda s: STATUS.get(s, s), offer_state=lambda s: OFFER_STATES.get(s, s),
+                                 number=format_decimal)
     app.jinja_env.globals["chart"] = lambda series: charts.line_chart(series, app.config["POLKU_TIME_ZONE"])
     app.jinja_env.globals.update(metric_names=METRIC_NAMES, lights=LIGHTS, inf=float("inf"),
                                  trend_chart=lambda trend: charts.trend_chart(

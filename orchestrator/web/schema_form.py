@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from ..core.answers import measurement_kind, range_message, reading_errors
 from .numbers import typed_number
 
 RADIO_LIMIT = 5  # more options than this become a select
@@ -99,12 +100,18 @@ def _field(key: str, schema: dict, ui: dict, form, errors: dict, prefix: str, po
     return Field(
         name=name, id=f"f-{name}", pointer=at, label=ui.get("ui:title") or schema.get("title") or key, widget=widget,
         description=ui.get("ui:description") or schema.get("description", ""), help=ui.get("ui:help", ""),
-        required=required, unit=options.get("unit") or schema.get("unit", ""), options=_options(schema, ui),
+        required=required, unit=options.get("unit") or schema.get("unit") or _measured_unit(schema),
+        options=_options(schema, ui),
         placeholder=ui.get("ui:placeholder", ""), rows=options.get("rows"), min_length=schema.get("minLength"),
         max_length=schema.get("maxLength"), autocomplete=ui.get("ui:autocomplete", "off"),
         value=(posted or [""])[-1], selected=[v for v in posted if v] if widget in CHOICE_WIDGETS else [],
         errors=list(errors.get(at, [])), entry=entry, **_bounds(schema),
         items=_entries(schema, ui, form, errors, key, name, at) if widget == "array" else [])
+
+
+def _measured_unit(schema: dict) -> str:
+    kind = measurement_kind(schema)
+    return kind.unit if kind else ""
 
 
 def _order(names: list[str], order: list | None) -> list[str]:
@@ -188,6 +195,13 @@ def parse(schema: dict, form) -> tuple[dict, dict[str, list[str]]]:
     return answers, errors
 
 
+def read(schema: dict, form) -> tuple[dict, dict[str, list[str]]]:
+    """A posted form as typed answers, and what needs fixing by JSON pointer: what could not be read, else the
+    checks of ``validate``."""
+    answers, unread = parse(schema, form)
+    return answers, {**validate(schema, answers, {at[1:] for at in unread}), **unread}
+
+
 def _parse_rows(schema: dict, form, key: str, errors: dict) -> list | object:
     rows = [parse(schema["items"], row) for row in _posted_rows(form, key, schema["items"])]
     for i, (_answers, problems) in enumerate(rows):
@@ -220,10 +234,34 @@ def _choose(text: str, allowed: list):
 
 
 def _number(text: str, schema: dict) -> int | float:
-    value = typed_number(text)
+    """A typed number; a measurement's unit may follow it ("83,1 kg")."""
+    value = typed_number(text, _measured_unit(schema) or None)
     if isinstance(value, int) or (value is not None and schema.get("type") == "number"):
         return value
-    raise ValueError(_number_hint(schema))
+    raise ValueError(_not_a_number(schema))
+
+
+def _not_a_number(schema: dict) -> str:
+    """What to enter when what was typed is no number of the field's kind: the kind and an example, never the
+    range, which would suggest that the number was too small or too big."""
+    kind = measurement_kind(schema)
+    if kind is None and schema.get("type") == "integer":
+        return _number_hint(schema)  # a whole number on a scale: the scale shows what to enter
+    example = format_decimal(kind.example if kind else _example(schema))
+    if schema.get("type") == "integer":
+        return _("Enter a whole number, for example %(example)s.", example=example)
+    return _("Enter a number, for example %(example)s.", example=example)
+
+
+def _example(schema: dict) -> float:
+    """A number with decimals inside the field's bounds, to show how one is written."""
+    low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
+    if not (isinstance(low, int | float) and isinstance(high, int | float)) or low <= 72.5 <= high:
+        return 72.5
+    if math.isinf(low) or math.isinf(high):
+        return (low if math.isfinite(low) else high) + (0.5 if math.isfinite(low) else -0.5)
+    middle = round((low + high) / 2, 1)
+    return middle + 0.5 if middle.is_integer() and middle + 0.5 <= high else middle
 
 
 def _date(text: str) -> str:
@@ -235,10 +273,22 @@ def _date(text: str) -> str:
     return day.isoformat()
 
 
-def validate(schema: dict, answers: dict) -> dict[str, list[str]]:
-    """The schema's checks on the answers as plain-language messages keyed by the field's JSON pointer."""
+def validate(schema: dict, answers: dict, unread: set[str] = frozenset()) -> dict[str, list[str]]:
+    """The schema's checks on the answers, and the measurements' own (a blood pressure needs both readings, the
+    systolic above the diastolic), as plain-language messages keyed by the field's JSON pointer. A field named
+    in ``unread`` was typed but could not be read: its pair is not told to enter both."""
     checker = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    return messages([_described(error) for error in checker.iter_errors(answers)])
+    found = messages([_described(error) for error in checker.iter_errors(answers)])
+    for error in reading_errors(schema, {**dict.fromkeys(unread, ""), **answers}, _say):
+        at = error["field"]
+        kept = [] if answers.get(at[1:]) is None else found.get(at, [])  # the half left out: "both", not "required"
+        found[at] = kept + [error["message"]] if error["message"] not in kept else kept
+    return found
+
+
+def _say(template: str, **values) -> str:
+    """A message worded in ``core.answers``, in the reader's language with the numbers written their way."""
+    return _(template, **{key: format_decimal(v) if isinstance(v, int | float) else v for key, v in values.items()})
 
 
 def _described(error: jsonschema.ValidationError) -> dict:
@@ -272,6 +322,9 @@ def _required(schema: dict) -> str:
 def _number_hint(schema: dict, crossed: str | None = None) -> str:
     """What to enter in a number field, given its bounds; ``crossed`` names the bound the answer crossed."""
     low, high, whole = schema.get("minimum"), schema.get("maximum"), schema.get("type") == "integer"
+    with_unit = range_message(schema, _say) if crossed in (None, "minimum", "maximum") else None
+    if with_unit:
+        return with_unit
     if low is not None and high is not None and crossed in (None, "minimum", "maximum"):
         low, high = format_decimal(low), format_decimal(high)
         if whole:

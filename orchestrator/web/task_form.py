@@ -56,8 +56,7 @@ class Form:
 
     def send(self) -> bool:
         """Check and send the answers; False (with ``errors`` set) when they need fixing."""
-        answers, errors = schema_form.parse(self.schema, request.form)
-        errors = {**schema_form.validate(self.schema, answers), **errors}
+        answers, errors = schema_form.read(self.schema, request.form)
         if errors:
             self.values, self.errors = answers, errors
             self._keep_raw()

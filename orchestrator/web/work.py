@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..auth import access, guard
 from ..care import enrolment, messaging, staff_surveys
 from ..clock import now
-from ..core import queries, steps
+from ..core import deliveries, queries, steps
 from ..extensions import db
 from ..models import Instance, StaffSurvey
 from . import timeline
@@ -69,7 +69,7 @@ def task(task_id: str):
     if request.method == "POST" and form.post():
         return redirect(url_for("work.task", task_id=found.id, sent=1))
     return render_template("web/work/task.html", task=found, form=form, action=url_for("work.task", task_id=found.id),
-                           drafts=True, **context), form.status
+                           drafts=True, delivered=deliveries.delivered(found), **context), form.status
 
 
 @blp.route("/tasks/<task_id>/<any(claim, release, assign):what>", methods=["POST"])
