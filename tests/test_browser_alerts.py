@@ -11,7 +11,7 @@ from orchestrator.care import enrolment
 from orchestrator.clock import CLOCK
 from orchestrator.core import firing, queries
 from orchestrator.extensions import db
-from orchestrator.models import HumanTask
+from orchestrator.models import HumanTask, Observation
 
 from .browser import chromium, served, signed_in, submit, wcag_violations
 from .helpers import deploy_all
@@ -92,3 +92,34 @@ def test_the_api_tells_what_a_reading_means_in_the_completion_and_again_on_a_ret
     assert "kahden mittauksen keskiarvo 184/111 mmHg" in told and "Päivystysapuun 116 117" in told
     again = api.complete(task_id, answers, headers={"Idempotency-Key": "lukema-1"})
     assert again.status_code == 200 and again.json["told"] == [told]
+
+
+def test_a_reading_entered_freely_is_judged_like_one_asked_for(app, api, web_as, reading):
+    """168/104 typed on the pathway page: the client is told what it means, the nurse gets a task with the
+    values, the readings are kept, and the series of fourteen goes on as it was."""
+    task_id, instance_id = reading
+    aino = web_as("asiakas-123")
+    saved = aino.post(f"/me/pathways/{instance_id}/measurements", {"systolic": "168", "diastolic": "104"})
+    assert saved.status_code == 302 and "measured=1" in saved.headers["Location"]
+    page = aino.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Mitä tuloksesi tarkoittaa" in page
+    assert "Kirjaamasi mittaus 168/104 mmHg. Verenpaineesi on selvästi koholla" in page
+    with app.app_context():
+        alert = open_task(instance_id, "kohonneet_arvot")
+        assert "Kohonnut kotimittausarvo: 168/104 mmHg" in alert.instructions
+        assert "Asiakkaan itse kirjaama mittaus" in alert.instructions
+        kept = db.session.scalars(select(Observation.value).where(Observation.instance_id == instance_id)
+                                  .order_by(Observation.kind)).all()
+        assert kept == [104, 168]  # diastolic, systolic
+    # A fine reading typed in: told so, and nobody else hears of it.
+    fine = aino.post(f"/me/pathways/{instance_id}/measurements", {"systolic": "124", "diastolic": "78"})
+    assert "Verenpaineesi on tavoitteessa" in aino.get(fine.headers["Location"]).get_data(as_text=True)
+    # The asked-for reading still counts as the first of fourteen.
+    done = api.complete(task_id, {"systolinen_1": 128, "diastolinen_1": 82, "systolinen_2": 126,
+                                  "diastolinen_2": 80})
+    assert done.json["told"][0].startswith("Aamumittaus 1/14: kahden mittauksen keskiarvo 127/81 mmHg.")
+    with app.app_context():
+        db.session.rollback()
+        alerts = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.spec == "kohonneet_arvot")).all()
+        assert len(alerts) == 1

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
-from orchestrator.engine import PackageInvalid, runtime
-from orchestrator.engine import settings as package_settings
+from orchestrator.core.deliveries import latest_deliveries
+from orchestrator.engine import PackageInvalid, payloads, runtime
 from orchestrator.engine.xml import parse_xml
 from orchestrator.extensions import db
 from orchestrator.models import Event, HumanTask, Instance
@@ -227,7 +227,7 @@ def test_a_message_leads_to_the_first_human_tasks_after_it_through_gateways_and_
   <bpmn:sequenceFlow id="f7" sourceRef="lue" targetRef="loppu"/>
   <bpmn:sequenceFlow id="f8" sourceRef="myohemmin" targetRef="loppu"/>
 </bpmn:process>""" + TAIL
-    declared, problems = package_settings.messages({"p.bpmn": parse_xml(bpmn.encode(), "p.bpmn")},
+    declared, problems = payloads.messages({"p.bpmn": parse_xml(bpmn.encode(), "p.bpmn")},
                                                    {"laboratoriotulos.json": LAB}.get)
     assert problems == []
     assert declared["lab_result_ready"]["leads_to"] == ["arvio", "lue"]
@@ -243,6 +243,6 @@ def test_a_repeated_task_shows_only_the_delivery_of_its_own_round():
               event(2, "task_completed", "arvio"),
               event(3, "message_delivered", "lab_result_ready", {"hb": 135}),
               event(5, "message_delivered", "lab_result_ready", {"hb": 150})]  # after this round opened
-    [shown] = package_settings.delivered(declared, "arvio", 3, events)
+    [shown] = latest_deliveries(declared, "arvio", 3, events)
     assert shown["at"] == 3 and [f["value"] for f in shown["fields"]] == [135]
-    assert package_settings.delivered(declared, "arvio", 2, events[:2]) == []
+    assert latest_deliveries(declared, "arvio", 2, events[:2]) == []

@@ -89,5 +89,5 @@ def complete(args, task_id):
     guard.may_act_on(task)
     done = steps.complete(task.id, args["data"], actor(), key)
     log_shown({done.client_id: task.id}, "task")
-    at = task.completed_at if task.state == "completed" else done.updated_at  # a replay: when it was completed
-    return state(done, told=notify.told_at(done.id, done.version_id, at))
+    told = getattr(done, "told", None)  # a replay answers with what the first completion told
+    return state(done, told=told if told is not None else notify.told(queries.task_row(task.id)))

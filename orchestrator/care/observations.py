@@ -5,11 +5,15 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..core import steps
 from ..core.database import insert_rows, write
 from ..core.records import observation_row
+from ..core.refusal import Refused
 from ..engine.measurements import KINDS, Kind, plausible
 from ..extensions import db
 from ..models import Observation
+
+MEASURED = "measurement_recorded"  # the message a pathway catches to hear of readings entered freely
 
 
 def free_form(keys: list[str]) -> dict:
@@ -21,11 +25,32 @@ def free_form(keys: list[str]) -> dict:
               "x-measurement": key} for key in keys}})
 
 
-def record(instance, values: dict[str, float], measured_at: datetime, actor: str, at: datetime) -> None:
-    """Measurements the client entered freely on the pathway page."""
+def record(instance, values: dict[str, float], measured_at: datetime, actor: str, at: datetime) -> datetime:
+    """Measurements the client entered freely on the pathway page; returns when they were written.
+
+    A pathway that catches the message ``measurement_recorded`` hears of them in the same transaction (its
+    payload: each kind's value, and ``measured_at``), so that its decision tables judge a free reading as they
+    judge one asked for: what it means is told to the client, and a high one reaches the team.
+    """
+    rows = [observation_row(KINDS[key], value, instance.id, instance.client_id, None, actor, measured_at, at)
+            for key, value in values.items()]
+    if MEASURED in (instance.messages or []):
+        payload = {key: _as_read(key, value) for key, value in values.items()}
+        payload["measured_at"] = measured_at.isoformat()
+        try:
+            done = steps.deliver(instance.id, MEASURED, payload, actor, lambda: insert_rows(Observation, rows))
+            return done.updated_at
+        except Refused as exc:
+            if exc.status != 409:  # not waiting for it (any more): the readings are kept all the same
+                raise
     with write():
-        insert_rows(Observation, [observation_row(KINDS[key], value, instance.id, instance.client_id, None, actor,
-                                                  measured_at, at) for key, value in values.items()])
+        insert_rows(Observation, rows)
+    return at
+
+
+def _as_read(key: str, value: float) -> int | float:
+    """A value as the client reads it: a whole number for a kind that has no decimals (mmHg)."""
+    return int(value) if KINDS[key].decimals == 0 and float(value).is_integer() else value
 
 
 @dataclass

@@ -34,6 +34,14 @@ def told(task: HumanTask) -> list[str]:
     return told_at(task.instance_id, task.version_id, task.completed_at)
 
 
+def unread_told(client_id: str, instance_id: int) -> list[str]:
+    """What the pathway has told its client at once and she has not yet read (what a free reading means)."""
+    return list(db.session.scalars(
+        select(Notification.text).where(Notification.instance_id == instance_id, Notification.kind == "notice",
+                                        Notification.audience == "client", Notification.recipient == client_id,
+                                        Notification.read_at.is_(None)).order_by(Notification.id)))
+
+
 def told_at(instance_id: int, version_id: int, at) -> list[str]:
     """What the instance's step at ``at`` told its client at once; no query for a pathway that tells nothing."""
     if not any(meta.get("kind") == "notice" for meta in store().info(version_id).task_meta.values()):

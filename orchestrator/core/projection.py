@@ -84,6 +84,7 @@ class Projected:
     fired: list = field(default_factory=list)
     earliest_new_timer: datetime | None = None
     notified: int = 0
+    told: list[str] = field(default_factory=list)  # what the step told the client at once
 
 
 def project(instance: Instance, info, changed: list, changes, actor: str, at: datetime,
@@ -122,7 +123,8 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
     insert_rows(Notification, notices)
     new_due = [t["due_at"] for t in timers if t["id"] not in timer_ids]
     return Projected((open_now, (timer_ids - gone) | {t["id"] for t in timers}), [engine.view(t) for t in fired],
-                     min(new_due, default=None), len(notices))
+                     min(new_due, default=None), len(notices),
+                     [n["text"] for n in notices if n["kind"] == "notice" and n["audience"] == "client"])
 
 
 def _missed(info, fired: list) -> list[str]:

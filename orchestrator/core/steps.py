@@ -87,6 +87,7 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
         step.projected = project(instance, store().info(instance.version_id), changed, changes, actor, at,
                                  live.projected)
         live.projected = step.projected.ids
+        instance.told = step.projected.told
         if step.projected.fired:
             event["data"] = {**(event.get("data") or {}),
                              "timers": [{"id": t.id, "spec": t.spec} for t in step.projected.fired]}
@@ -203,7 +204,10 @@ def _no_answers(data, why: str) -> list[dict]:
     return [{"field": "/", "message": why}] if data else []
 
 
-def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceRow | Instance:
+def deliver(instance_id: int, name: str, payload: dict, actor: str,
+            records: Callable[[], None] | None = None) -> InstanceRow | Instance:
+    """Deliver a named message; ``records`` writes what belongs with it (the readings it tells of) in its
+    transaction."""
     def ensure_waiting(instance, workflow):
         if name not in engine.runtime.waiting_messages(workflow):
             raise Refused(409, N_("instance %(instance)s is not waiting for message '%(name)s'"),
@@ -211,9 +215,12 @@ def deliver(instance_id: int, name: str, payload: dict, actor: str) -> InstanceR
         deliveries.check_payload(instance.version_id, name, payload)
 
     with _write() as step:
-        return _advance(step, instance_id, actor, "message_delivered",
+        done = _advance(step, instance_id, actor, "message_delivered",
                         lambda wf: engine.runtime.deliver_message(wf, name, payload), ensure_waiting,
                         spec=name, data={"message": name, "payload": payload})
+        if records is not None:
+            records()
+        return done
 
 
 def fire_next(claim: Callable[[], InstanceRow | None]) -> tuple[int, int] | None:

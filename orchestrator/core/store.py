@@ -100,6 +100,7 @@ class InstanceRow:
     tasks: list | None = None
     timers: list | None = None
     head_json: str | None = None  # the head document as stored, read with the row; parsed only on a cache miss
+    told: list | None = None  # what the step that wrote the row told the client at once (None: not known)
 
 
 INSTANCES = Instance.__table__

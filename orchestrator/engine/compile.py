@@ -11,6 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from . import payloads
 from . import settings as package_settings
 from .measurements import field_problems, plausible, score_problems
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
@@ -77,7 +78,7 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
     problems += setting_problems
     if main:
         problems += check_texts(settings, content, processes[main][1].get("name"))
-    declared, message_problems = package_settings.messages(bpmn, forms)
+    declared, message_problems = payloads.messages(bpmn, forms)
     problems += message_problems
     if problems:
         raise PackageInvalid(problems)

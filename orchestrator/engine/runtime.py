@@ -220,13 +220,22 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
-    """The names of the messages some waiting task would catch (an event-based gateway waits on several)."""
+    """The names of the messages some waiting task would catch (an event-based gateway waits on several), and,
+    while the process runs, those that start one of its event subprocesses."""
     names = set()
     for task in workflow.get_tasks(state=TaskState.WAITING):
-        event = getattr(task.task_spec, "event_definition", None)
-        events = event.event_definitions if isinstance(event, MultipleEventDefinition) else [event]
-        names |= {e.name for e in events if isinstance(e, BaseMessageEventDefinition)}
+        names |= _message_names(getattr(task.task_spec, "event_definition", None))
+    if not workflow.is_completed():
+        for name in getattr(workflow.spec.start, "trigger_specs", ()):
+            spec = workflow.subprocess_specs.get(name)
+            for start in getattr(spec, "bpmn_start_events", ()) if spec is not None else ():
+                names |= _message_names(start.event_definition)
     return names
+
+
+def _message_names(event) -> set[str]:
+    events = event.event_definitions if isinstance(event, MultipleEventDefinition) else [event]
+    return {e.name for e in events if isinstance(e, BaseMessageEventDefinition)}
 
 
 @_guarded

@@ -38,8 +38,9 @@ def pathways():
 def pathway(instance_id: int):
     instance = guard.instance_for(instance_id)
     access.record(instance.client_id, "instance", instance.id, access.purpose())
+    told = notify.unread_told(instance.client_id, instance.id) if request.args.get("measured") else []
     queries.mark_notifications_read("client", instance.client_id, instance.id)
-    return render_template("web/client/pathway.html", line=timeline.of(instance), kinds=KINDS, errors={})
+    return render_template("web/client/pathway.html", line=timeline.of(instance), kinds=KINDS, errors={}, told=told)
 
 
 @blp.route("/pathways/<int(max=2147483647):instance_id>/measurements", methods=["POST"])
