@@ -218,3 +218,64 @@ def test_deploy_reads_calendar_helpers_with_literal_arguments(ctx, kind, express
     with pytest.raises(PackageInvalid) as refused:
         deploy_bpmn("huono", timer_process("huono", kind, expression.replace('"', "&quot;")))
     assert reason in str(refused.value) and "ajastin" in str(refused.value)
+
+
+def test_the_second_03_30_of_an_autumn_night_moves_on_by_the_hours_added():
+    """On the night the clocks go back, 03:30 comes twice; hours added to the second one count from it, so an
+    hourly or quarter-hourly series keeps moving forward."""
+    second = datetime(2025, 10, 26, 1, 30, tzinfo=UTC)  # 03:30+02:00, after the clocks went back
+    assert calendar.add(second, "PT0S", HELSINKI) == second
+    assert calendar.add(second, "PT1H", HELSINKI) - second == timedelta(hours=1)
+    at, seen = datetime(2025, 10, 25, 23, 0, tzinfo=UTC), []
+    for _ in range(12):
+        at = calendar.add(at, "PT15M", HELSINKI)
+        seen.append(at)
+    assert [b - a for a, b in zip(seen, seen[1:], strict=False)] == [timedelta(minutes=15)] * 11
+    assert calendar.add(second, "P1D", HELSINKI) == local("2025-10-27 03:30").astimezone(UTC)  # a day: the wall clock
+
+
+@pytest.mark.parametrize("duration", ["P1.5DT2H", "P0.5MT1H", "PT1.5H30M", "P1W2D", "P9999Y", "", "1DP", "P"])
+def test_a_duration_the_engine_would_misread_is_refused(duration):
+    with pytest.raises(calendar.CalendarError):
+        calendar.add(local("2026-01-05 09:00"), duration, HELSINKI)
+
+
+@pytest.mark.parametrize("duration", ["P1.5D", "PT1.5H", "P2W", "P1DT12H", "P3M", "P0D", "P1Y2M3DT4H5M6S"])
+def test_durations_the_engine_reads_whole_are_taken(duration):
+    assert calendar.add(local("2026-01-05 09:00"), duration, HELSINKI) >= local("2026-01-05 09:00")
+
+
+def test_two_clock_times_on_a_spring_night_come_in_order():
+    # 03:30 does not exist on 29 March 2026 in Helsinki (it is 04:30); 04:15 comes first
+    assert shown(calendar.next_at(local("2026-03-29 02:50"), HELSINKI, ["03:30", "04:15"])) == "2026-03-29 04:15 +0300"
+
+
+@pytest.mark.parametrize("word", ["today", "tomorrow", "lapsi", "m"])
+def test_only_weekday_names_are_weekdays(word):
+    with pytest.raises(calendar.CalendarError, match=word):
+        calendar.weekdays(word)
+
+
+@pytest.mark.parametrize(("where", "value", "reason"), [
+    ("dueIn", "P1W2D", "is not an ISO-8601 duration"),
+    ("dueIn", "P9999Y", "longer than a pathway can wait"),
+    ("timer", "P1.5DT2H", "a decimal only in its last part"),
+])
+def test_deploy_refuses_durations_the_engine_would_misread(ctx, where, value, reason):
+    from orchestrator.engine import PackageInvalid
+    if where == "dueIn":
+        bpmn = timer_process("kesto", "timeDuration", "&quot;PT1M&quot;",
+                             task_props=f'<spiffworkflow:property name="dueIn" value="{value}"/>')
+    else:
+        bpmn = timer_process("kesto", "timeDuration", f"&quot;{value}&quot;")
+    with pytest.raises(PackageInvalid) as refused:
+        deploy_bpmn("kesto", bpmn)
+    assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize("expression", ['plan_at(1000000000000, "07:00")', 'next_at("07:00", after="P9999Y")',
+                                        'plan_at("P99999999999D", "07:00")'])
+def test_deploy_refuses_calendar_helpers_beyond_the_calendar(ctx, expression):
+    from orchestrator.engine import PackageInvalid
+    with pytest.raises(PackageInvalid):
+        deploy_bpmn("kaukana", timer_process("kaukana", "timeDate", expression.replace('"', "&quot;")))

@@ -362,3 +362,34 @@ def test_a_step_that_sets_an_earlier_timer_rearms_the_wake_up(api, app, ctx):
     finally:
         scheduler.shutdown()
     assert fired(instance["id"]) == ["ajastin"]
+
+
+def test_a_task_inside_a_subprocess_whose_deadline_passed_is_missed(api, clock, ctx):
+    from .fixtures.builders import HEAD, TAIL
+    bpmn = HEAD + """<bpmn:process id="jakso" name="jakso" isExecutable="true">
+  <bpmn:startEvent id="alku"/>
+  <bpmn:subProcess id="viikko">
+    <bpmn:startEvent id="viikko_alkaa"/>
+    <bpmn:userTask id="mittaa" name="Mittaa"/>
+    <bpmn:endEvent id="viikko_loppuu"/>
+    <bpmn:sequenceFlow id="s1" sourceRef="viikko_alkaa" targetRef="mittaa"/>
+    <bpmn:sequenceFlow id="s2" sourceRef="mittaa" targetRef="viikko_loppuu"/>
+  </bpmn:subProcess>
+  <bpmn:boundaryEvent id="viikko_ohi" attachedToRef="viikko" cancelActivity="true">
+    <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P1D"</bpmn:timeDuration>
+    </bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:userTask id="jatko" name="Jatko"/>
+  <bpmn:endEvent id="loppu"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="alku" targetRef="viikko"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="viikko" targetRef="jatko"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="viikko_ohi" targetRef="jatko"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="jatko" targetRef="loppu"/>
+</bpmn:process>""" + TAIL
+    instance = start(api, "jakso", bpmn)
+    assert open_tasks(instance["id"]) == ["mittaa"]
+    assert move_to(START + timedelta(days=1, seconds=1)) == 1
+    assert open_tasks(instance["id"]) == ["jatko"]
+    db.session.expire_all()
+    mittaa = db.session.scalar(select(HumanTask).where(HumanTask.spec == "mittaa"))
+    assert mittaa.state == "missed"

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, literal, select, update
 from .. import engine
 from ..models import HumanTask, Instance, Notification, Timer
 from . import _compiled
-from .database import insert_rows, upsert
+from .database import core, insert_rows, upsert
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
 def _plain(value) -> str:
@@ -114,6 +114,7 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
         if closed.get(task_id) == "cancelled":
             closed[task_id] = "missed"
     _close(closed, actor, at)
+    _missed_within(info, fired, [task_id for task_id, state in closed.items() if state == "cancelled"])
     insert_rows(HumanTask, new_tasks)
     upsert(Timer, timers, ["id"], ["due_at", "spec", "kind"])
     gone = set(deleted) & timer_ids
@@ -137,6 +138,17 @@ def _missed(info, fired: list) -> list[str]:
                 and not info.task_meta.get(meta["attached_to"], {}).get("diary"):
             found.append(engine.runtime.attached_task_id(timer, meta["attached_to"]))
     return [task_id for task_id in found if task_id]
+
+
+def _missed_within(info, fired: list, cancelled: list[str]) -> None:
+    """The tasks inside a subprocess whose deadline passed (its interrupting timer fired): missed too."""
+    if not cancelled:
+        return
+    ended = {info.task_meta.get(engine.view(t).spec, {}).get("attached_to") for t in fired
+             if info.task_meta.get(engine.view(t).spec, {}).get("interrupting")}
+    specs = [spec for spec, meta in info.task_meta.items() if ended & set(meta.get("within") or ())]
+    if specs:
+        core().execute(update(TASKS).where(TASKS.c.id.in_(cancelled), TASKS.c.spec.in_(specs)).values(state="missed"))
 
 
 def _hears(instance, info, role: str | None, groups: list[str]) -> tuple[str, str | None] | None:

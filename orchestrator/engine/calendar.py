@@ -20,8 +20,11 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
-            "ma": 0, "ti": 1, "ke": 2, "to": 3, "pe": 4, "la": 5, "su": 6}
+WEEKDAYS = {name: day for day, names in enumerate((
+    ("mon", "monday", "ma", "maanantai", "mån", "måndag"), ("tue", "tuesday", "ti", "tiistai", "tis", "tisdag"),
+    ("wed", "wednesday", "ke", "keskiviikko", "ons", "onsdag"), ("thu", "thursday", "to", "torstai", "tor", "torsdag"),
+    ("fri", "friday", "pe", "perjantai", "fre", "fredag"), ("sat", "saturday", "la", "lauantai", "lör", "lördag"),
+    ("sun", "sunday", "su", "sunnuntai", "sön", "söndag"))) for name in names}
 CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 
 
@@ -30,13 +33,32 @@ class CalendarError(ValueError):
 
 
 def parse(duration: str) -> dict:
-    """An ISO-8601 duration's parts (years, months, weeks, days, hours, minutes, seconds), as SpiffWorkflow reads it."""
-    if not isinstance(duration, str):
-        raise CalendarError(f"{duration!r} is not an ISO-8601 duration such as \"P1W\" or \"PT12H\"")
+    """An ISO-8601 duration's parts (years, months, weeks, days, hours, minutes, seconds), as SpiffWorkflow reads it.
+
+    Only what SpiffWorkflow reads whole is taken: a decimal in the last part alone (``P1.5D``, ``PT1.5H``, not
+    ``P1.5DT2H``), weeks alone (``P2W``, not ``P1W2D``), and at most a century of anything."""
+    if not isinstance(duration, str) or not DURATION.match(duration) or _decimal_before_last(duration):
+        raise CalendarError(f"{duration!r} is not an ISO-8601 duration such as \"P1W\", \"P1DT12H\" or \"PT1.5H\" "
+                            "(a decimal only in its last part, weeks alone)")
     try:
-        return TimerEventDefinition.parse_iso_duration(duration)
+        parts = TimerEventDefinition.parse_iso_duration(duration)
     except Exception:  # noqa: BLE001 - SpiffWorkflow says only "Invalid duration"
         raise CalendarError(f"'{duration}' is not an ISO-8601 duration such as \"P1W\" or \"PT12H\"") from None
+    if any(value > LIMITS[key] for key, value in parts.items()):
+        raise CalendarError(f"'{duration}' is longer than a pathway can wait (at most {LIMITS['years']:,} years)")
+    return parts
+
+
+DURATION = re.compile(r"^P(?!$)(?:(\d+(?:[.,]\d+)?W)|(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?D)?"
+                      r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?)$")
+LIMITS = {"years": 100, "months": 1200, "weeks": 5218, "days": 36525, "hours": 876600, "minutes": 52596000,
+          "seconds": 3155760000}
+
+
+def _decimal_before_last(duration: str) -> bool:
+    """Whether a part other than the last has a decimal (SpiffWorkflow would drop it without a word)."""
+    numbers = re.findall(r"\d+(?:[.,]\d+)?", duration)
+    return any(("." in n or "," in n) for n in numbers[:-1])
 
 
 def wall(local: datetime, zone: ZoneInfo) -> datetime:
@@ -51,15 +73,19 @@ def add(start: datetime, duration: str, zone: str | ZoneInfo) -> datetime:
     parts = parse(duration)
     months = parts.get("years", 0) * 12 + parts.get("months", 0)
     days = parts.get("weeks", 0) * 7 + parts.get("days", 0)
-    local = start.astimezone(zone).replace(tzinfo=None)
     whole_months, part_month = divmod(months, 1)
-    local = _add_months(local, int(whole_months))
-    elapsed = timedelta(days=part_month * monthrange(local.year, local.month)[1]) if part_month else timedelta()
     whole_days, part_day = divmod(days, 1)
-    local += timedelta(days=int(whole_days))
-    elapsed += timedelta(days=part_day, hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
-                         seconds=parts.get("seconds", 0))
-    return wall(local, zone) + elapsed
+    try:
+        if whole_months or whole_days:  # on the wall clock
+            local = _add_months(start.astimezone(zone).replace(tzinfo=None), int(whole_months))
+            base = wall(local + timedelta(days=int(whole_days)), zone)
+        else:  # no date to move: the instant itself (the second 03:30 of an autumn night stays the second)
+            local, base = start.astimezone(zone).replace(tzinfo=None), start.astimezone(UTC)
+        elapsed = timedelta(days=part_month * monthrange(local.year, local.month)[1]) if part_month else timedelta()
+        return base + elapsed + timedelta(days=part_day, hours=parts.get("hours", 0),
+                                          minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0))
+    except (ValueError, OverflowError):
+        raise CalendarError(f"'{duration}' from {start:%Y-%m-%d} falls outside the calendar") from None
 
 
 def _add_months(local: datetime, months: int) -> datetime:
@@ -83,8 +109,7 @@ def weekdays(value) -> set[int]:
     names = value.split(",") if isinstance(value, str) else list(value or [])
     found = set()
     for name in names:
-        key = str(name).strip().lower()
-        day = WEEKDAYS.get(key[:3], WEEKDAYS.get(key[:2]))
+        day = WEEKDAYS.get(str(name).strip().lower())
         if day is None:
             raise CalendarError(f"{name!r} is not a weekday such as \"mon\" or \"ma\"")
         found.add(day)
@@ -108,10 +133,9 @@ def next_at(now: datetime, zone: str | ZoneInfo, times, on=None, after: str | No
         day = today + timedelta(days=offset)
         if day.weekday() not in days:
             continue
-        for hour in hours:
-            at = wall(datetime.combine(day, hour), zone)
-            if at > now:
-                return at
+        later = [at for at in (wall(datetime.combine(day, hour), zone) for hour in hours) if at > now]
+        if later:  # the earliest: on a spring night two clock times may fall on the same instant, or swap
+            return min(later)
     raise CalendarError("no such time within a week")  # unreachable: every weekday recurs within eight days
 
 
@@ -123,6 +147,8 @@ def plan_at(started: datetime, zone: str | ZoneInfo, offset, at: str) -> datetim
     if isinstance(offset, bool) or not isinstance(offset, int | str):
         raise CalendarError(f"{offset!r} is not a day of the plan: give a number of days or a duration such as \"P1W\"")
     if isinstance(offset, int):
+        if not 0 <= offset <= LIMITS["days"]:
+            raise CalendarError(f"day {offset} of the plan: give a day from 0 to {LIMITS['days']:,}")
         day = first + timedelta(days=offset)
     else:
         parts = parse(offset)

@@ -32,6 +32,7 @@ class TaskMeta:
     content: str | None = None  # a manual task's Markdown page in the package
     diary: str | None = None  # a user task taking repeated entries: food or exercise
     planned: str | None = None  # how many times the pathway plans the task (a series of readings), as written
+    within: list[str] = field(default_factory=list)  # the subprocesses it is in, innermost first
     line: int | None = None
 
     def as_dict(self) -> dict:
@@ -106,6 +107,7 @@ def task_meta(node: etree._Element, lane: str | None) -> TaskMeta:
         content=spiff.get("content") or camunda.get("content"),
         diary=spiff.get("diary") or camunda.get("diary"),
         planned=spiff.get("planned") or camunda.get("planned"),
+        within=[p.get("id") for p in node.iterancestors(f"{{{NS['bpmn']}}}subProcess")],
         line=node.sourceline,
     )
 

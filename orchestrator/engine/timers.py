@@ -14,10 +14,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from . import calendar
 
-DURATION = re.compile(
-    r"^P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
-    r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?$"
-)
 KINDS = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
 MIN_CYCLE_SECONDS = 60
 
@@ -32,12 +28,21 @@ def _is_date(text: str) -> bool:
 
 def check_literal(kind: str, value: str) -> str | None:
     """Return why a literal timer value is invalid, or None when SpiffWorkflow can use it."""
-    if kind == "duration" and not DURATION.match(value):
-        return f"'{value}' is not an ISO-8601 duration such as \"P3D\" or \"PT12H\""
+    if kind == "duration":
+        return _check_duration(value)
     if kind == "date" and not _is_date(value):
         return f"'{value}' is not an ISO-8601 date-time such as \"2026-12-01T09:00:00+02:00\""
     if kind == "cycle":
         return _check_cycle(value)
+    return None
+
+
+def _check_duration(value: str) -> str | None:
+    """A duration as the calendar reads it, tried from a fixed date (a century on is still on the calendar)."""
+    try:
+        calendar.add(datetime(2026, 1, 5, 9, tzinfo=UTC), value, "UTC")
+    except calendar.CalendarError as exc:
+        return str(exc)
     return None
 
 
@@ -46,7 +51,7 @@ def _check_cycle(value: str) -> str | None:
     if len(parts) not in (2, 3) or not re.fullmatch(r"R\d*", parts[0]):
         return f"'{value}' is not an ISO-8601 cycle such as \"R3/P1D\""
     for part in parts[1:]:
-        if not (DURATION.match(part) or _is_date(part)):
+        if not (_check_duration(part) is None or _is_date(part)):
             return f"'{value}' is not an ISO-8601 cycle: '{part}' is neither a duration nor a date-time"
     try:
         seconds = TimerEventDefinition.parse_iso_recurring_interval(value)[2].total_seconds()
@@ -99,8 +104,6 @@ def _check_helper(node: ast.AST) -> str | None:
             return "plan_at takes a day of the plan and a time of day, e.g. plan_at(7, \"07:00\")"
         else:
             calendar.plan_at(at, "UTC", *args)
-    except calendar.CalendarError as exc:
-        return f"{node.func.id}: {exc}"
-    except TypeError as exc:
+    except (ValueError, OverflowError, TypeError) as exc:  # CalendarError is a ValueError
         return f"{node.func.id}: {exc}"
     return None
