@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, literal, select, update
 from .. import engine
 from ..models import HumanTask, Instance, Notification, Timer
 from . import _compiled
-from .database import core, insert_rows, upsert
+from .database import insert_rows, upsert
 
 CLIENT_ROLES = {"asiakas", "client", "klient", "kund"}
 def _plain(value) -> str:
@@ -68,6 +68,8 @@ EXISTING = (
 CLOSE = update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(
     state=bindparam("new_state"), completed_at=bindparam("at"), completed_by=bindparam("by"))
 DROP_TIMER = delete(TIMERS).where(TIMERS.c.id == bindparam("timer_id"))
+MISSED_WITHIN = update(TASKS).where(TASKS.c.id == bindparam("task_id"), TASKS.c.spec == bindparam("inner_spec")
+                                    ).values(state="missed")
 
 
 def existing(instance_id: int) -> tuple[set[str], set[str]]:
@@ -147,8 +149,8 @@ def _missed_within(info, fired: list, cancelled: list[str]) -> None:
     ended = {info.task_meta.get(engine.view(t).spec, {}).get("attached_to") for t in fired
              if info.task_meta.get(engine.view(t).spec, {}).get("interrupting")}
     specs = [spec for spec, meta in info.task_meta.items() if ended & set(meta.get("within") or ())]
-    if specs:
-        core().execute(update(TASKS).where(TASKS.c.id.in_(cancelled), TASKS.c.spec.in_(specs)).values(state="missed"))
+    _compiled.execute_many(MISSED_WITHIN, ({"task_id": task_id, "inner_spec": spec}
+                                           for task_id in cancelled for spec in specs))
 
 
 def _hears(instance, info, role: str | None, groups: list[str]) -> tuple[str, str | None] | None:
