@@ -6,7 +6,7 @@ FLASK := POLKU_ENV=$${POLKU_ENV:-development} $(VENV)/bin/flask --app orchestrat
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-metrics install install-test messages clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-inbox bench-metrics install install-test messages clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -59,6 +59,10 @@ test-postgres: install-test
 ## bench: the completion benchmark (real HTTP server on loopback)
 bench: install-test
 	$(PY) benchmarks/complete_tasks.py
+
+## bench-inbox: the team inbox with 10,000 open tasks against a trivial signed-in page
+bench-inbox: install-test
+	$(PY) benchmarks/inbox.py
 
 ## bench-metrics: the dashboards on 100,000 instances and 2,000,000 events in a throwaway PostgreSQL
 bench-metrics: install-test

@@ -66,9 +66,9 @@ def test_a_chart_renders_with_its_styles_under_the_page_s_own_policy(app, pathwa
         submit(page, "form[action='/sign-in/test'] button[type=submit]")
         page.goto(f"{base}/me/pathways/{pathways['pressure']}")
         charts = page.locator("figure.chart img.chart-image")
-        expect(charts).to_have_count(2)
+        expect(charts).to_have_count(1)  # blood pressure: both readings in one chart
         expect(charts.first).to_be_visible()
-        assert charts.first.get_attribute("alt").startswith("Yläpaine: 3 mittausta, viimeisin 131 mmHg")
+        assert charts.first.get_attribute("alt").startswith("Yläpaine")  # the trend in words
         assert charts.first.evaluate("img => img.complete && img.naturalWidth") == 640  # the SVG loaded and drew
         box = charts.first.bounding_box()
         assert box["width"] > 200 and box["height"] > 100
@@ -76,6 +76,7 @@ def test_a_chart_renders_with_its_styles_under_the_page_s_own_policy(app, pathwa
         rows = page.locator("figure.chart table").first.locator("tbody tr")
         expect(rows).to_have_count(3)
         expect(rows.nth(1)).to_contain_text("142")
+        expect(rows.nth(1)).to_contain_text("90")  # the diastolic of the same reading, in the same row
         assert refused == []
 
 

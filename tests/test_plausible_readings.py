@@ -107,8 +107,9 @@ def test_the_blood_pressure_page_refuses_a_systolic_below_its_diastolic_and_keep
     assert errors_on(page, "systolinen_1", "diastolinen_1") == {"systolinen_1": f"Error: {NOT_ABOVE}",
                                                                 "diastolinen_1": f"Error: {NOT_ABOVE}"}
     body = text(page)
-    assert f'<a href="#f-systolinen_1">{FIRST[0]}: {NOT_ABOVE}</a>' in body  # in the summary, for each field
-    assert f'<a href="#f-diastolinen_1">{FIRST[1]}: {NOT_ABOVE}</a>' in body
+    # in the summary, for each field (its label in the pathway's language)
+    assert f'<a href="#f-systolinen_1"><span lang="fi">{FIRST[0]}</span>: {NOT_ABOVE}</a>' in body
+    assert f'<a href="#f-diastolinen_1"><span lang="fi">{FIRST[1]}</span>: {NOT_ABOVE}</a>' in body
     html = lxml.html.fromstring(page.get_data(as_text=True))
     assert [html.get_element_by_id(f"f-{n}").get("value") for n in reading()] == ["80", "120", "126", "80"]
     assert html.get_element_by_id("f-huomiot").text_content() == "Mittasin istuen"
@@ -199,12 +200,13 @@ def test_free_blood_pressure_readings_are_refused_when_they_cannot_be_right(on, 
                           (alone, "Enter both Yläpaine and Alapaine.")):
         body = text(page)
         for key, label in (("systolic", "Yläpaine"), ("diastolic", "Alapaine")):
-            assert f'<a href="#measure-{key}">{label}: {message}</a>' in body
+            assert f'<a href="#measure-{key}"><span lang="fi">{label}</span>: {message}</a>' in body
             assert (f'<p class="error-message" id="measure-{key}-error"><span class="error-prefix">Error:</span> '
                     f'{message}</p>') in body
     assert 'id="measure-systolic" name="systolic" inputmode="decimal" autocomplete="off" value="128"' in text(alone)
     unread = text(aino.post(url, {"systolic": "128/82", "diastolic": "82"}))
-    assert '<a href="#measure-systolic">Yläpaine: Enter a whole number, for example 128.</a>' in unread
+    assert '<a href="#measure-systolic"><span lang="fi">Yläpaine</span>: Enter a whole number, for example 128.</a>' \
+        in unread
     assert "measure-diastolic-error" not in unread  # typed, and fine: not told to enter both
     assert observations() == []
 
@@ -229,8 +231,8 @@ def test_a_free_weight_out_of_range_or_not_a_number_says_what_to_enter(on, aino,
     far = text(aino.post(url, {"weight": "400 kg"}))
     words = text(aino.post(url, {"weight": "83,1 kiloa", "waist": "92 cm"}))
 
-    assert '<a href="#measure-weight">Paino: Enter a value between 20 and 350 kg.</a>' in far
-    assert '<a href="#measure-weight">Paino: Enter a number, for example 83.1.</a>' in words
+    assert '<a href="#measure-weight"><span lang="fi">Paino</span>: Enter a value between 20 and 350 kg.</a>' in far
+    assert '<a href="#measure-weight"><span lang="fi">Paino</span>: Enter a number, for example 83.1.</a>' in words
     assert "between" not in words and "measure-waist-error" not in words
     finnish = text(web_as("asiakas-123").post(url, {"weight": "83.1 kiloa"}))
     assert re.search(r'id="measure-weight-error">.*?\b83,1\.</p>', finnish)  # the example written the Finnish way

@@ -249,14 +249,21 @@ class MetricQuerySchema(Schema):
     pathway = fields.String(validate=validate.Length(max=100))
     version = fields.Integer(validate=validate.Range(min=1, max=2147483647))
     quarter = fields.String(validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="a quarter such as 2027-Q1"))
-    start = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
-    end = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
+    start = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)),
+                        metadata={"description": "the first day counted (from midnight in the service's zone)"})
+    end = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)),
+                      metadata={"description": "the first day NOT counted: the period is [start, end), end exclusive"})
 
 
 class MetricSchema(Schema):
-    key = fields.String()
+    key = fields.String(metadata={"description": (
+        "response_rate: client forms that are not diaries, asked in the period, answered ÷ (answered + missed); "
+        "open and cancelled ones do not count. content_views: one per person, page and day. within_promise: "
+        "client messages sent in the period whose reply-by time has passed or that were replied to, replied "
+        "by it. Outcomes (answered, replied) as known when the report is made. See the README's Metrics.")})
     unit = fields.Function(lambda m: m.definition.unit)
-    value = fields.Float(allow_none=True)
+    value = fields.Function(lambda m: m.value if m.value is None or m.definition.unit != "count" else int(m.value),
+                            metadata={"description": "an integer for counts (unit count), else a number"})
     basis = fields.Integer(metadata={"description": "how many rows the value is computed from"})
     target = fields.Float(allow_none=True)
     attainment_percent = fields.Function(

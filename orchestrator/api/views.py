@@ -20,11 +20,14 @@ class Detail:
 def instance_state(instance, **extra) -> Detail:
     """The instance as a step leaves it: open tasks, waiting timers, messages it can take."""
     tasks, timers = getattr(instance, "tasks", None), getattr(instance, "timers", None)
+    # What its last step left it able to take; an instance no step has touched since that was kept: what the
+    # version declares.
+    waiting = getattr(instance, "waiting_for", None)
     return Detail(
         instance,
         tasks=queries.instance_tasks(instance.id) if tasks is None else tasks,
         timers=queries.instance_timers(instance.id) if timers is None else timers,
-        waiting_for=instance.messages if instance.status == "running" else [],
+        waiting_for=(instance.messages if waiting is None else waiting) if instance.status == "running" else [],
         **extra,
     )
 

@@ -1,9 +1,11 @@
 """The access log: every response that shows a client's data writes one row (Act 703/2023)."""
 
 from flask import request
+from sqlalchemy import or_, select
 
 from ..clock import now
 from ..core.database import insert_rows, write
+from ..extensions import db
 from ..models import AccessLog, Disclosure
 from . import sessions
 
@@ -27,6 +29,15 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
                                  "route": (request.endpoint or request.path)[:200]}
                                 for client_id, object_id in shown.items()])
     done["access_logged"] = True
+
+
+def viewed_by_others(client_id: str, person_id: int | None, limit: int = 200) -> list[AccessLog]:
+    """Who has viewed a client's data, newest first, leaving out the client's own views (``person_id``): the
+    client asks who else has processed it, and their own visits would bury the answer."""
+    query = select(AccessLog).where(AccessLog.client_id == client_id)
+    if person_id is not None:
+        query = query.where(or_(AccessLog.person_id.is_(None), AccessLog.person_id != person_id))
+    return list(db.session.scalars(query.order_by(AccessLog.id.desc()).limit(limit)))
 
 
 def purpose() -> str:

@@ -23,11 +23,11 @@ def page_of(task: HumanTask) -> tuple[str, str] | None:
     return name, pages.get(name, "")
 
 
-def count_view(instance: Instance, page: str, role: str) -> None:
-    """One view of a page, by a client or a professional."""
+def count_view(instance: Instance, page: str, role: str, viewer: str | None = None) -> None:
+    """One view of a page, by a client or a professional (``viewer``: who, as the access log names them)."""
     with write():
         db.session.add(ContentView(instance_id=instance.id, pathway_key=instance.pathway, page=page, role=role,
-                                   at=now()))
+                                   viewer=viewer, at=now()))
 
 
 def view_counts(pathway_key: str) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """A client's own data as a FHIR R4 Bundle: a CarePlan for each pathway, a QuestionnaireResponse for each
-set of answers, an Observation (LOINC) for each measurement, a Communication for each message.
+set of answers (questions and chosen options in the words the pages show), an Observation (LOINC) for each
+measurement, a Communication for each message.
 
 The client is ``Patient/<client id>``: the opaque id Polku names them by, never the identity code.
 """
@@ -14,6 +15,7 @@ from ..core.answers import form_of
 from ..engine.measurements import KINDS
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Message, Observation
+from ..web.answers import Answer, in_words  # the display texts the pages show
 
 STATUS = {"running": "active", "incident": "on-hold", "completed": "completed", "cancelled": "revoked"}
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
@@ -55,18 +57,23 @@ def _answered(instance_id: int) -> list[tuple[HumanTask, Event]]:
 
 
 def _response(task: HumanTask, event: Event, patient: dict, plan: str) -> dict:
-    schema = form_of(task)["form_schema"] or {}
-    properties = schema.get("properties") or {}
-    items = [_item(name, (properties.get(name) or {}).get("title") or name, value)
-             for name, value in event.data["answers"].items()]
+    sent = event.data["answers"]
+    items = [_item(answer, sent[answer.name]) for answer in in_words(form_of(task), sent)]
     return {"resourceType": "QuestionnaireResponse", "id": f"polku-{task.id}", "status": "completed",
             "questionnaire": f"urn:polku:form:{task.pathway_key}:{task.form}", "subject": patient,
             "basedOn": [{"reference": plan}], "authored": _time(event.at), "item": items}
 
 
-def _item(name: str, text: str, value) -> dict:
+def _item(answer: Answer, value) -> dict:
+    """One question as the form asks it; a choice coded by the option's stored value, shown by its title."""
     values = value if isinstance(value, list) else [value]
-    return {"linkId": name, "text": text, "answer": [_answer(v) for v in values if v is not None]}
+    if answer.chosen and not isinstance(value, bool):
+        given = [{"valueCoding": {"code": code, "display": title}} for code, title in answer.chosen]
+    elif any(isinstance(v, dict) for v in values):  # rows of answers, in words
+        given = [{"valueString": answer.text}]
+    else:
+        given = [_answer(v) for v in values if v is not None]
+    return {"linkId": answer.name, "text": answer.question, "answer": given}
 
 
 def _answer(value) -> dict:

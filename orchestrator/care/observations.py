@@ -55,20 +55,44 @@ def _as_read(key: str, value: float) -> int | float:
 
 @dataclass
 class Series:
-    """One kind of measurement over time, with the pathway's target range for it when it sets one."""
+    """One kind of measurement over time, with the pathway's target range for it when it sets one, and the
+    series read with it (blood pressure: the diastolic with the systolic), which its chart draws too."""
 
     kind: Kind
     points: list[tuple[datetime, float]] = field(default_factory=list)
     target: tuple[float, float] | None = None
+    pair: "Series | None" = None
+
+    @property
+    def lines(self) -> list["Series"]:
+        """What one chart draws: this series, and the one read with it."""
+        return [self] + ([self.pair] if self.pair else [])
+
+    def outside(self, value: float) -> str | None:
+        """Where a value lies against the target range: ``"above"``, ``"below"``, or None (within, or no target)."""
+        if self.target is None:
+            return None
+        low, high = self.target
+        return "above" if value > high else "below" if value < low else None
+
+    def rows(self) -> list[tuple[datetime, list[float | None]]]:
+        """The chart's values as a table: a row per time measured, a value (or None) per line."""
+        values = [dict(line.points) for line in self.lines]
+        return [(at, [found.get(at) for found in values]) for at in sorted({at for found in values for at in found})]
 
 
 def series(instance_id: int, targets: dict) -> list[Series]:
-    """The instance's measurements, a series per kind, each oldest first."""
-    found: dict[str, Series] = {}
+    """The instance's measurements, a series per kind, each oldest first; a kind with a target is there before its
+    first reading (empty). A kind read in a pair comes as the ``pair`` of the pair's first kind (blood pressure)."""
+    found = {key: Series(KINDS[key], target=tuple(targets[key])) for key in KINDS if key in targets}
     rows = db.session.scalars(select(Observation).where(Observation.instance_id == instance_id)
                               .order_by(Observation.measured_at, Observation.id))
     for row in rows:
         line = found.setdefault(row.kind, Series(KINDS[row.kind], target=tuple(targets[row.kind])
                                                  if row.kind in targets else None))
         line.points.append((row.measured_at, row.value))
-    return [found[key] for key in KINDS if key in found]
+    paired = {line.kind.pair for line in found.values() if line.kind.pair in found}
+    for line in found.values():
+        if line.kind.pair in paired:
+            line.pair = found[line.kind.pair]
+    return [found[key] for key in KINDS if key in found and key not in paired]

@@ -3,7 +3,7 @@
 import json
 from datetime import datetime
 
-from sqlalchemy import Text, bindparam, cast, or_, select, update
+from sqlalchemy import Text, bindparam, case, cast, func, or_, select, update
 
 from ..clock import now
 from ..extensions import db
@@ -189,17 +189,69 @@ def completion(task_id: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.task_id == task_id, Event.kind == "task_completed"))
 
 
-def team_tasks(teams: set[str], me: str) -> list:
-    """Open professional tasks of the given care teams (and any assigned to ``me``), soonest due first.
+INBOX_PAGE = 50  # tasks on one page of the team inbox
 
-    Rows carry the instance's client id; the inbox filters them further on the page.
-    """
+
+def team_inbox(teams: set[str], version_ids: list[int]) -> list:
+    """The conditions of a care team's inbox: open professional tasks of ``teams`` (the task's lane or a
+    candidate group) on instances of a client, of the versions the teams follow (``version_ids``)."""
     c = TASK_COLUMNS
-    stmt = (select(HumanTask.__table__, Instance.client_id)
-            .join(Instance, Instance.id == c.instance_id)
-            .where(c.state == "open", c.audience == "professional",
-                   or_(c.role.in_(sorted(teams)), c.assignee == me, *_in_candidate_groups(teams))))
-    return list(core().execute(stmt.order_by(*INBOX_ORDER).limit(500)).mappings())
+    return [c.state == "open", c.audience == "professional", Instance.client_id.is_not(None),
+            Instance.version_id.in_(version_ids), or_(c.role.in_(sorted(teams)), *_in_candidate_groups(teams))]
+
+
+def client_matches(query: str):
+    """A client by internal id or by a part of their name."""
+    query = query.strip()
+    named = select(Person.client_id).where(Person.client_id.is_not(None),
+                                           Person.name.ilike(f"%{_like(query)}%", escape="\\"))
+    return or_(Instance.client_id == query, Instance.client_id.in_(named))
+
+
+def client_id_by_code(code: str) -> str | None:
+    """The internal id of whoever has this personal identity code (as stored: compact, upper case)."""
+    return db.session.scalar(select(Person.client_id).where(Person.personal_identity_code == code))
+
+
+def _inbox_rows(where: list):
+    return (select(HumanTask.__table__, Instance.client_id, PathwayVersion.name.label("pathway_name"))
+            .join(Instance, Instance.id == TASK_COLUMNS.instance_id)
+            .join(PathwayVersion, PathwayVersion.id == Instance.version_id).where(*where))
+
+
+def inbox_page(where: list, page: int, size: int = INBOX_PAGE) -> list:
+    """One page of inbox rows, late first and then soonest due, each with its client id and pathway name."""
+    stmt = _inbox_rows(where).order_by(*INBOX_ORDER, TASK_COLUMNS.id).offset((page - 1) * size).limit(size)
+    return list(core().execute(stmt).mappings())
+
+
+def inbox_counts(where: list, me: str, at: datetime) -> tuple[dict, list[tuple[str, str, int]]]:
+    """How many tasks the inbox has in all, how many are ``me``'s and how many are late, and (key, the
+    latest version's name, open tasks) for each of its pathways, by name: one query."""
+    c = TASK_COLUMNS
+    by_pathway = core().execute(
+        select(c.pathway_key, func.count(), func.count(case((c.assignee == me, 1))),
+               func.count(case((c.due_at < at, 1))))
+        .select_from(HumanTask.__table__).join(Instance, Instance.id == c.instance_id).where(*where)
+        .group_by(c.pathway_key)).all()
+    counts = {"all": sum(r[1] for r in by_pathway), "mine": sum(r[2] for r in by_pathway),
+              "overdue": sum(r[3] for r in by_pathway)}
+    names = {p.key: p.latest.name if p.latest else p.key for p in pathways()}
+    found = sorted(((r[0], names.get(r[0], r[0]), r[1]) for r in by_pathway), key=lambda p: (p[1], p[0]))
+    return counts, found
+
+
+def inbox_total(where: list) -> int:
+    return core().execute(select(func.count()).select_from(HumanTask.__table__)
+                          .join(Instance, Instance.id == TASK_COLUMNS.instance_id).where(*where)).scalar_one()
+
+
+def instances_by_id(ids) -> list[Instance]:
+    return list(db.session.scalars(select(Instance).where(Instance.id.in_(sorted(set(ids))))))
+
+
+def version_ids() -> list[int]:
+    return list(db.session.scalars(select(PathwayVersion.id)))
 
 
 def _in_candidate_groups(teams: set[str]) -> list:

@@ -82,6 +82,9 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", at
     instance.updated_at = at
+    # What it can take now (an integration asks before it sends): only a pathway that declares messages looks.
+    waits = instance.status in ("running", "incident") and instance.messages
+    instance.waiting_for = sorted(engine.runtime.waiting_messages(live.workflow)) if waits else []
     with _compiled.pipelined():  # the writes need no answers: on PostgreSQL they travel together
         changed, changes = store().save(instance, live)
         step.projected = project(instance, store().info(instance.version_id), changed, changes, actor, at,

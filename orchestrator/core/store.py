@@ -92,6 +92,7 @@ class InstanceRow:
     updated_at: datetime
     ended_at: datetime | None
     ends_at: datetime | None = None
+    waiting_for: list | None = None  # the messages it can take now, as the last step left it
     serializer_version: str = engine.SERIALIZER_VERSION  # the state format the row was written in
     pathway: str = ""
     version_number: int = 0
@@ -192,7 +193,7 @@ class WorkflowStore:
             "row_id": instance.id, "expected": instance.lock_version, "head": changes.head,
             "serializer_version": engine.SERIALIZER_VERSION, "lock_version": instance.lock_version + 1,
             "status": instance.status, "incident": instance.incident, "updated_at": instance.updated_at,
-            "ended_at": instance.ended_at,
+            "ended_at": instance.ended_at, "waiting_for": instance.waiting_for,
         }, expect=1, otherwise=lambda: StaleDataError(f"instance {instance.id} was changed by another step"))
         instance.lock_version += 1
         _compiled.execute_many(DELETE_TASK, ({"instance": instance.id, "task": t} for t in changes.deletes))

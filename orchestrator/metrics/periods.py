@@ -4,6 +4,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, case
+
 QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")  # whole label only: "2027-Q1\n" is not a quarter
 BY = ("week", "month", "quarter")
 
@@ -55,3 +57,10 @@ def _next(day: date, by: str) -> date:
     months = 1 if by == "month" else 3
     month = day.month - 1 + months
     return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def which(column, edges: list[datetime]):
+    """In SQL: which period (0, 1, …) between ``edges`` the time in ``column`` falls in; NULL outside them all.
+    A CASE over the boundaries, so the same SQL runs on SQLite and PostgreSQL."""
+    return case(*[(and_(column >= a, column < b), i) for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False))],
+                else_=None)

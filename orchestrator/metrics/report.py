@@ -21,8 +21,10 @@ from sqlalchemy import and_, case, func, select, true
 from .. import clock
 from ..extensions import db
 from ..models import ContentView, HumanTask, Instance, Message, Notification, Pathway, PathwayVersion, Score
+from .asked import answered, asked, decided
 from .tables import table
 from .values import Metric
+from .views import titles, views
 
 REGULAR = 0.8  # a client "answers regularly" who answers at least this share of what was asked
 ALL = ""  # the group ``table`` adds every pathway into for Scope() (no pathway has an empty key)
@@ -46,7 +48,7 @@ class Report:
     start: datetime
     end: datetime
     metrics: dict[str, Metric] = field(default_factory=dict)
-    content: dict[str, int] = field(default_factory=dict)  # views per page
+    content: dict[str, int] = field(default_factory=dict)  # views per page, by its title
     proms: dict[str, "Outcome"] = field(default_factory=dict)  # by PROM scale
 
 
@@ -71,7 +73,7 @@ def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = No
     goals = goals or {}
     group, pathway_of, also = _groups(scope)
     ids = None if scope == Scope() else list(pathway_of)
-    found = Report(scope, start, end, content=_content(scope, ids, start, end), proms=_proms(ids, start, end))
+    found = Report(scope, start, end, content=_content(scope, pathway_of, start, end), proms=_proms(ids, start, end))
     counted = dict(table([start, end], pathway_of, {group: goals}, also)[(group, 0)])
     if scope.version_id is not None:
         # Views carry their pathway's key, not its version: the table counts the whole pathway's, without reading
@@ -106,15 +108,14 @@ def _inside(ids: list[int] | None, column=Instance.version_id):
 
 
 def _answering(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
-    """The share of clients asked a form in the period (questionnaires, measurements, tests) who answered at
-    least ``REGULAR`` of theirs (the response rate over all of them is ``table``'s)."""
-    answered = case((HumanTask.state == "completed", 1), else_=0)
+    """The share of clients with a decided form asked in the period (see ``asked``) who answered at least
+    ``REGULAR`` of theirs (the response rate over all of them is ``table``'s)."""
     rows = db.session.execute(
-        select(func.count(), func.sum(answered))
-        .where(_inside(ids, HumanTask.version_id), HumanTask.audience == "client", HumanTask.form.is_not(None),
-               HumanTask.created_at >= start, HumanTask.created_at < end)
+        select(func.sum(decided()), func.sum(answered()))
+        .where(*asked(ids), HumanTask.created_at >= start, HumanTask.created_at < end)
         .group_by(HumanTask.instance_id)).all()
-    regular = sum(1 for asked, given in rows if (given or 0) >= REGULAR * asked)
+    rows = [(n, given) for n, given in rows if n]
+    regular = sum(1 for n, given in rows if (given or 0) >= REGULAR * n)
     return [Metric("answering_regularly", 100 * regular / len(rows) if rows else None, len(rows))]
 
 
@@ -188,13 +189,13 @@ def _reminders(ids: list[int] | None, start: datetime, end: datetime) -> list[Me
                    about_tasks or 0)]
 
 
-def _content(scope: Scope, ids: list[int] | None, start: datetime, end: datetime) -> dict[str, int]:
-    """Views per page in the period. Views carry their pathway's key: a pathway's are counted without reading
-    an instance, one version's through its instances."""
-    query = (select(ContentView.page, func.count()).where(ContentView.at >= start, ContentView.at < end)
-             .group_by(ContentView.page))
-    if scope.version_id is not None:
-        query = query.join(Instance, Instance.id == ContentView.instance_id).where(_inside(ids))
-    elif scope.pathway is not None:
-        query = query.where(ContentView.pathway_key == scope.pathway)
-    return dict(sorted(tuple(row) for row in db.session.execute(query)))
+def _content(scope: Scope, pathway_of: dict[int, str], start: datetime, end: datetime) -> dict[str, int]:
+    """Views per page in the period (see ``views``), by the page's title. A pathway's are counted by its key,
+    one version's through its instances."""
+    where = None if scope.version_id is None else \
+        ContentView.instance_id.in_(select(Instance.id).where(Instance.version_id == scope.version_id))
+    named = titles(list(pathway_of))
+    found: dict[str, int] = {}
+    for _key, _period, page, n in views([start, end], sorted(set(pathway_of.values())), where, by_page=True):
+        found[named.get(page, page)] = found.get(named.get(page, page), 0) + n
+    return dict(sorted(found.items()))

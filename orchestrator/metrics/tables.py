@@ -13,8 +13,11 @@ from sqlalchemy import and_, case, func, or_, select
 
 from .. import clock
 from ..extensions import db
-from ..models import ContentView, HumanTask, Instance, Message, Score
+from ..models import HumanTask, Instance, Message, PathwayVersion, Score
+from .asked import answered, asked, decided
+from .periods import which
 from .values import DETRACTOR, PROMOTER, Metric, nps_score
+from .views import views
 
 KEYS = ("clients_started", "clients_active", "clients_ended", "response_rate", "within_promise", "nps", "ces",
         "content_views")
@@ -34,21 +37,28 @@ def table(edges: list[datetime], pathway_of: dict[int, str], goals: dict[str, di
         for key, period, name, value in family(edges, versions, pathway_of):
             for group in into[key]:
                 counts[(group, period)][name] += value or 0
-    found = {(key, period): _metrics(counts.get((key, period), {}), goals.get(key) or {})
+    since = _first_deployed(versions, pathway_of)
+    found = {(key, period): _metrics(counts.get((key, period), {}),
+                                     goals.get(key) or {} if edges[period + 1] > since.get(key, edges[0]) else {})
              for key in groups for period in range(len(edges) - 1)}
     _active(found, edges, pathway_of, versions, into)
     return found
 
 
-def _period(column, edges: list[datetime]):
-    """Which period (0, 1, …) the time in ``column`` falls in; NULL outside them all."""
-    return case(*[(and_(column >= a, column < b), i) for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False))],
-                else_=None)
+def _first_deployed(versions: list[int], pathway_of: dict[int, str]) -> dict[str, datetime]:
+    """When each pathway's first version (of those given) was deployed: a period that ended by then has no
+    target, so no light (a pathway is not behind its target before it existed)."""
+    first: dict[str, datetime] = {}
+    for version, at in db.session.execute(select(PathwayVersion.id, PathwayVersion.deployed_at)
+                                          .where(PathwayVersion.id.in_(versions))):
+        key = pathway_of[version]
+        first[key] = min(at, first.get(key, at))
+    return first
 
 
 def _grouped(version_column, time_column, edges, versions, pathway_of, *values, where=()):
     """Rows of (pathway key, period, values…), grouped in the database by version and period."""
-    period = _period(time_column, edges)
+    period = which(time_column, edges)
     query = (select(version_column, period, *values)
              .where(version_column.in_(versions), time_column >= edges[0], time_column < edges[-1], *where)
              .group_by(version_column, period))
@@ -84,12 +94,12 @@ def _active(found: dict, edges, pathway_of: dict[int, str], versions, into: dict
 
 
 def _answers(edges, versions, pathway_of):
-    answered = case((HumanTask.state == "completed", 1), else_=0)
-    for key, period, n, given in _grouped(
-            HumanTask.version_id, HumanTask.created_at, edges, versions, pathway_of, func.count(), func.sum(answered),
-            where=(HumanTask.audience == "client", HumanTask.form.is_not(None))):
-        yield key, period, "asked", n
+    """The response rate's counts: what the client was asked to answer (``asked``), by when it was asked."""
+    for key, period, given, done in _grouped(
+            HumanTask.version_id, HumanTask.created_at, edges, versions, pathway_of, func.sum(answered()),
+            func.sum(decided()), where=asked(versions)):
         yield key, period, "answered", given
+        yield key, period, "decided", done
 
 
 def _messages(edges, versions, pathway_of):
@@ -98,13 +108,13 @@ def _messages(edges, versions, pathway_of):
     or before its reply-by time. As known now: a reply stamped later (a simulated clock) has not come yet."""
     at = clock.now()
     replied = and_(Message.replied_at.is_not(None), Message.replied_at < at)
-    decided = case((and_(Message.reply_by.is_not(None), or_(replied, Message.reply_by < at)), 1), else_=0)
+    settled = case((and_(Message.reply_by.is_not(None), or_(replied, Message.reply_by < at)), 1), else_=0)
     kept = case((and_(Message.reply_by.is_not(None), replied, Message.replied_at <= Message.reply_by), 1), else_=0)
-    values = (func.count(), func.sum(decided), func.sum(kept))
+    values = (func.count(), func.sum(settled), func.sum(kept))
     keys = set(pathway_of.values())
     if len(keys) == 1:  # one pathway (its trends): no need to know each message's version
         (key,) = keys
-        period = _period(Message.sent_at, edges)
+        period = which(Message.sent_at, edges)
         rows = [(key, *row) for row in db.session.execute(
             select(period, *values).where(Message.instance_id.in_(select(Instance.id).where(
                 Instance.version_id.in_(versions))), Message.sent_at >= edges[0], Message.sent_at < edges[-1],
@@ -114,7 +124,7 @@ def _messages(edges, versions, pathway_of):
                         where=(Instance.id == Message.instance_id, Message.sender == "client"))
     for key, period, n, d, k in rows:
         yield key, period, "messages", n
-        yield key, period, "decided", d
+        yield key, period, "promises", d
         yield key, period, "kept", k
 
 
@@ -133,15 +143,8 @@ def _scores(edges, versions, pathway_of):
 
 
 def _views(edges, versions, pathway_of):
-    """Views carry their pathway's key: counted without reading the instances."""
-    period = _period(ContentView.at, edges)
-    keys = sorted(set(pathway_of.values()))
-    rows = db.session.execute(
-        select(ContentView.pathway_key, period, func.count())
-        .where(ContentView.pathway_key.in_(keys), ContentView.at >= edges[0], ContentView.at < edges[-1])
-        .group_by(ContentView.pathway_key, period))
-    for key, at, n in rows:
-        yield key, at, "views", n
+    for key, period, n in views(edges, sorted(set(pathway_of.values()))):
+        yield key, period, "views", n
 
 
 def _metrics(c: dict, goals: dict) -> dict[str, Metric]:
@@ -152,8 +155,8 @@ def _metrics(c: dict, goals: dict) -> dict[str, Metric]:
         "clients_started": (int(c.get("started", 0)), c.get("started", 0)),
         "clients_active": (0, 0),  # filled in by _active
         "clients_ended": (int(c.get("ended", 0)), c.get("ended", 0)),
-        "response_rate": (share("answered", "asked"), c.get("asked", 0)),
-        "within_promise": (share("kept", "decided"), c.get("decided", 0)),
+        "response_rate": (share("answered", "decided"), c.get("decided", 0)),
+        "within_promise": (share("kept", "promises"), c.get("promises", 0)),
         "nps": (nps_score(c.get("promoters", 0), c.get("detractors", 0), c.get("nps_n", 0)), c.get("nps_n", 0)),
         "ces": (c["ces_sum"] / c["ces_n"] if c.get("ces_n") else None, c.get("ces_n", 0)),
         "content_views": (int(c.get("views", 0)), c.get("views", 0)),

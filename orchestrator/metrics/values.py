@@ -1,13 +1,17 @@
 """A metric's value with its target and traffic light, and the one definition of the NPS.
 
-Attainment is the value as a percentage of its target (the other way round where less is better);
-the light is green at ≥ 100 %, yellow at 85–99 %, red below 85 %, as the follow-up model has it.
+Attainment is the value as a percentage of its target: value ÷ target where more is better, target ÷ value
+where less is better (a reply time of 24 h against a target of 48 h is 200 %). The light is green at ≥ 100 %,
+yellow at 85–99 %, red below 85 %, as the follow-up model has it. Shown, an attainment is a whole per cent
+rounded down (99.9 % is yellow: shown as 99 %, never as 100 %), and anything above ``CAP`` is shown as "> 200 %".
 """
 
+import math
 from dataclasses import dataclass
 
 from .names import LESS_IS_BETTER, UNITS
 
+CAP = 200  # attainments above this many per cent are shown as "> 200 %": far past the target, no more to say
 PROMOTER, DETRACTOR = 9, 6  # on the NPS scale 0–10: promoters answer 9 or more, detractors 6 or less
 
 
@@ -41,6 +45,11 @@ class Metric:
     def light(self) -> str | None:
         return light(self.attainment)
 
+    @property
+    def shown_attainment(self) -> tuple[int, bool] | None:
+        """The attainment as shown: (whole per cent, capped); None without a target."""
+        return shown(self.attainment)
+
 
 def attainment(value: float | None, target: float | None, higher_is_better: bool = True) -> float | None:
     if value is None or target is None or target <= 0 and higher_is_better:
@@ -48,6 +57,14 @@ def attainment(value: float | None, target: float | None, higher_is_better: bool
     if higher_is_better:
         return value / target * 100
     return float("inf") if value <= 0 else target / value * 100
+
+
+def shown(attained: float | None) -> tuple[int, bool] | None:
+    """An attainment as people read it: whole per cent rounded down (so that the number never crosses a light's
+    boundary the light did not), and (``CAP``, True) above ``CAP``."""
+    if attained is None:
+        return None
+    return (CAP, True) if attained > CAP else (math.floor(attained), False)
 
 
 def light(attained: float | None) -> str | None:

@@ -53,6 +53,7 @@ class ContentView(db.Model):
     pathway_key: Mapped[str] = mapped_column(String(100))
     page: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))  # who viewed it: client or professional
+    viewer: Mapped[str | None] = mapped_column(String(200))  # the person (actor); None for views counted before
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

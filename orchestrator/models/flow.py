@@ -85,6 +85,8 @@ class Instance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # start + the pathway's duration
+    # The messages it can take now, as its last step left it (None: written before steps kept it).
+    waiting_for: Mapped[list[str] | None] = mapped_column(JSON)
     version: Mapped[PathwayVersion] = relationship(lazy="joined", innerjoin=True)
 
     @property

@@ -4,16 +4,14 @@ import json
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from ..auth import access, guard
-from ..care import enrolment, fhir_export, observations
+from ..care import diaries, enrolment, fhir_export, observations
 from ..clock import now
 from ..core import notify, queries, steps
 from ..engine.measurements import KINDS
-from ..extensions import db
-from ..models import ACTIVE, AccessLog
-from . import schema_form, task_pages, timeline
+from ..models import ACTIVE
+from . import own_data, schema_form, task_pages, timeline
 from .task_form import Form
 
 blp = Blueprint("client", __name__, url_prefix="/me")
@@ -84,9 +82,11 @@ def task(task_id: str):
     form = Form(found)
     if found.state != "open":
         return render_template("web/task_done.html", task=found, answers=timeline.sent(found), told=notify.told(found),
-                               back=url_for("client.pathway", instance_id=instance.id))
-    if request.method == "POST" and form.post():
-        return redirect(url_for("client.task", task_id=found.id, sent=1))
+                               back=url_for("client.pathway", instance_id=instance.id), form=form,
+                               opened=form.opened())
+    if request.method == "POST" and form.post():  # on to what the step opened for her (a test's result), if any
+        after, said = form.opened_next() or found, "done" if form.asks_nothing else "sent"
+        return redirect(url_for("client.task", task_id=after.id, **{said: 1}))
     return render_template("web/task_form.html", task=found, form=form, instance=instance,
                            action=url_for("client.task", task_id=found.id), drafts=True), form.status
 
@@ -94,12 +94,10 @@ def task(task_id: str):
 @blp.route("/access-log")
 @guard.signed_in("client")
 def access_log():
-    """Who has viewed my data, newest first."""
-    me = guard.user().person.client_id
-    access.record(me, "access-log", me, access.purpose())
-    rows = db.session.scalars(select(AccessLog).where(AccessLog.client_id == me)
-                              .order_by(AccessLog.id.desc()).limit(200))
-    return render_template("web/client/access_log.html", rows=list(rows))
+    """Who else has viewed my data, newest first (my own views are not listed)."""
+    person = guard.user().person
+    access.record(person.client_id, "access-log", person.client_id, access.purpose())
+    return render_template("web/client/access_log.html", rows=access.viewed_by_others(person.client_id, person.id))
 
 
 @blp.route("/export")
@@ -112,6 +110,39 @@ def export():
     body = json.dumps(fhir_export.bundle(me), ensure_ascii=False, indent=1)
     return Response(body, mimetype="application/fhir+json",
                     headers={"Content-Disposition": 'attachment; filename="polku-omat-tiedot.json"'})
+
+
+@blp.route("/print")
+@guard.signed_in("client")
+def print_view():
+    """All my pathways' data as a page to read and print: answers as the forms word them, measurements, messages."""
+    me = guard.user().person.client_id
+    access.record(me, "print", me, access.purpose())
+    return render_template("web/client/print.html", records=own_data.of(me), kinds=KINDS)
+
+
+@blp.route("/tasks/<task_id>/entries/<int(max=2147483647):entry_id>", methods=["GET", "POST"])
+@guard.signed_in("client")
+def diary_entry(task_id: str, entry_id: int):
+    """Correct an entry I wrote, while the diary is open."""
+    found = guard.task_for(task_id)
+    instance = guard.instance_for(found.instance_id)
+    entry = diaries.written_by(found, entry_id, guard.actor())
+    if entry is None:
+        abort(404)
+    access.record(instance.client_id, "diary", found.id, access.purpose())
+    if found.state != "open":
+        abort(409, description=_("This diary has ended, so its entries can no longer be corrected."))
+    form = Form(found)
+    form.values = entry.data
+    if request.method == "POST":
+        answers, form.errors = schema_form.read(form.schema, request.form)
+        if not form.errors:
+            diaries.correct(entry, answers, guard.actor())
+            return redirect(url_for("client.task", task_id=found.id, corrected=1))
+        form.values = {**answers, "__raw__": request.form}
+    return render_template("web/client/diary_entry.html", task=found, instance=instance, form=form,
+                           entry=entry), form.status
 
 
 @blp.route("/catalogue", methods=["GET", "POST"])
@@ -129,13 +160,18 @@ def catalogue():
     return render_template("web/client/catalogue.html", versions=queries.self_care_versions())
 
 
-@blp.route("/pathways/<int(max=2147483647):instance_id>/end", methods=["POST"])
+@blp.route("/pathways/<int(max=2147483647):instance_id>/end", methods=["GET", "POST"])
 @guard.signed_in("client")
 def end(instance_id: int):
-    """A client ends a self-care pathway whenever they like; it stays readable in their history."""
+    """A client ends a self-care pathway whenever they like, once they have confirmed it; it stays readable in their
+    history."""
     instance = guard.instance_for(instance_id)
+    if request.method == "GET" and not (instance.active and instance.version.kind == "self-care"):
+        return redirect(url_for("client.pathway", instance_id=instance.id))  # nothing the client can end here
     access.record(instance.client_id, "instance", instance.id, access.purpose())
     if instance.version.kind != "self-care":
         abort(403, description=_("A professional pathway is ended by its care team."))
+    if request.method == "GET":
+        return render_template("web/client/end.html", instance=instance)
     steps.cancel(instance.id, guard.actor(), "ended by the client")
     return redirect(url_for("client.pathway", instance_id=instance.id))

@@ -4,6 +4,7 @@ a page per pathway with trends, the quarterly summary, and each table as CSV. On
 import csv
 import io
 import re
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,7 +33,7 @@ def _zone() -> str:
 
 
 def _quarter() -> tuple[str, tuple]:
-    label = request.args.get("quarter") or periods.quarter_of(now(), _zone())
+    label = request.values.get("quarter") or periods.quarter_of(now(), _zone())
     try:
         return label, periods.quarter(label, _zone())
     except ValueError:
@@ -42,14 +43,15 @@ def _quarter() -> tuple[str, tuple]:
 @blp.route("/<key>/goals", methods=["POST"])
 @guard.signed_in("admin")
 def set_goal(key: str):
-    """An administrator sets (or, with an empty value, removes) the target of one of a pathway's metrics."""
+    """An administrator sets (or, with an empty value, removes) the target of one of a pathway's metrics; a
+    wrong value shows the page again with the message beside the field."""
     version = _visible(key)
     metric, raw = request.form.get("metric", ""), request.form.get("value", "").strip()
-    if metric not in UNITS:
-        abort(422, description=_("Choose a metric from the list."))
     value = typed_number(raw) if raw else None
+    if metric not in UNITS:
+        return _pathway_page(version, {"metric": _("Choose a metric from the list.")}), 422
     if raw and (value is None or not 0 < value < 1e9):
-        abort(422, description=_("A target is a positive number, for example 95."))
+        return _pathway_page(version, {"value": _("A target is a positive number, for example 95.")}), 422
     with write():
         found = db.session.get(MetricGoal, (key, metric))
         if not raw:
@@ -98,12 +100,18 @@ def overview_csv():
 @guard.signed_in(*ROLES)
 def pathway(key: str):
     """One pathway: every metric with its target and light, its content views, and trends over time."""
-    version = _visible(key)
+    return _pathway_page(_visible(key))
+
+
+def _pathway_page(version, errors: dict | None = None) -> str:
+    """A pathway's page for the quarter asked (in the query or the form); ``errors`` by field of the target form."""
+    key = version.pathway.key
     label, (start, end) = _quarter()
     by = request.args.get("by") if request.args.get("by") in periods.BY else "week"  # the quarter, week by week
     report = metrics.report(metrics.Scope(key), start, end, metrics.goals(version))
     return render_template("web/metrics/pathway.html", version=version, report=report, quarter=label, by=by,
-                           quarters=_choices(label), trends=_trends(key, version, label, by))
+                           quarters=_choices(label), trends=_trends(key, version, label, by), errors=errors or {},
+                           form=request.form)
 
 
 @blp.route("/<key>.csv")
@@ -152,7 +160,8 @@ def quarters():
     year = request.args.get("year", type=int) or int(periods.quarter_of(now(), _zone())[:4])
     if not 2000 <= year <= 2100:
         abort(422, description=_("Choose a year between 2000 and 2100."))
-    versions, names = guard.metric_versions(), periods.quarters(year)
+    this = periods.quarter_of(now(), _zone())
+    versions, names = guard.metric_versions(), [q for q in periods.quarters(year) if q <= this] or [f"{year}-Q1"]
     edges = [periods.quarter(q, _zone())[0] for q in names] + [periods.quarter(names[-1], _zone())[1]]
     found = metrics.table(edges, _pathway_of(versions), {v.pathway.key: metrics.goals(v) for v in versions}) \
         if versions else {}
@@ -168,8 +177,9 @@ def _visible(key: str):
 
 
 def _choices(current: str) -> list[str]:
-    year = int(current[:4])
-    return [q for y in (year - 1, year) for q in periods.quarters(y)]
+    """The quarters to pick from: this year's and last year's, none that has not begun."""
+    year, this = int(current[:4]), periods.quarter_of(now(), _zone())
+    return [q for y in (year - 1, year) for q in periods.quarters(y) if q <= max(this, current)]
 
 
 def _pathway_of(versions) -> dict[int, str]:
@@ -181,7 +191,7 @@ def _trend_reports(key: str, version, label: str, by: str) -> list[tuple[str, di
     """The metrics per week of the quarter, or per month or quarter of its year: (period, metrics)."""
     start, end = periods.quarter(label, _zone()) if by == "week" else \
         (periods.quarter(f"{label[:4]}-Q1", _zone())[0], periods.quarter(f"{label[:4]}-Q4", _zone())[1])
-    spans = periods.buckets(start, end, by, _zone())
+    spans = periods.buckets(start, min(end, max(now(), start + timedelta(seconds=1))), by, _zone())  # none ahead
     found = metrics.table([a for _, a, _ in spans] + [spans[-1][2]], _pathway_of([version]),
                                 {key: metrics.goals(version)})
     return [(first.isoformat(), found[(key, i)]) for i, (first, _, _) in enumerate(spans)]

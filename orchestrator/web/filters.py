@@ -1,4 +1,5 @@
-"""Template helpers: dates and numbers in the reader's language, times in Europe/Helsinki (or the zone given)."""
+"""Template helpers: dates and numbers in the reader's language, times in Europe/Helsinki (or the zone given), and
+the language of a pathway's own texts."""
 
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "co
           "cancelled": _l("Ended early")}
 ROLES = {"client": _l("Client"), "professional": _l("Professional"), "designer": _l("Pathway designer"),
          "admin": _l("Administrator"), "service": _l("Information system")}
-OBJECTS = {"export": _l("All my data (download)"),
+OBJECTS = {"export": _l("All my data (download)"), "print": _l("All my data (to read and print)"),
            "pathway-list": _l("List of pathways"), "instance": _l("Pathway"), "task": _l("Task and answers"),
            "access-log": _l("Access log"), "client": _l("Client's pathways"), "inbox": _l("Task inbox"),
            "instance-list": _l("List of pathways"), "task-list": _l("List of tasks"),
@@ -56,15 +57,27 @@ def markdown(text: str | None) -> Markup:
     return Markup(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
 
 
+# English as read outside the United States: the day before the month, the 24-hour clock ("6 Dec 2026, 15:49").
+ENGLISH = {"date": "d MMM y", "datetime": "d MMM y, HH:mm", "time": "HH:mm", "MMMEd": "EEE d MMM",
+           "yMMMEd": "EEE d MMM y"}
+
+
+def _english() -> bool:
+    return get_locale().language == "en"
+
+
 def when(value, style: str = "medium") -> str:
-    return format_datetime(value, style) if value is not None else ""
+    if value is None:
+        return ""
+    return format_datetime(value, ENGLISH["datetime"] if _english() else style)
 
 
 def day(value, zone: str | None = None) -> str:
     """The date of a moment, on the calendar of ``zone`` (the service's when None)."""
     if value is None:
         return ""
-    return format_date(value.astimezone(ZoneInfo(zone)).date() if zone else value, "medium")
+    return format_date(value.astimezone(ZoneInfo(zone)).date() if zone else value,
+                       ENGLISH["date"] if _english() else "medium")
 
 
 def moment(value, zone: str | None = None) -> str:
@@ -75,7 +88,8 @@ def moment(value, zone: str | None = None) -> str:
         return ""
     tz, locale = ZoneInfo(zone) if zone else get_timezone(), get_locale()
     local, today = value.astimezone(tz), now().astimezone(tz).date()
-    time = dates.format_time(local, "short", tzinfo=tz, locale=locale)
+    english = locale.language == "en"
+    time = dates.format_time(local, ENGLISH["time"] if english else "short", tzinfo=tz, locale=locale)
     days = (local.date() - today).days
     if days == 0:
         return _("today at %(time)s", time=time)
@@ -83,14 +97,37 @@ def moment(value, zone: str | None = None) -> str:
         return _("tomorrow at %(time)s", time=time)
     if days == -1:
         return _("yesterday at %(time)s", time=time)
-    date = dates.format_skeleton("MMMEd" if local.year == today.year else "yMMMEd", local, tzinfo=tz, locale=locale)
+    skeleton = "MMMEd" if local.year == today.year else "yMMMEd"
+    date = dates.format_datetime(local, ENGLISH[skeleton], tzinfo=tz, locale=locale) if english \
+        else dates.format_skeleton(skeleton, local, tzinfo=tz, locale=locale)
     return _("%(day)s at %(time)s", day=date, time=time)
+
+
+def pathway_language(version=None) -> str:
+    """The language a pathway's own texts are written in (titles, instructions, content, forms): Finnish unless
+    its package says otherwise."""
+    return ((getattr(version, "settings", None) or {}).get("language") or "fi") if version is not None else "fi"
+
+
+def content_lang(version=None) -> Markup:
+    """A ``lang`` attribute for an element holding a pathway's own text, when the page is in another language
+    (WCAG 3.1.2, language of parts): `` lang="fi"`` on a Swedish or English page, nothing on a Finnish one."""
+    language = pathway_language(version)
+    return Markup(' lang="%s"') % language if language != str(get_locale()) else Markup("")
+
+
+def after_label(label: str, message: str) -> str:
+    """What follows a field's label in an error summary: a colon and the message, or only a space when the label
+    ends in its own punctuation ("Mitä oireita sinulla on? Kirjoita vastaus.", never "…on?: Kirjoita")."""
+    ends = str(label).rstrip()[-1:]
+    return (" " if ends and ends in "?!:.…" else ": ") + message
 
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, day=day, moment=moment, markdown=markdown,
                                  status=lambda s: STATUS.get(s, s), offer_state=lambda s: OFFER_STATES.get(s, s),
                                  number=format_decimal)
+    app.jinja_env.globals.update(content_lang=content_lang, after_label=after_label)
     app.jinja_env.globals["chart"] = lambda series: charts.line_chart(series, app.config["POLKU_TIME_ZONE"])
     app.jinja_env.globals.update(metric_names=METRIC_NAMES, lights=LIGHTS, inf=float("inf"),
                                  trend_chart=lambda trend: charts.trend_chart(

@@ -5,8 +5,9 @@ import uuid
 from flask import current_app, request
 
 from ..auth import guard
+from ..care import content
 from ..clock import now
-from ..core import steps
+from ..core import notify, queries, steps
 from ..core.answers import InvalidAnswers, form_of
 from ..core.database import upsert, write
 from ..extensions import db
@@ -31,6 +32,11 @@ class Form:
     def fields(self):
         values = self.values if self.values is not None else getattr(self.draft(), "data", None)
         return schema_form.build(self.schema, self.ui, values, self.errors)
+
+    @property
+    def asks_nothing(self) -> bool:
+        """A step without questions (a manual task, a form with no fields): read, then marked done."""
+        return not self.schema.get("properties")
 
     def key(self) -> str:
         """A fresh key per page: sending twice (a double click, a reload) completes once."""
@@ -75,6 +81,34 @@ class Form:
         current_app.logger.info("task %s completed from its page", self.task.id)
         return True
 
+    def opened(self) -> list[HumanTask]:
+        """The tasks the step that completed this one opened for the same people on the same pathway and that are
+        still open: a test's result, the content page a result leads to."""
+        done = self._completed_at()
+        return [t for t in queries.instance_human_tasks(self.task.instance_id)
+                if done is not None and t.created_at == done and t.state == "open"
+                and t.audience == self.task.audience and t.id != self.task.id]
+
+    def opened_next(self) -> HumanTask | None:
+        """Where to go on to once this task is sent: the first task its step opened that is a form or a step to
+        read (a test's result); its page says that the answers were sent. A content page or a diary is offered
+        as a link on the sent page instead (``opened``), and a step that told the client something at once
+        (what a reading means) keeps her on the sent page, which says it."""
+        done = self._completed_at()
+        if done is None or notify.told_at(self.task.instance_id, self.task.version_id, done):
+            return None
+        return next((t for t in self.opened() if not _special(t)), None)
+
+    def _completed_at(self):
+        completion = queries.completion(self.task.id)  # the step's own time; the task row read before it is stale
+        return completion.at if completion is not None else None
+
     def _keep_raw(self) -> None:
         """What the person typed stays in the fields, also when it could not be read as the right type."""
         self.values = {**(self.values or {}), **{"__raw__": request.form}}
+
+
+def _special(task: HumanTask) -> bool:
+    """Whether the task has a page of its own (content to read, a diary), not a form."""
+    meta = content.meta_of(task)
+    return bool(meta.get("content") or meta.get("diary"))

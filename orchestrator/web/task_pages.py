@@ -32,7 +32,7 @@ def content_page(task, instance):
     if request.method == "POST" and task.state == "open":
         _done(task)
         return redirect(url_for("client.pathway", instance_id=instance.id, read=task.id))
-    content.count_view(instance, name, guard.user().role)
+    content.count_view(instance, name, guard.user().role, guard.actor())
     return render_template("web/client/content.html", task=task, instance=instance, text=text)
 
 

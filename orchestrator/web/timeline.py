@@ -19,6 +19,7 @@ from ..core.store import store
 from ..models import HumanTask, Instance
 from . import adherence
 from .adherence import Adherence
+from .answers import in_words
 
 
 @dataclass
@@ -125,7 +126,7 @@ def phase_start(started: datetime, offset: str, zone: str) -> datetime:
 class Answered:
     title: str
     at: datetime
-    answers: list[tuple[str, object]]  # (the question as the form asks it, the answer)
+    answers: list[tuple[str, str]]  # (the question as the form asks it, the answer in words)
 
 
 def answered(instance: Instance) -> list[Answered]:
@@ -141,13 +142,12 @@ def answered(instance: Instance) -> list[Answered]:
     return found
 
 
-def labelled(task: HumanTask, answers: dict) -> list[tuple[str, object]]:
-    schema = form_of(task)["form_schema"] or {}
-    properties = schema.get("properties") or {}
-    return [((properties.get(name) or {}).get("title") or name, value) for name, value in answers.items()]
+def labelled(task: HumanTask, answers: dict) -> list[tuple[str, str]]:
+    """Answers to the task's form in words, question by question (see ``answers.in_words``)."""
+    return [(answer.question, answer.text) for answer in in_words(form_of(task), answers)]
 
 
-def sent(task: HumanTask) -> list[tuple[str, object]]:
+def sent(task: HumanTask) -> list[tuple[str, str]]:
     """What was sent for a completed task, question by question."""
     event = queries.completion(task.id)
     return labelled(task, (event.data or {}).get("answers") or {}) if event else []

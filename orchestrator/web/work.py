@@ -1,10 +1,12 @@
 """The professional's pages: the team inbox, a task with the client's context, a client's pathways."""
 
-from collections import Counter
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from sqlalchemy import false
+from stdnum.fi import hetu
 
 from ..auth import access, guard
 from ..care import enrolment, messaging, staff_surveys
@@ -18,38 +20,73 @@ from .task_form import Form
 
 blp = Blueprint("work", __name__, url_prefix="/work")
 DUE = {"overdue": None, "today": timedelta(days=1), "week": timedelta(days=7)}
+NO_MATCH = "-"  # the client filter when an identity code is nobody's: matches no client id and is no name
 
 
 @blp.route("")
 @guard.signed_in("professional")
 def inbox():
-    """Tasks for my care teams, soonest due first, with filters and their counts."""
+    """Tasks for my care teams, late first and then soonest due, filtered, counted and paged in the database."""
     person = guard.user().person
-    me, teams = guard.actor(), person.team_keys
-    chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client") or None,
+    me, teams, at = guard.actor(), person.team_keys, now()
+    chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client", "").strip() or None,
               "due": request.args.get("due") if request.args.get("due") in DUE else None,
               "mine": request.args.get("mine") == "1"}
-    at = now()
-    late_by = at + DUE[chosen["due"]] if DUE.get(chosen["due"]) else at if chosen["due"] else None
-    every = [r for r in queries.team_tasks(teams, me) if guard.may_see_task(r)]
-    shown = [r for r in every if _chosen(r, chosen, me, late_by)]
+    every = queries.team_inbox(teams, [v for v in queries.version_ids() if guard.pathway_teams(v) & teams])
+    counts, pathways = queries.inbox_counts(every, me, at)
+    where = every + _filters(chosen, me, at)
+    total = queries.inbox_total(where) if len(where) > len(every) else counts["all"]
+    pages = max(1, -(-total // queries.INBOX_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = queries.inbox_page(where, page)
+    held = queries.instances_by_id([r["instance_id"] for r in rows])  # read at once: the guard finds them loaded
+    shown = [_with_due(r, at) for r in rows if held and guard.may_see_task(r)]
     messages = [m for m in messaging.unanswered(teams)
                 if guard.may_see_instance(db.session.get(Instance, m.instance_id))]
     access.record_each({**{m.client_id: m.instance_id for m in messages},
-                        **{row.client_id: row.instance_id for row in shown if row.client_id}}, "inbox", "care")
-    counts = {"all": len(every), "mine": sum(1 for r in every if r.assignee == me),
-              "overdue": sum(1 for r in every if r.due_at and r.due_at < at)}
-    pathways = sorted(Counter(r.pathway_key for r in every).items())
-    people = queries.people_by_client([*(r.client_id for r in shown), *(m.client_id for m in messages)])
-    return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts, pathways=pathways,
+                        **{row["client_id"]: row["instance_id"] for row in shown}}, "inbox", "care")
+    people = queries.people_by_client([*(r["client_id"] for r in shown), *(m.client_id for m in messages)])
+    return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts,
+                           total=total, page=page, pages=pages, pathways=pathways,
                            people=people, me=me, messages=messages, surveys=staff_surveys.open_for(person))
 
 
-def _chosen(row, chosen: dict, me: str, due_by) -> bool:
-    """Whether an inbox row passes the filters chosen on the page (``due_by``: due before then)."""
-    return ((chosen["pathway"] in (None, row.pathway_key)) and (chosen["client"] in (None, row.client_id))
-            and (due_by is None or (row.due_at is not None and row.due_at < due_by))
-            and (not chosen["mine"] or row.assignee == me))
+@blp.route("", methods=["POST"])
+@guard.signed_in("professional")
+def search():
+    """The filter form, posted so that a personal identity code never stands in an address or a log: it
+    comes back as the client's internal id (or as no match)."""
+    args = {k: v for k in ("pathway", "client", "due", "mine") if (v := request.form.get(k, "").strip())}
+    code = args.get("client", "").upper()
+    if hetu.is_valid(code, allow_temporary=True):
+        found = queries.client_id_by_code(hetu.compact(code))
+        # Only a client whose pathway my teams follow: the address tells nothing of anyone else's code.
+        mine = found and any(guard.may_see_instance(i) for i in queries.client_instances(found))
+        args["client"] = found if mine else NO_MATCH
+    return redirect(url_for("work.inbox", **args))
+
+
+def _filters(chosen: dict, me: str, at) -> list:
+    """The conditions of the filters chosen on the page."""
+    c, found = queries.TASK_COLUMNS, []
+    if chosen["pathway"]:
+        found.append(c.pathway_key == chosen["pathway"])
+    if chosen["client"] == NO_MATCH:
+        found.append(false())
+    elif chosen["client"]:
+        found.append(queries.client_matches(chosen["client"]))
+    if chosen["due"]:
+        found.append(c.due_at < at + (DUE[chosen["due"]] or timedelta(0)))
+    if chosen["mine"]:
+        found.append(c.assignee == me)
+    return found
+
+
+def _with_due(row, at) -> dict:
+    """An inbox row with its due time in words: late or not, and how long until (or since) then."""
+    due = row["due_at"]
+    return {**row, "late": due is not None and due < at,
+            "due_in": format_timedelta(due - at, add_direction=True) if due is not None else None}
 
 
 @blp.route("/tasks/<task_id>", methods=["GET", "POST"])
@@ -65,9 +102,9 @@ def task(task_id: str):
                "colleagues": queries.team_members(guard.task_teams(found)), "me": guard.actor()}
     if found.state != "open":
         return render_template("web/task_done.html", task=found, answers=timeline.sent(found),
-                               back=url_for("work.client", client_id=instance.client_id))
+                               back=url_for("work.client", client_id=instance.client_id), form=form)
     if request.method == "POST" and form.post():
-        return redirect(url_for("work.task", task_id=found.id, sent=1))
+        return redirect(url_for("work.task", task_id=found.id, **{"done" if form.asks_nothing else "sent": 1}))
     return render_template("web/work/task.html", task=found, form=form, action=url_for("work.task", task_id=found.id),
                            drafts=True, delivered=deliveries.delivered(found), **context), form.status
 
