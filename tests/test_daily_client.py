@@ -48,7 +48,10 @@ def test_a_pathway_s_own_text_is_marked_finnish_on_swedish_and_english_pages_onl
         assert f'<html lang="{lang}">' in mine
         assert f'href="/me/tasks/{task.id}" lang="fi">{task.title}</a>' in mine
         assert f'href="/me/pathways/{instance.id}" lang="fi">Painonhallinta' in mine
-        assert '<h1 lang="fi">Painonhallinta' in text(aino.get(f"/me/pathways/{instance.id}"))
+        page = text(aino.get(f"/me/pathways/{instance.id}"))
+        assert '<h1 lang="fi">Painonhallinta' in page
+        assert f'href="/me/tasks/{task.id}" lang="fi">{task.title}</a>' in page  # the timeline's tasks
+        assert re.search(r'class="phase--current"><span lang="fi">[^<]+</span>', page)  # and its phases
         assert re.search(r'<h2 lang="fi">[^<]+</h2>', text(aino.get("/me/catalogue")))
     in_language(aino, "fi")
     assert ' lang="fi">' not in text(aino.get(f"/me/pathways/{instance.id}")).split("</header>")[1]

@@ -202,7 +202,9 @@ def test_home_blood_pressure_follow_up_escalates_once_and_ends_with_the_nurses_s
         {"85354-9"}
     team_view = text(hanna.get(f"/work/pathways/{instance.id}"))
     assert team_view.count("chart-image") == 1 and "90–135" in team_view  # both readings in one, with its target
-    assert '<th scope="col">Yläpaine (mmHg)</th><th scope="col">Alapaine (mmHg)</th>' in team_view  # one table
+    # one table, both readings in it
+    assert '<th scope="col"><span>Yläpaine</span> (mmHg)</th><th scope="col"><span>Alapaine</span> (mmHg)</th>' \
+        in team_view
 
 
 # --------------------------------------------------------------------------- Painonhallinta

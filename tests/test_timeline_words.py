@@ -157,7 +157,7 @@ def test_an_ended_pathway_marks_no_phase_as_going_on(api, clock, ctx, web_as):
     CLOCK.set(START + timedelta(days=8))
     aino = web_as(CLIENT)
     going = aino.get(f"/me/pathways/{instance_id}").get_data(as_text=True)
-    assert re.search(r'aria-current="step" class="phase--current">Punnitus', going)
+    assert re.search(r'aria-current="step" class="phase--current"><span>Punnitus', going)
     steps.cancel(instance_id, CLIENT, "ended by the client")
     ended = aino.get(f"/me/pathways/{instance_id}").get_data(as_text=True)
     assert "Mittaukset" in ended and "Punnitus" in ended
