@@ -36,20 +36,21 @@ def told(task: HumanTask) -> list[str]:
 
 def unread_told(client_id: str, instance_id: int) -> list[str]:
     """What the pathway has told its client at once and she has not yet read (what a free reading means)."""
-    return list(db.session.scalars(
-        select(Notification.text).where(Notification.instance_id == instance_id, Notification.kind == "notice",
-                                        Notification.audience == "client", Notification.recipient == client_id,
-                                        Notification.read_at.is_(None)).order_by(Notification.id)))
+    return _told(instance_id, Notification.recipient == client_id, Notification.read_at.is_(None))
 
 
 def told_at(instance_id: int, version_id: int, at) -> list[str]:
     """What the instance's step at ``at`` told its client at once; no query for a pathway that tells nothing."""
     if not any(meta.get("kind") == "notice" for meta in store().info(version_id).task_meta.values()):
         return []
+    return _told(instance_id, Notification.created_at == at)
+
+
+def _told(instance_id: int, *which) -> list[str]:
+    """The texts of the instance's notices to its client (what it told her at once), in order."""
     return list(db.session.scalars(
         select(Notification.text).where(Notification.instance_id == instance_id, Notification.kind == "notice",
-                                        Notification.audience == "client", Notification.created_at == at)
-        .order_by(Notification.id)))
+                                        Notification.audience == "client", *which).order_by(Notification.id)))
 
 
 class Notifier(Protocol):

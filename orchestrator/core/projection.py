@@ -130,15 +130,21 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
                      [n["text"] for n in notices if n["kind"] == "notice" and n["audience"] == "client"])
 
 
-def _missed(info, fired: list) -> list[str]:
-    """The tasks whose deadline passed: each one an interrupting timer that fired is attached to. A diary's
-    timer ends its period: nothing was missed then."""
+def _deadlines(info, fired: list) -> list[tuple]:
+    """The interrupting timers that fired, each with the element whose time they ended."""
     found = []
     for timer in fired:
         meta = info.task_meta.get(engine.view(timer).spec, {})
-        if meta.get("interrupting") and meta.get("attached_to") \
-                and not info.task_meta.get(meta["attached_to"], {}).get("diary"):
-            found.append(engine.runtime.attached_task_id(timer, meta["attached_to"]))
+        if meta.get("interrupting") and meta.get("attached_to"):
+            found.append((timer, meta["attached_to"]))
+    return found
+
+
+def _missed(info, fired: list) -> list[str]:
+    """The tasks whose deadline passed: each one an interrupting timer that fired is attached to. A diary's
+    timer ends its period: nothing was missed then."""
+    found = [engine.runtime.attached_task_id(timer, ended) for timer, ended in _deadlines(info, fired)
+             if not info.task_meta.get(ended, {}).get("diary")]
     return [task_id for task_id in found if task_id]
 
 
@@ -146,8 +152,7 @@ def _missed_within(info, fired: list, cancelled: list[str]) -> None:
     """The tasks inside a subprocess whose deadline passed (its interrupting timer fired): missed too."""
     if not cancelled:
         return
-    ended = {info.task_meta.get(engine.view(t).spec, {}).get("attached_to") for t in fired
-             if info.task_meta.get(engine.view(t).spec, {}).get("interrupting")}
+    ended = {element for _timer, element in _deadlines(info, fired)}
     specs = [spec for spec, meta in info.task_meta.items() if ended & set(meta.get("within") or ())]
     _compiled.execute_many(MISSED_WITHIN, ({"task_id": task_id, "inner_spec": spec}
                                            for task_id in cancelled for spec in specs))

@@ -299,24 +299,17 @@ class LimitingTransformer(RestrictingNodeTransformer):
     """RestrictedPython's policy, with the operators that can build huge values turned into checked calls,
     and a check of the deadline (``limits.tick``) at each turn of a loop and each call of a function."""
 
-    def visit_While(self, node: ast.While):
-        node = super().visit_While(node)
+    def _ticking_body(self, node):
+        """A loop's or a function's body, transformed as RestrictedPython does, with a tick at its top."""
+        node = getattr(super(), f"visit_{type(node).__name__}")(node)
         node.body = _ticking(node.body, node)
         return node
 
-    def visit_For(self, node: ast.For):
-        node = super().visit_For(node)
-        node.body = _ticking(node.body, node)
-        return node
+    visit_While = visit_For = visit_FunctionDef = _ticking_body
 
     def visit_comprehension(self, node: ast.comprehension):
         node = super().visit_comprehension(node)
         node.ifs = [_tick(node.iter), *node.ifs]
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef):
-        node = super().visit_FunctionDef(node)
-        node.body = _ticking(node.body, node)
         return node
 
     def visit_Lambda(self, node: ast.Lambda):

@@ -16,6 +16,8 @@ from . import calendar
 
 KINDS = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
 MIN_CYCLE_SECONDS = 60
+HELPERS = ("next_at", "plan_at")  # the calendar helpers whose literal arguments are read at deploy
+TRIAL = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a fixed moment to try durations and helpers from
 
 
 def _is_date(text: str) -> bool:
@@ -40,7 +42,7 @@ def check_literal(kind: str, value: str) -> str | None:
 def _check_duration(value: str) -> str | None:
     """A duration as the calendar reads it, tried from a fixed date (a century on is still on the calendar)."""
     try:
-        calendar.add(datetime(2026, 1, 5, 9, tzinfo=UTC), value, "UTC")
+        calendar.add(TRIAL, value, "UTC")
     except calendar.CalendarError as exc:
         return str(exc)
     return None
@@ -76,7 +78,7 @@ def check_expression(kind: str, expression: str) -> str | None:
             return f"timer expression must be an ISO-8601 string, not {tree.body.value!r}"
         return check_literal(kind, tree.body.value)
     body = tree.body
-    if kind != "date" and isinstance(body, ast.Call) and getattr(body.func, "id", None) in ("next_at", "plan_at"):
+    if kind != "date" and isinstance(body, ast.Call) and getattr(body.func, "id", None) in HELPERS:
         return f"{body.func.id}(…) gives a date-time: use it in a timeDate timer, not a {kind} timer"
     for node in ast.walk(tree):
         reason = _check_helper(node)
@@ -87,23 +89,22 @@ def check_expression(kind: str, expression: str) -> str | None:
 
 def _check_helper(node: ast.AST) -> str | None:
     """A call of a calendar helper with literal arguments is read at deploy: ``next_at("25:00")`` is refused."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("next_at", "plan_at")):
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in HELPERS):
         return None
     args = [a.value for a in node.args if isinstance(a, ast.Constant)]
     keywords = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
     if len(args) != len(node.args) or len(keywords) != len(node.keywords):
         return None  # some argument is a process variable: read when the timer is set
-    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
     try:
         if node.func.id == "next_at":
             unknown = set(keywords) - {"on", "after"}
             if unknown:
                 return f"next_at takes the times of day and on=, after=; not {', '.join(sorted(unknown))}="
-            calendar.next_at(at, "UTC", args, keywords.get("on"), keywords.get("after"))
+            calendar.next_at(TRIAL, "UTC", args, keywords.get("on"), keywords.get("after"))
         elif len(args) != 2 or keywords:
             return "plan_at takes a day of the plan and a time of day, e.g. plan_at(7, \"07:00\")"
         else:
-            calendar.plan_at(at, "UTC", *args)
+            calendar.plan_at(TRIAL, "UTC", *args)
     except (ValueError, OverflowError, TypeError) as exc:  # CalendarError is a ValueError
         return f"{node.func.id}: {exc}"
     return None
