@@ -4,10 +4,7 @@ what the first left."""
 
 import os
 import re
-import shutil
 import subprocess
-
-import pytest
 
 from .browser import served
 from .conftest import ROOT
@@ -19,7 +16,6 @@ def walkthrough() -> str:
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough needs curl")
 def test_the_curl_walkthrough_runs_twice_in_a_row(app, asking_consent, tmp_path):
     script = walkthrough()
     with served(app) as base:
