@@ -58,8 +58,9 @@ def seed(clients: int, per_client: int) -> int:
         {"version_id": version.id, "client_id": f"c-bench{i}", "status": "running", "head": {},
          "serializer_version": "bench", "started_by": "bench", "created_at": at, "updated_at": at}
         for i in range(clients)]).scalars().all()
-    tasks = [{"id": str(uuid.uuid4()), "instance_id": instance_id, "version_id": version.id,
+    tasks = [{"id": str(uuid.uuid4()), "instance_id": instance_id, "version_id": version.id, "client_id": f"c-bench{i}",
               "pathway_key": "esitieto", "spec": "arvio", "title": f"Arvioi esitiedot {n}", "role": "Hoitaja",
+              "priority": 80 if (i + n) % 50 == 0 else 50, "summary": f"Verenpaine {150 + n}/{95 + n} mmHg",
               "audience": "professional", "candidate_groups": [], "state": "open", "created_at": at,
               "due_at": at + timedelta(hours=(i * per_client + n) % 600 - 120)}
              for i, instance_id in enumerate(ids) for n in range(per_client)]

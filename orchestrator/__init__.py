@@ -120,7 +120,7 @@ def _answer_refusals(app: Flask) -> None:
         return response
 
     def package_invalid(exc: PackageInvalid):
-        return refused(Refused(422, N_("the pathway package is not valid: %(n)s problem(s)"),
+        return refused(Refused(422, N_("the pathway package is not valid; problems found: %(n)s"),
                                [p.as_dict() for p in exc.problems], n=len(exc.problems)))
 
     app.register_error_handler(Refused, refused)

@@ -21,7 +21,7 @@ def test_the_inbox_at_320_px_keeps_the_claim_button_in_view_and_passes_axe(app, 
         page = signed_in(browser, base, "hoitaja.virtanen", lang)
         page.set_viewport_size({"width": 320, "height": 640})
         page.goto(f"{base}/work")
-        claim = page.locator("td.inbox-actions button").first
+        claim = page.locator("td.card-actions button").first
         claim.scroll_into_view_if_needed()
         box = claim.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320, box

@@ -114,8 +114,8 @@ def test_an_empty_chart_is_a_sentence_in_the_reader_s_language(app, page):
 def test_the_text_alternative_says_the_trend_in_the_reader_s_numbers(app, page):
     line = weight(92.4, 91.0, 90.1, 88.6, every=timedelta(weeks=4))
     with force_locale("en"):
-        assert charts.summary(line) == "Paino fell 92.4 → 88.6 kg in 12 weeks."
-        assert charts.summary(weight(80, 81.5, every=timedelta(days=3))) == "Paino rose 80 → 81.5 kg in 3 days."
+        assert charts.summary(line) == "Weight fell 92.4 → 88.6 kg in 12 weeks."
+        assert charts.summary(weight(80, 81.5, every=timedelta(days=3))) == "Weight rose 80 → 81.5 kg in 3 days."
     with force_locale("fi"):
         assert "92,4 → 88,6 kg" in charts.summary(line)
 

@@ -103,7 +103,7 @@ def test_the_access_log_lists_who_else_viewed_my_data_not_my_own_visits(on, web_
     assert "Nobody else has viewed" in text(in_language(aino, "en").get("/me/access-log"))
     assert hanna.get(f"/work/pathways/{instance.id}").status_code == 200
     log = text(aino.get("/me/access-log")).split("<tbody>")[1]
-    assert "<td>Hanna Virtanen</td>" in log and "Aino" not in log
+    assert '<span class="card-label">Who: </span>Hanna Virtanen</td>' in log and "Aino" not in log
 
 
 def test_my_data_to_print_shows_answers_in_words_measurements_and_messages(on, web_as):
@@ -118,7 +118,7 @@ def test_my_data_to_print_shows_answers_in_words_measurements_and_messages(on, w
     assert '<dd lang="fi">55–64 vuotta – 3 pistettä</dd>' in page, "an option by its title, not its code"
     assert '<dt lang="fi">Paino</dt><dd>82,5 kg</dd>' in page
     assert "Voinko syödä puuroa?" in page
-    assert '<td lang="fi">Paino</td><td>96 kg</td>' in page, "the measurement the start questionnaire recorded"
+    assert '<td>Vikt</td><td>96 kg</td>' in page, "the measurement the start questionnaire recorded, named in Swedish"
     assert "print-view" in page
     assert 'href="/me/print"' in text(aino.get("/me"))
 

@@ -126,3 +126,37 @@ def test_phases_out_of_order_and_odd_digits_are_named(ctx, extra, reason):
     found = problems_of(package(extra, replace=('<spiffworkflow:property name="replyWithinWorkingDays" value="2" />',
                                                 "")))
     assert any(reason in p for p in found), found
+
+
+def test_a_pathway_says_the_language_its_texts_are_in(ctx):
+    from flask import current_app
+
+    from orchestrator.engine.settings import LANGUAGES
+
+    version = deploy.deploy([package('<spiffworkflow:property name="language" value="sv" />')], "tester")[0].version
+    assert version.settings["language"] == "sv"
+    assert tuple(current_app.config["POLKU_LANGUAGES"]) == LANGUAGES, "the languages the service speaks"
+    unsaid = deploy.deploy([package()], "tester")[0].version
+    assert "language" not in unsaid.settings
+
+
+@pytest.mark.parametrize("tag", ["de", "SV", "fi-FI", ""])
+def test_a_language_the_service_does_not_speak_is_named(ctx, tag):
+    found = problems_of(package(f'<spiffworkflow:property name="language" value="{tag}" />'))
+    assert f"asetukset/esitieto.bpmn [esitietopolku]: language '{tag}' is not one of fi, sv, en" in found, found
+
+
+def test_a_pathway_s_text_carries_its_language_only_on_a_page_in_another(app, ctx):
+    from flask_babel import force_locale
+
+    from orchestrator.web.filters import content_lang, pathway_language
+
+    version = deploy.deploy([package('<spiffworkflow:property name="language" value="sv" />')], "tester")[0].version
+    assert pathway_language(version) == "sv" and pathway_language(None) == "fi"
+    with app.test_request_context("/"):
+        with force_locale("sv"):
+            assert content_lang(version) == ""
+            assert content_lang() == ' lang="fi"'
+        with force_locale("fi"):
+            assert content_lang(version) == ' lang="sv"'
+            assert content_lang() == ""

@@ -196,16 +196,17 @@ def test_free_blood_pressure_readings_are_refused_when_they_cannot_be_right(on, 
     alone = aino.post(url, {"systolic": "128", "diastolic": ""})
 
     assert below.status_code == alone.status_code == 422
-    for page, message in ((below, "Yläpaine (80) must be higher than Alapaine (120)."),
-                          (alone, "Enter both Yläpaine and Alapaine.")):
+    for page, message in ((below, "Systolic pressure (80) must be higher than Diastolic pressure (120)."),
+                          (alone, "Enter both Systolic pressure and Diastolic pressure.")):
         body = text(page)
-        for key, label in (("systolic", "Yläpaine"), ("diastolic", "Alapaine")):
-            assert f'<a href="#measure-{key}"><span lang="fi">{label}</span>: {message}</a>' in body
+        for key, label in (("systolic", "Systolic pressure"), ("diastolic", "Diastolic pressure")):
+            # The service's own measurements are named in the reader's language.
+            assert f'<a href="#measure-{key}"><span>{label}</span>: {message}</a>' in body
             assert (f'<p class="error-message" id="measure-{key}-error"><span class="error-prefix">Error:</span> '
                     f'{message}</p>') in body
     assert 'id="measure-systolic" name="systolic" inputmode="decimal" autocomplete="off" value="128"' in text(alone)
     unread = text(aino.post(url, {"systolic": "128/82", "diastolic": "82"}))
-    assert '<a href="#measure-systolic"><span lang="fi">Yläpaine</span>: Enter a whole number, for example 128.</a>' \
+    assert '<a href="#measure-systolic"><span>Systolic pressure</span>: Enter a whole number, for example 128.</a>' \
         in unread
     assert "measure-diastolic-error" not in unread  # typed, and fine: not told to enter both
     assert observations() == []
@@ -231,8 +232,8 @@ def test_a_free_weight_out_of_range_or_not_a_number_says_what_to_enter(on, aino,
     far = text(aino.post(url, {"weight": "400 kg"}))
     words = text(aino.post(url, {"weight": "83,1 kiloa", "waist": "92 cm"}))
 
-    assert '<a href="#measure-weight"><span lang="fi">Paino</span>: Enter a value between 20 and 350 kg.</a>' in far
-    assert '<a href="#measure-weight"><span lang="fi">Paino</span>: Enter a number, for example 83.1.</a>' in words
+    assert '<a href="#measure-weight"><span>Weight</span>: Enter a value between 20 and 350 kg.</a>' in far
+    assert '<a href="#measure-weight"><span>Weight</span>: Enter a number, for example 83.1.</a>' in words
     assert "between" not in words and "measure-waist-error" not in words
     finnish = text(web_as("asiakas-123").post(url, {"weight": "83.1 kiloa"}))
     assert re.search(r'id="measure-weight-error">.*?\b83,1\.</p>', finnish)  # the example written the Finnish way

@@ -6,6 +6,8 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, pre_dump, validate
 
 from ..core import deliveries
+from ..metrics.names import MEANINGS
+from ..metrics.periods import BY, MOST_PERIODS
 from .views import Detail
 
 
@@ -65,6 +67,9 @@ class HumanTaskSchema(Schema):
     pathway = fields.String(attribute="pathway_key")
     spec = fields.String()
     title = fields.String()
+    summary = fields.String(allow_none=True, metadata={"description": "the task's line in an inbox, its values "
+                                                                       "filled in (the pathway's `summary`)"})
+    priority = fields.Integer(metadata={"description": "0–100, higher first; 50 is routine, above it urgent"})
     role = fields.String(allow_none=True)
     audience = fields.String()
     candidate_groups = fields.List(fields.String())
@@ -203,6 +208,9 @@ class TaskQuerySchema(Schema):
     state = fields.String(load_default="open",
                           validate=validate.OneOf(["open", "completed", "missed", "cancelled", "all"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1),
+                            metadata={"description": "how many of the caller's tasks to skip, in the list's order "
+                                                     "(most urgent, then soonest due, then oldest): the next page"})
 
 
 class CompleteSchema(Schema):
@@ -253,17 +261,31 @@ class MetricQuerySchema(Schema):
                         metadata={"description": "the first day counted (from midnight in the service's zone)"})
     end = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)),
                       metadata={"description": "the first day NOT counted: the period is [start, end), end exclusive"})
+    by = fields.String(validate=validate.OneOf(BY), metadata={"description": (
+        "cut the period (the quarter, or start–end) into weeks (ISO, Monday first), calendar months or quarters "
+        "in the service's zone: one report per pathway per period, in order of pathway, then start. The first "
+        "and last period are clipped to the period asked (a week of a quarter that began on a Thursday starts "
+        "on that Thursday); a period that begins after today (or after the day as_of) is not returned. At "
+        f"most {MOST_PERIODS} periods.")})
+    as_of = fields.Date(validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)), metadata={
+        "description": (
+            "figures as known at the end of this day in the service's zone (POLKU_TIME_ZONE), the day included: "
+            "only what was recorded before the next midnight there counts (a client who started, a form "
+            "answered or missed, a message sent or replied to, a view, a pathway ended, a task done later does "
+            "not), so a closed period reads the same whenever it is asked. Not before the period's first day, "
+            "not after today. Without it: as known now.")})
 
 
 class MetricSchema(Schema):
     key = fields.String(metadata={"description": (
-        "response_rate: client forms that are not diaries, asked in the period, answered ÷ (answered + missed); "
-        "open and cancelled ones do not count. content_views: one per person, page and day. within_promise: "
-        "client messages sent in the period whose reply-by time has passed or that were replied to, replied "
-        "by it. Outcomes (answered, replied) as known when the report is made. See the README's Metrics.")})
-    unit = fields.Function(lambda m: m.definition.unit)
+        "Which metric. Each counts what began in the period [start, end) (a client started, a form asked, a "
+        "message sent, a view), with its outcome (answered, missed, replied, ended) as known at `as_of` "
+        "(now, unless the query gives as_of). " + " ".join(f"{key}: {meaning}." for key, meaning in MEANINGS.items())
+        + " See the README's Metrics.")})
+    unit = fields.Function(lambda m: m.definition.unit, metadata={"description": "count, %, h (hours) or score"})
     value = fields.Function(lambda m: m.value if m.value is None or m.definition.unit != "count" else int(m.value),
-                            metadata={"description": "an integer for counts (unit count), else a number"})
+                            metadata={"description": "an integer for counts (unit count), else a number; null "
+                                                     "when there is nothing to compute it from"})
     basis = fields.Integer(metadata={"description": "how many rows the value is computed from"})
     target = fields.Float(allow_none=True)
     attainment_percent = fields.Function(
@@ -271,9 +293,25 @@ class MetricSchema(Schema):
     light = fields.String(allow_none=True, metadata={"description": "green, yellow or red; null without a target"})
 
 
+class MetricOutcomeSchema(Schema):
+    scale = fields.String(metadata={"description": "the PROM scale (the form field marked as one)"})
+    clients = fields.Integer(metadata={"description": "clients who answered the scale at least twice in the period"})
+    first_mean = fields.Float(metadata={"description": "the mean of their first answers in the period"})
+    last_mean = fields.Float(metadata={"description": "the mean of their last answers in the period"})
+    change = fields.Float(metadata={"description": "last_mean − first_mean"})
+
+
 class MetricReportSchema(Schema):
     pathway = fields.String()
     version = fields.Integer(metadata={"description": "when one version was asked for"})
-    start = fields.AwareDateTime()
-    end = fields.AwareDateTime()
+    start = fields.AwareDateTime(metadata={"description": "the period's first moment (with by: the week's, month's or "
+                                                          "quarter's, or the asked period's start if later)"})
+    end = fields.AwareDateTime(metadata={"description": "the first moment not counted (with by: the period's end, or "
+                                                        "the asked period's end if earlier)"})
+    as_of = fields.AwareDateTime(metadata={"description": (
+        "the moment the figures are as known at: what was recorded before it counts (with as_of, midnight at "
+        "the end of that day in the service's zone; else the moment of the answer)")})
     metrics = fields.List(fields.Nested(MetricSchema))
+    proms = fields.List(fields.Nested(MetricOutcomeSchema), metadata={"description": (
+        "PROM outcomes: for each scale, the mean first and last answer, in the period, of the clients who "
+        "answered it at least twice then (as known at as_of)")})

@@ -28,11 +28,7 @@ def list_tasks(args):
 
     A client sees their own tasks; a professional those of their care teams."""
     guard.require("client", "professional")
-    limit = args.pop("limit", 100)
-    if guard.user().role == "service":
-        found = queries.tasks(**args, limit=limit)
-    else:  # filtered here: read a wider window so the caller still gets up to `limit` of their own
-        found = [row for row in queries.tasks(**args, limit=limit * 5) if guard.may_see_task(row)][:limit]
+    found = [row for row in queries.tasks(**args, within=guard.own_tasks()) if guard.may_see_task(row)]
     log_shown({row.instance_id: row.instance_id for row in found}, "task-list", by_instance=True)
     return found
 

@@ -12,6 +12,7 @@ from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import false
 
 from ..core import queries
 from ..core.store import store
@@ -88,6 +89,18 @@ def task_for(task_id: str) -> HumanTask:
     return task
 
 
+def own_tasks() -> list:
+    """The conditions of the tasks the caller may see, for a query to page in the database: a client's own, a
+    professional's teams' (a system's: all)."""
+    current = user()
+    if current.role == "client":
+        return queries.client_tasks(current.person.client_id)
+    if current.role == "professional":
+        teams = current.person.team_keys
+        return queries.team_tasks(teams, [v for v in queries.version_ids() if pathway_teams(v) & teams])
+    return [] if current.role == "service" else [false()]
+
+
 def task_teams(task: HumanTask) -> set[str]:
     return set(filter(None, [task.role, *(task.candidate_groups or [])]))
 
@@ -124,15 +137,18 @@ def client_in_person() -> str:
 
 
 def may_see_task(task) -> bool:
-    """A task row or entity: the caller's own (a client's) or their team's (a professional's)."""
+    """A task row or entity: the caller's own (a client's) or their team's (a professional's). Judged on the
+    task's own row, whose client and version are its instance's: no instance is read."""
     current = user()
     if current.role == "service":
         return True
-    instance = db.session.get(Instance, task.instance_id)
+    if task.client_id is None:
+        return False
     if current.role == "client":
-        return task.audience == "client" and may_see_instance(instance)
-    return (current.role == "professional" and task.audience == "professional" and may_see_instance(instance)
-            and bool(task_teams(task) & current.person.team_keys))
+        return task.audience == "client" and task.client_id == current.person.client_id
+    teams = current.person.team_keys
+    return (current.role == "professional" and task.audience == "professional"
+            and bool(pathway_teams(task.version_id) & teams) and bool(task_teams(task) & teams))
 
 
 def may_see_notification(notification) -> bool:

@@ -7,6 +7,7 @@ The client is ``Patient/<client id>``: the opaque id Polku names them by, never 
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..clock import now
@@ -15,7 +16,7 @@ from ..core.answers import form_of
 from ..engine.measurements import KINDS
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Message, Observation
-from ..web.answers import Answer, in_words  # the display texts the pages show
+from .answer_words import Answer, in_words  # the display texts the pages show
 
 STATUS = {"running": "active", "incident": "on-hold", "completed": "completed", "cancelled": "revoked"}
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
@@ -98,7 +99,7 @@ def _observation(row: Observation, patient: dict, plan: str) -> dict:
 
 
 def _communication(message: Message, patient: dict, plan: str) -> dict:
-    team = {"display": message.team or "hoitotiimi"}
+    team = {"display": message.team or _("care team")}
     mine = message.sender == "client"
     return {"resourceType": "Communication", "id": f"polku-msg-{message.id}", "status": "completed",
             "subject": patient, "basedOn": [{"reference": plan}], "sent": _time(message.sent_at),

@@ -6,6 +6,7 @@ is the response time the metrics read. Each message also notifies the other side
 """
 
 from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from ..clock import now
@@ -17,9 +18,15 @@ from ..models import ACTIVE, Instance, Message, Notification
 from . import promise
 
 MAX_LENGTH = 5000
-# A notification may leave the service (email, SMS): it says that there is a message, never what it says.
-NOTICE = {"client": "Uusi viesti asiakkaalta polulla {pathway}.",
-          "professional": "Uusi viesti hoitotiimiltä polulla {pathway}."}
+# A notification may leave the service (email, SMS): it says that there is a message, never what it says. It is
+# stored in the service's language, for delivery; a page words it in its reader's (by the sender's key).
+NOTICE = {"client": N_("New message from a client on the pathway %(pathway)s."),
+          "professional": N_("New message from the care team on the pathway %(pathway)s.")}
+
+
+def _stored_notice(sender: str, pathway: str) -> str:
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return gettext(NOTICE[sender], pathway=pathway)
 
 
 def team_of(instance: Instance) -> str | None:
@@ -79,7 +86,7 @@ def send(instance: Instance, sender: str, author: str, author_name: str, body: s
         db.session.add(Notification(instance_id=instance.id, kind="message", created_at=at, task_id=None,
                                     audience="professional" if sender == "client" else "client",
                                     recipient=team if sender == "client" else instance.client_id, source="message",
-                                    text=NOTICE[sender].format(pathway=instance.version.name)))
+                                    text=_stored_notice(sender, instance.version.name)))
     return message
 
 

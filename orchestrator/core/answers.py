@@ -1,6 +1,6 @@
-"""A task's form, and answers checked against its JSON Schema and the measurements' own rules before the
-engine sees them. The web's forms and the API check answers here alike; the web words the same problems in
-the reader's language (``say``)."""
+"""A task's form, what each of its fields asks (title, options, unit, order), and answers checked against its JSON
+Schema and the measurements' own rules before the engine sees them. The web's forms and the API check answers here
+alike; the web words the same problems in the reader's language (``say``)."""
 
 import json
 from collections.abc import Callable
@@ -31,6 +31,50 @@ def form_of(task: HumanTask) -> dict:
     meta = info.task_meta.get(task.spec, {})
     return {"form_schema": info.forms.get(task.form) if task.form else None,
             "ui_schema": info.forms.get(meta.get("ui_form")) if meta.get("ui_form") else None}
+
+
+def title(prop: dict, ui: dict, name: str) -> str:
+    """A field's question: ``ui:title``, else the schema's ``title``, else its name."""
+    return ui.get("ui:title") or prop.get("title") or name
+
+
+def in_order(names: list[str], order: list | None) -> list[str]:
+    """The fields in ``ui:order``, ``"*"`` standing for the rest; names it leaves out come last rather than vanish."""
+    rest = [n for n in names if n not in (order or [])]
+    ordered = [n for item in order or [] for n in (rest if item == "*" else [item] if item in names else [])]
+    return ordered if "*" in (order or []) else ordered + rest
+
+
+def choices(prop: dict) -> list:
+    """What a field allows: ``enum``, or ``oneOf``/``anyOf`` of ``const``s; empty for a free answer."""
+    if "enum" in prop:
+        return list(prop["enum"])
+    alternatives = prop.get("oneOf") or prop.get("anyOf") or []
+    return [a["const"] for a in alternatives] if alternatives and all("const" in a for a in alternatives) else []
+
+
+def options(prop: dict, ui: dict) -> list[tuple[str, str]]:
+    """A choice's options as (the value as a form posts it, its title), titled by ``ui:enumNames`` or the
+    alternatives' titles; of a list of choices, its items' options."""
+    prop = (prop.get("items") or {}) if prop.get("type") == "array" else prop
+    names = ui.get("ui:enumNames") or [a.get("title") for a in prop.get("oneOf") or prop.get("anyOf") or []]
+    return [(token(v), names[i] if i < len(names) and names[i] else token(v)) for i, v in enumerate(choices(prop))]
+
+
+def token(value) -> str:
+    """A chosen value as a form posts it: ``true``/``false`` for a boolean, else its text."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def unit(prop: dict, ui: dict) -> str:
+    """The unit a number is given in: the UI schema's, the field's own, else its measurement's."""
+    kind = measurement_kind(prop)
+    return (ui.get("ui:options") or {}).get("unit") or prop.get("unit") or (kind.unit if kind else "")
+
+
+def rows(prop: dict) -> bool:
+    """Whether the field is a list of entries, each with questions of its own."""
+    return prop.get("type") == "array" and (prop.get("items") or {}).get("type") == "object"
 
 
 @lru_cache(maxsize=256)

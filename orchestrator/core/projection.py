@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, literal, select, update
 
 from .. import engine
+from ..engine.metadata import priority_of
 from ..models import HumanTask, Instance, Notification, Timer
 from . import _compiled
 from .database import insert_rows, upsert
@@ -219,20 +220,30 @@ def _human_task(instance: Instance, info, task, view, at) -> dict:
     role = meta.get("lane")
     groups = meta.get("candidate_groups") or []
     due_in = meta.get("due_in")
+    data = engine.runtime.task_data(task)
     return dict(
         id=view.id,
         instance_id=instance.id,
         version_id=instance.version_id,
+        client_id=instance.client_id,
         pathway_key=info.pathway_key,
         spec=view.spec,
         title=meta.get("title") or view.spec,
+        summary=_line(render(meta.get("summary"), data)),
+        priority=priority_of(meta.get("priority")),  # checked at deploy: 0–100
         role=role or (groups[0] if groups else None),
         audience=audience(role, groups),
         candidate_groups=groups,
         assignee=meta.get("assignee"),
         form=meta.get("form"),
-        instructions=render(meta.get("instructions"), engine.runtime.task_data(task), markdown=True),
+        instructions=render(meta.get("instructions"), data, markdown=True),
         created_at=at,
         due_at=engine.runtime.due_after(at, due_in) if due_in else None,
         state="open",
     )
+
+
+def _line(text: str | None) -> str | None:
+    """A rendered summary as one line that fits its column."""
+    line = " ".join((text or "").split())
+    return (line[:297] + "…" if len(line) > 300 else line) or None

@@ -1,9 +1,9 @@
 """Read-side queries over projected rows; none of them loads a workflow."""
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, bindparam, case, cast, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from ..clock import now
 from ..extensions import db
@@ -24,6 +24,7 @@ from ..models import (
 from . import _compiled
 from .database import core, found_or_made, write
 from .refusal import N_, Refused
+from .store import store
 
 
 def pathway_or_404(key: str) -> Pathway:
@@ -80,10 +81,11 @@ INBOX_ORDER = (TASK_COLUMNS.due_at.is_(None), TASK_COLUMNS.due_at, TASK_COLUMNS.
 
 def tasks(state: str = "open", role: str | None = None, assignee: str | None = None, pathway: str | None = None,
           audience: str | None = None, instance: int | None = None, due_before: datetime | None = None,
-          overdue: bool | None = None, limit: int = 100) -> list[HumanTask]:
-    """The inbox: filtered, soonest due first, then oldest. Rows, not entities: nothing here is changed."""
+          overdue: bool | None = None, limit: int = 100, offset: int = 0, within: list | None = None) -> list:
+    """Tasks by filter, most urgent first, then soonest due, then oldest, among those ``within`` allows (the
+    caller's own, see :func:`client_tasks` and :func:`team_tasks`). Rows, not entities: nothing here is changed."""
     c = TASK_COLUMNS
-    stmt = select(HumanTask.__table__)
+    stmt = select(HumanTask.__table__).where(*(within or []))
     if state != "all":
         stmt = stmt.where(c.state == state)
     for column, value in ((c.role, role), (c.assignee, assignee), (c.pathway_key, pathway),
@@ -95,8 +97,13 @@ def tasks(state: str = "open", role: str | None = None, assignee: str | None = N
     if overdue is not None:
         late = c.due_at < now()
         stmt = stmt.where(late if overdue else or_(c.due_at.is_(None), ~late))
-    stmt = stmt.order_by(*INBOX_ORDER).limit(limit)
-    return list(core().execute(stmt).mappings())
+    stmt = stmt.order_by(c.priority.desc(), *INBOX_ORDER, c.id).offset(offset).limit(limit)
+    return list(core().execute(stmt))
+
+
+def client_tasks(client_id: str) -> list:
+    """The conditions of a client's own tasks."""
+    return [TASK_COLUMNS.audience == "client", TASK_COLUMNS.client_id == client_id]
 
 
 TASK_ROW = select(HumanTask.__table__).where(TASK_COLUMNS.id == bindparam("id"))
@@ -190,22 +197,47 @@ def completion(task_id: str) -> Event | None:
 
 
 INBOX_PAGE = 50  # tasks on one page of the team inbox
+# Most urgent first, then late and soonest due, then those without a due time; ties by age. The inbox index
+# (ix_human_task_inbox) holds each part (a priority, due time or none) in this order.
+PART_ORDER = (TASK_COLUMNS.due_at, TASK_COLUMNS.created_at, TASK_COLUMNS.id)
 
 
 def team_inbox(teams: set[str], version_ids: list[int]) -> list:
-    """The conditions of a care team's inbox: open professional tasks of ``teams`` (the task's lane or a
-    candidate group) on instances of a client, of the versions the teams follow (``version_ids``)."""
+    """The conditions of a care team's inbox: its open tasks (see :func:`team_tasks`)."""
+    return [TASK_COLUMNS.state == "open", *team_tasks(teams, version_ids)]
+
+
+def team_tasks(teams: set[str], version_ids: list[int]) -> list:
+    """The conditions of care teams' tasks: professional tasks of ``teams`` (the task's lane or a candidate
+    group) on instances of a client, of the versions the teams follow (``version_ids``). Each is on the task's
+    own row: no instance is read."""
     c = TASK_COLUMNS
-    return [c.state == "open", c.audience == "professional", Instance.client_id.is_not(None),
-            Instance.version_id.in_(version_ids), or_(c.role.in_(sorted(teams)), *_in_candidate_groups(teams))]
+    return [c.audience == "professional", c.client_id.is_not(None), c.version_id.in_(version_ids),
+            _for_teams(teams, version_ids)]
+
+
+def _for_teams(teams: set[str], version_ids: list[int]):
+    """A task is a team's when it is in the team's lane or names the team among its candidate groups. Those
+    groups are written in the pathway, so the tasks they give a team are known by version and task without
+    reading each row's list (and most teams have none: the condition stays one the index answers)."""
+    c = TASK_COLUMNS
+    grouped = []
+    for version_id in sorted(set(version_ids)):
+        specs = sorted(spec for spec, meta in store().info(version_id).task_meta.items()
+                       if set(meta.get("candidate_groups") or []) & teams
+                       and (meta.get("lane") or meta["candidate_groups"][0]) not in teams)
+        if specs:
+            grouped.append(and_(c.version_id == version_id, c.spec.in_(specs)))
+    return or_(c.role.in_(sorted(teams)), *grouped)
 
 
 def client_matches(query: str):
-    """A client by internal id or by a part of their name."""
+    """A task of a client found by internal id or by a part of their name. The names are matched first, so that
+    each task is checked against a list, not a query."""
     query = query.strip()
-    named = select(Person.client_id).where(Person.client_id.is_not(None),
-                                           Person.name.ilike(f"%{_like(query)}%", escape="\\"))
-    return or_(Instance.client_id == query, Instance.client_id.in_(named))
+    named = db.session.scalars(select(Person.client_id).where(
+        Person.client_id.is_not(None), Person.name.ilike(f"%{_like(query)}%", escape="\\")))
+    return TASK_COLUMNS.client_id.in_(sorted({query, *named}))
 
 
 def client_id_by_code(code: str) -> str | None:
@@ -213,51 +245,61 @@ def client_id_by_code(code: str) -> str | None:
     return db.session.scalar(select(Person.client_id).where(Person.personal_identity_code == code))
 
 
-def _inbox_rows(where: list):
-    return (select(HumanTask.__table__, Instance.client_id, PathwayVersion.name.label("pathway_name"))
-            .join(Instance, Instance.id == TASK_COLUMNS.instance_id)
-            .join(PathwayVersion, PathwayVersion.id == Instance.version_id).where(*where))
+@dataclass(frozen=True)
+class Tally:
+    """What an inbox holds: its tasks in all, ``me``'s and the late ones; and of those the filters chosen show,
+    how many and how many each priority has with a due time and without one (the parts a page is read from,
+    in order). One query the index answers alone, however many filters."""
+
+    all: int
+    mine: int
+    overdue: int
+    shown: int
+    parts: list[tuple[int, bool, int]]  # (priority, has a due time, tasks shown), most urgent part first
 
 
-def inbox_page(where: list, page: int, size: int = INBOX_PAGE) -> list:
-    """One page of inbox rows, late first and then soonest due, each with its client id and pathway name."""
-    stmt = _inbox_rows(where).order_by(*INBOX_ORDER, TASK_COLUMNS.id).offset((page - 1) * size).limit(size)
-    return list(core().execute(stmt).mappings())
-
-
-def inbox_counts(where: list, me: str, at: datetime) -> tuple[dict, list[tuple[str, str, int]]]:
-    """How many tasks the inbox has in all, how many are ``me``'s and how many are late, and (key, the
-    latest version's name, open tasks) for each of its pathways, by name: one query."""
+def inbox_tally(where: list, filters: list, me: str, at: datetime) -> Tally:
     c = TASK_COLUMNS
-    by_pathway = core().execute(
-        select(c.pathway_key, func.count(), func.count(case((c.assignee == me, 1))),
-               func.count(case((c.due_at < at, 1))))
-        .select_from(HumanTask.__table__).join(Instance, Instance.id == c.instance_id).where(*where)
-        .group_by(c.pathway_key)).all()
-    counts = {"all": sum(r[1] for r in by_pathway), "mine": sum(r[2] for r in by_pathway),
-              "overdue": sum(r[3] for r in by_pathway)}
-    names = {p.key: p.latest.name if p.latest else p.key for p in pathways()}
-    found = sorted(((r[0], names.get(r[0], r[0]), r[1]) for r in by_pathway), key=lambda p: (p[1], p[0]))
-    return counts, found
+    chosen = and_(*filters) if filters else None
+    shown = (func.count(), func.count(c.due_at)) if chosen is None else (
+        func.count(case((chosen, 1))), func.count(case((and_(chosen, c.due_at.is_not(None)), 1))))
+    rows = core().execute(
+        select(c.priority, func.count(), func.count(case((c.assignee == me, 1))),
+               func.count(case((c.due_at < at, 1))), *shown)
+        .where(*where).group_by(c.priority).order_by(c.priority.desc())).all()
+    parts = [part for priority, *_, n, due in rows for part in ((priority, True, due), (priority, False, n - due))]
+    return Tally(all=sum(r[1] for r in rows), mine=sum(r[2] for r in rows), overdue=sum(r[3] for r in rows),
+                 shown=sum(r[4] for r in rows), parts=[part for part in parts if part[2]])
 
 
-def inbox_total(where: list) -> int:
-    return core().execute(select(func.count()).select_from(HumanTask.__table__)
-                          .join(Instance, Instance.id == TASK_COLUMNS.instance_id).where(*where)).scalar_one()
+def inbox_page(where: list, tally: Tally, page: int, size: int = INBOX_PAGE) -> list:
+    """One page of inbox rows in the inbox's order, each with its pathway's name. The page is read part by
+    part (a priority, with a due time or without), each in the index's own order, skipping whole parts the
+    tally has counted: no sort of the team's every task."""
+    c, skip, found = TASK_COLUMNS, (page - 1) * size, []
+    for priority, due, n in tally.parts:
+        if skip >= n:
+            skip -= n
+            continue
+        stmt = (_inbox_rows(where + [c.priority == priority, c.due_at.is_not(None) if due else c.due_at.is_(None)])
+                .order_by(*PART_ORDER).offset(skip).limit(size - len(found)))
+        found += core().execute(stmt).mappings()
+        skip = 0
+        if len(found) >= size:
+            break
+    return found
 
 
-def instances_by_id(ids) -> list[Instance]:
-    return list(db.session.scalars(select(Instance).where(Instance.id.in_(sorted(set(ids))))))
+def _inbox_rows(where: list):
+    """Task rows with their pathway version's name and their client's (``name``: None before the client's
+    first sign-in)."""
+    return (select(HumanTask.__table__, PathwayVersion.name.label("pathway_name"), Person.name.label("name"))
+            .join(PathwayVersion, PathwayVersion.id == TASK_COLUMNS.version_id)
+            .outerjoin(Person, Person.client_id == TASK_COLUMNS.client_id).where(*where))
 
 
 def version_ids() -> list[int]:
     return list(db.session.scalars(select(PathwayVersion.id)))
-
-
-def _in_candidate_groups(teams: set[str]) -> list:
-    """A team named among a task's candidate groups (a JSON list, matched as the text it is stored as)."""
-    text = cast(TASK_COLUMNS.candidate_groups, Text)
-    return [text.like(f"%{_like(json.dumps(team))}%", escape="\\") for team in sorted(teams)]
 
 
 def _like(value: str) -> str:
@@ -265,16 +307,27 @@ def _like(value: str) -> str:
 
 
 def people_by_client(client_ids) -> dict:
+    """Each client's id and name (all a professional's page names them by), by client id."""
     ids = sorted(set(filter(None, client_ids)))
     if not ids:
         return {}
-    return {p.client_id: p for p in db.session.scalars(select(Person).where(Person.client_id.in_(ids)))}
+    return {p.client_id: p for p in db.session.execute(select(Person.client_id, Person.name)
+                                                       .where(Person.client_id.in_(ids)))}
 
 
 def team_members(teams: set[str]) -> list:
     members = (select(Membership.person_id).join(CareTeam, CareTeam.id == Membership.team_id)
                .where(CareTeam.key.in_(sorted(teams))))
     return list(db.session.scalars(select(Person).where(Person.id.in_(members)).order_by(Person.name)))
+
+
+def pathway_names(version_ids: list[int]) -> list[tuple[str, str]]:
+    """(key, the name of the latest of these versions) of the pathways they are of, by name."""
+    latest: dict[str, tuple[int, str]] = {}
+    for info in map(store().info, version_ids):
+        if info.number > latest.get(info.pathway_key, (0, ""))[0]:
+            latest[info.pathway_key] = (info.number, info.name)
+    return sorted(((key, name) for key, (_, name) in latest.items()), key=lambda p: (p[1], p[0]))
 
 
 def latest_versions() -> list[PathwayVersion]:

@@ -68,6 +68,7 @@ class VersionInfo:
     time_zone: str | None = None
     kind: str = "professional"
     settings: dict = field(default_factory=dict)  # the pathway's own settings (engine/settings.py)
+    name: str = ""  # the version's name of its pathway
     timed: bool = field(init=False)  # whether any of its processes has a timer
     teams: frozenset = field(init=False)  # the care teams that follow it
 
@@ -135,11 +136,12 @@ class WorkflowStore:
             row = db.session.execute(
                 select(Pathway.key, PathwayVersion.number, PathwayVersion.messages, PathwayVersion.task_meta,
                        PathwayVersion.forms, PathwayVersion.spec, PathwayVersion.time_zone, PathwayVersion.kind,
-                       PathwayVersion.settings)
+                       PathwayVersion.settings, PathwayVersion.name)
                 .join(PathwayVersion.pathway).where(PathwayVersion.id == version_id)
             ).one()
             info = VersionInfo(row.key, row.number, row.messages, row.task_meta, row.forms,
-                               engine.restore_specs(row.spec), row.time_zone, row.kind, row.settings or {})
+                               engine.restore_specs(row.spec), row.time_zone, row.kind, row.settings or {},
+                               row.name)
             self.versions.put(version_id, info)
         return info
 

@@ -5,9 +5,26 @@ stored as a typed observation, besides the answers. The range is what a device o
 at all; a pathway's own ``minimum``/``maximum`` must lie inside it. Some kinds are read in pairs (blood
 pressure: systolic with diastolic): in a form, the n-th field of the one kind pairs with the n-th of the
 other, in property order, and a reading is whole only with both.
+
+A kind's name is interface text, shown in the reader's language: its English name is the catalogue's msgid, and
+the app passes its translation at start-up (:func:`use_translation`, as it passes its clock), so that the engine
+stays apart from Flask.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+_translate: list[Callable[[str], str]] = [str]
+
+
+def N_(name: str) -> str:
+    """Marks a kind's name for the translation catalogue; it is translated where it is shown (``Kind.label``)."""
+    return name
+
+
+def use_translation(gettext: Callable[[str], str]) -> None:
+    """How a kind's name is put into the reader's language (the app's ``gettext``)."""
+    _translate[0] = gettext
 
 
 @dataclass(frozen=True)
@@ -15,7 +32,7 @@ class Kind:
     key: str
     code: str  # LOINC
     unit: str  # UCUM
-    label: str  # Finnish, as the client reads it
+    name: str  # in English, marked for translation
     low: float
     high: float
     example: float  # a typical reading, to show how one is written
@@ -24,14 +41,19 @@ class Kind:
     pair: str | None = None  # the kind this one is read with; set on the pair's first kind
     above_pair: bool = False  # the reading must be higher than its pair's (systolic over diastolic)
 
+    @property
+    def label(self) -> str:
+        """The kind's name in the reader's language ("Paino", "Vikt", "Weight")."""
+        return _translate[0](self.name)
+
 
 KINDS = {k.key: k for k in (
-    Kind("weight", "29463-7", "kg", "Paino", 20, 350, 83.1),
-    Kind("waist", "8280-0", "cm", "Vyötärönympärys", 40, 250, 92.5),
-    Kind("glucose", "41653-7", "mmol/L", "Verensokeri", 1, 35, 5.6),
-    Kind("systolic", "8480-6", "mmHg", "Yläpaine", 60, 260, 128, panel="85354-9", decimals=0, pair="diastolic",
-         above_pair=True),
-    Kind("diastolic", "8462-4", "mmHg", "Alapaine", 30, 160, 82, panel="85354-9", decimals=0),
+    Kind("weight", "29463-7", "kg", N_("Weight"), 20, 350, 83.1),
+    Kind("waist", "8280-0", "cm", N_("Waist circumference"), 40, 250, 92.5),
+    Kind("glucose", "41653-7", "mmol/L", N_("Blood sugar"), 1, 35, 5.6),
+    Kind("systolic", "8480-6", "mmHg", N_("Systolic pressure"), 60, 260, 128, panel="85354-9", decimals=0,
+         pair="diastolic", above_pair=True),
+    Kind("diastolic", "8462-4", "mmHg", N_("Diastolic pressure"), 30, 160, 82, panel="85354-9", decimals=0),
 )}
 
 

@@ -14,6 +14,7 @@ from .xml import NS
 
 HUMAN_TAGS = ("userTask", "manualTask")
 NOTIFYING_TAGS = ("intermediateThrowEvent", "endEvent", "scriptTask", "businessRuleTask")
+ROUTINE, MAX_SUMMARY = 50, 500  # a task's priority unless written; the longest inbox line's template
 CAMUNDA_TYPES = {"long": "integer", "string": "string", "boolean": "boolean", "date": "string", "enum": "string"}
 
 
@@ -33,10 +34,20 @@ class TaskMeta:
     diary: str | None = None  # a user task taking repeated entries: food or exercise
     planned: str | None = None  # how many times the pathway plans the task (a series of readings), as written
     within: list[str] = field(default_factory=list)  # the subprocesses it is in, innermost first
+    priority: str | None = None  # 0–100 as Camunda's task priority, higher first in the inbox (50 unless written)
+    summary: str | None = None  # one line for the inbox row, with process variables ({{ systolinen }})
     line: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def priority_of(written: str | None) -> int | None:
+    """A task's priority as written (none: routine, 50), or ``None`` when it is no whole number 0–100."""
+    if written is None:
+        return ROUTINE
+    text = written.strip()
+    return int(text) if text.isdigit() and int(text) <= 100 else None
 
 
 def lanes_by_node(process: etree._Element) -> dict[str, str]:
@@ -108,6 +119,8 @@ def task_meta(node: etree._Element, lane: str | None) -> TaskMeta:
         diary=spiff.get("diary") or camunda.get("diary"),
         planned=spiff.get("planned") or camunda.get("planned"),
         within=[p.get("id") for p in node.iterancestors(f"{{{NS['bpmn']}}}subProcess")],
+        priority=camunda_attr("priority") or spiff.get("priority") or camunda.get("priority"),
+        summary=spiff.get("summary") or camunda.get("summary"),
         line=node.sourceline,
     )
 

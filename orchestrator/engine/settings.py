@@ -12,6 +12,8 @@ Every setting is a ``spiffworkflow:property`` (or ``camunda:property``) on the p
 ``target:<measurement>``    the target range the charts draw, ``90-135``
 ``measurements``            kinds the client may also record freely, ``weight,waist``
 ``goal:<metric>``           a metric's target for the traffic lights, ``goal:within_promise`` = ``95``
+``language``                the language its own texts are written in, ``sv``: one the service speaks
+                            (fi, sv, en); Finnish when not given
 ==========================  ==================================================================
 
 The messages a package declares (``payloadSchema``) are read by ``payloads.py`` and kept under ``messages``.
@@ -30,6 +32,8 @@ from .timers import check_literal
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 WHOLE = re.compile(r"^\s*[0-9]{1,3}\s*$", re.ASCII)
 RANGE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*-\s*(-?\d+(?:[.,]\d+)?)\s*$")
+# The languages the service speaks, as config.py's POLKU_LANGUAGES (the engine knows nothing of the app's config).
+LANGUAGES = ("fi", "sv", "en")
 
 
 def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> tuple[dict, list[Problem]]:
@@ -45,6 +49,8 @@ def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> 
                       "reply_within_working_days": _promise(props.get("replyWithinWorkingDays"), kind, problem),
                       "phases": _phases(props.get("phases"), problem), "modules": {}, "targets": {}, "goals": {},
                       "measurements": _measurements(props.get("measurements"), problem)}
+    if "language" in props:
+        settings["language"] = _language(props["language"], problem)
     if settings["duration"] and check_literal("duration", settings["duration"]):
         problem(f"duration {check_literal('duration', settings['duration'])}")
     if settings["message_team"] and kind == "self-care":
@@ -82,6 +88,15 @@ def _measurements(value: str | None, problem) -> list[str]:
         else:
             problem(f"measurements: '{key}' is not one of {', '.join(MEASUREMENTS)}")
     return found
+
+
+def _language(value: str | None, problem) -> str | None:
+    """The language tag of the pathway's own texts (titles, instructions, forms, content pages)."""
+    tag = (value or "").strip()
+    if tag in LANGUAGES:
+        return tag
+    problem(f"language '{value or ''}' is not one of {', '.join(LANGUAGES)}")
+    return None
 
 
 def _module(settings: dict, name: str, label: str | None, problem) -> None:

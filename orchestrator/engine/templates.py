@@ -16,7 +16,7 @@ opened it; the projection then shows that template as written.
 import re
 from functools import lru_cache
 
-from jinja2 import Template, filters
+from jinja2 import Template, TemplateSyntaxError, filters
 from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.util.task import TaskState
 
@@ -120,6 +120,15 @@ def render(environment: LimitedEnvironment, text: str, data: dict) -> str:
 
 
 _plain = LimitedEnvironment(autoescape=False)
+
+
+def syntax_problem(text: str) -> str | None:
+    """Why a template as written cannot be read (``{{ kohonnut_arvo.taso }`` unclosed, say), else None."""
+    try:
+        _plain.parse(text)
+    except TemplateSyntaxError as exc:
+        return f"{exc.message} (line {exc.lineno} of the template)"
+    return None
 
 
 def instructions(spec) -> str | None:

@@ -9,8 +9,8 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import sandbox, texts, timers
-from .metadata import camunda_form_name, human_tasks
+from . import sandbox, templates, texts, timers
+from .metadata import MAX_SUMMARY, camunda_form_name, human_tasks, priority_of
 from .problems import Problem
 from .xml import NS
 
@@ -68,6 +68,13 @@ def _check_human_task(check: Check, forms: FormLookup, meta, node: etree._Elemen
         _check_form(check, forms, meta.ui_form, node, is_schema=False)
     if meta.due_in and timers.check_literal("duration", meta.due_in):
         check.add(f"dueIn {timers.check_literal('duration', meta.due_in)}", node)
+    if meta.priority is not None and priority_of(meta.priority) is None:
+        check.add(f"priority '{meta.priority}' is not a whole number from 0 to 100 (50 is routine, higher comes "
+                  "first in the team's inbox)", node)
+    if meta.summary and len(meta.summary) > MAX_SUMMARY:
+        check.add(f"summary is {len(meta.summary)} characters; an inbox line is written in at most {MAX_SUMMARY}", node)
+    elif meta.summary and templates.syntax_problem(meta.summary):
+        check.add(f"summary cannot be read: {templates.syntax_problem(meta.summary)}", node)
 
 
 def _check_call(check: Check, node: etree._Element, decisions: set[str], processes: set[str]) -> None:

@@ -4,13 +4,17 @@ Asked is a client's task with a form that is not a diary (a diary takes entries 
 its closing is no unanswered form). Of those, a task counts once it is decided: answered (``completed``) or
 missed (its deadline passed unanswered). One still open is not decided yet, and one ``cancelled`` (the
 pathway ended, or was withdrawn from, before it was answered) was taken back, not left unanswered: neither
-counts. The response rate is answered ÷ (answered + missed), by when the task was asked.
+counts. The response rate is answered ÷ (answered + missed), by when the task was asked. As known at a moment,
+a task answered or missed after it was still open then (``completed_at`` is when a task closed, however).
 """
+
+from datetime import datetime
 
 from sqlalchemy import and_, case, not_, or_, select, true
 
 from ..extensions import db
 from ..models import HumanTask, PathwayVersion
+from .periods import before
 
 
 def asked(versions: list[int] | None) -> tuple:
@@ -25,11 +29,12 @@ def asked(versions: list[int] | None) -> tuple:
             HumanTask.form.is_not(None), not_(or_(*diaries)) if diaries else true())
 
 
-def answered():
-    """1 for an answered task, else 0 (to sum)."""
-    return case((HumanTask.state == "completed", 1), else_=0)
+def answered(at: datetime | None = None):
+    """1 for a task answered (before ``at``; None: by now), else 0 (to sum)."""
+    return case((and_(HumanTask.state == "completed", before(HumanTask.completed_at, at)), 1), else_=0)
 
 
-def decided():
-    """1 for a task answered or missed, else 0 (to sum): the response rate's denominator."""
-    return case((HumanTask.state.in_(("completed", "missed")), 1), else_=0)
+def decided(at: datetime | None = None):
+    """1 for a task answered or missed (before ``at``; None: by now), else 0 (to sum): the response rate's
+    denominator."""
+    return case((and_(HumanTask.state.in_(("completed", "missed")), before(HumanTask.completed_at, at)), 1), else_=0)

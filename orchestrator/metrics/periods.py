@@ -1,18 +1,31 @@
-"""Reporting periods in the organisation's zone: quarters (the follow-up model's unit), months and weeks."""
+"""Reporting periods in the organisation's zone: quarters (the follow-up model's unit), months and weeks, and
+the moment figures are known at (``day_end``, ``before``)."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, case, true
 
 QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")  # whole label only: "2027-Q1\n" is not a quarter
 BY = ("week", "month", "quarter")
+MOST_PERIODS = 160  # a series of at most this many periods in one answer (three years by week)
 
 
 def day_start(day: date, zone: str) -> datetime:
     """The moment a day begins in ``zone``, in UTC."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def day_end(day: date, zone: str) -> datetime:
+    """The moment a day ends in ``zone`` (the next day's midnight), in UTC: what is known at the end of ``day``
+    was recorded before it."""
+    return day_start(day + timedelta(days=1), zone)
+
+
+def before(column, at: datetime | None):
+    """In SQL: the time in ``column`` is before ``at`` (recorded by then); always true when ``at`` is None."""
+    return true() if at is None else column < at
 
 
 def quarter_of(at: datetime, zone: str) -> str:
@@ -37,14 +50,16 @@ def quarters(year: int) -> list[str]:
     return [f"{year}-Q{n}" for n in range(1, 5)]
 
 
-def buckets(start: datetime, end: datetime, by: str, zone: str) -> list[tuple[date, datetime, datetime]]:
-    """The weeks (from Monday), months or quarters that [start, end) spans, each as (first day, start, end)."""
+def buckets(start: datetime, end: datetime, by: str, zone: str,
+            until: datetime | None = None) -> list[tuple[date, datetime, datetime]]:
+    """The weeks (from Monday), months or quarters that [start, end) spans, each as (first day, start, end), the
+    first and last clipped to [start, end); ``until``: none that begins at or after it."""
     tz = ZoneInfo(zone)
     day = start.astimezone(tz).date()
     day = {"week": day - timedelta(days=day.weekday()), "month": day.replace(day=1),
            "quarter": day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)}[by]
     found = []
-    while day_start(day, zone) < end:
+    while day_start(day, zone) < end and (until is None or max(day_start(day, zone), start) < until):
         after = _next(day, by)
         found.append((day, max(day_start(day, zone), start), min(day_start(after, zone), end)))
         day = after

@@ -1,7 +1,9 @@
 """The organisation's metrics, computed from projected rows (never by loading an instance).
 
 Each metric is for a period [start, end) and for one pathway, one version or all of them: what was
-asked, sent or reminded in the period, with its outcome (answered, replied) as known now. A target
+asked, sent or reminded in the period, with its outcome (answered, replied) as known now, or as known at a
+moment given (``at``: only what was recorded before it counts, so a closed period reads the same whenever it
+is asked). A target
 (the package's ``goal:<metric>`` property) turns it into a traffic light as the follow-up model has
 it: attainment ≥ 100 % green, 85–99 % yellow, below 85 % red. Nothing here names a client: the
 numbers are aggregates, which is all a self-care pathway may give.
@@ -22,6 +24,7 @@ from .. import clock
 from ..extensions import db
 from ..models import ContentView, HumanTask, Instance, Message, Notification, Pathway, PathwayVersion, Score
 from .asked import answered, asked, decided
+from .periods import before
 from .tables import table
 from .values import Metric
 from .views import titles, views
@@ -50,6 +53,7 @@ class Report:
     metrics: dict[str, Metric] = field(default_factory=dict)
     content: dict[str, int] = field(default_factory=dict)  # views per page, by its title
     proms: dict[str, "Outcome"] = field(default_factory=dict)  # by PROM scale
+    as_of: datetime | None = None  # the moment the figures are as known at
 
 
 @dataclass(frozen=True)
@@ -65,23 +69,26 @@ class Outcome:
         return self.last - self.first
 
 
-def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = None) -> Report:
-    """Every metric of the scope for the period, with the targets in ``goals`` (metric → number).
+def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = None,
+           at: datetime | None = None) -> Report:
+    """Every metric of the scope for the period, with the targets in ``goals`` (metric → number), as known at
+    ``at`` (only what was recorded before it; None: as known now).
 
     The dashboard's metrics are ``table``'s for this one period, the rest are counted here."""
 
     goals = goals or {}
     group, pathway_of, also = _groups(scope)
     ids = None if scope == Scope() else list(pathway_of)
-    found = Report(scope, start, end, content=_content(scope, pathway_of, start, end), proms=_proms(ids, start, end))
-    counted = dict(table([start, end], pathway_of, {group: goals}, also)[(group, 0)])
+    found = Report(scope, start, end, content=_content(scope, pathway_of, start, end, at),
+                   proms=_proms(ids, start, end, at), as_of=at or clock.now())
+    counted = dict(table([start, end], pathway_of, {group: goals}, also, at)[(group, 0)])
     if scope.version_id is not None:
         # Views carry their pathway's key, not its version: the table counts the whole pathway's, without reading
         # an instance. One version's are its pages', read through its instances.
         views = sum(found.content.values())
         counted["content_views"] = Metric("content_views", views, views)
-    for metric in (*_answering(ids, start, end), *_messages(ids, start, end), *_work(ids, start, end),
-                   *_reminders(ids, start, end)):
+    for metric in (*_answering(ids, start, end, at), *_messages(ids, start, end, at), *_work(ids, start, end, at),
+                   *_reminders(ids, start, end, at)):
         counted[metric.key] = metric
     for key in ORDER:
         found.metrics[key] = counted[key]
@@ -107,29 +114,30 @@ def _inside(ids: list[int] | None, column=Instance.version_id):
     return true() if ids is None else column.in_(ids)
 
 
-def _answering(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
+def _answering(ids: list[int] | None, start: datetime, end: datetime, at: datetime | None) -> list[Metric]:
     """The share of clients with a decided form asked in the period (see ``asked``) who answered at least
     ``REGULAR`` of theirs (the response rate over all of them is ``table``'s)."""
     rows = db.session.execute(
-        select(func.sum(decided()), func.sum(answered()))
-        .where(*asked(ids), HumanTask.created_at >= start, HumanTask.created_at < end)
+        select(func.sum(decided(at)), func.sum(answered(at)))
+        .where(*asked(ids), HumanTask.created_at >= start, HumanTask.created_at < end, before(HumanTask.created_at, at))
         .group_by(HumanTask.instance_id)).all()
     rows = [(n, given) for n, given in rows if n]
     regular = sum(1 for n, given in rows if (given or 0) >= REGULAR * n)
     return [Metric("answering_regularly", 100 * regular / len(rows) if rows else None, len(rows))]
 
 
-def _messages(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
+def _messages(ids: list[int] | None, start: datetime, end: datetime, at: datetime | None) -> list[Metric]:
     """Messages sent in the period and how soon the clients' were replied to (whether within the promise is
-    ``table``'s). A reply counts as known now: one stamped later (on a simulated clock) has not come yet."""
-    at = clock.now()
+    ``table``'s). A reply counts as known at ``at`` (None: now): one stamped later (on a simulated clock) has
+    not come yet."""
+    known = at or clock.now()
     rows = db.session.execute(
         select(Message.sender, Message.sent_at, Message.replied_at)
         .where(Message.instance_id.in_(select(Instance.id).where(_inside(ids))),
-               Message.sent_at >= start, Message.sent_at < end)).all()
+               Message.sent_at >= start, Message.sent_at < end, before(Message.sent_at, at))).all()
     asked = [r for r in rows if r.sender == "client"]
     hours = sorted((r.replied_at - r.sent_at).total_seconds() / 3600 for r in asked
-                   if r.replied_at and r.replied_at < at)
+                   if r.replied_at and r.replied_at < known)
     return [Metric("messages", len(asked), len(asked)), Metric("replies", sum(r.sender != "client" for r in rows),
                                                              len(rows)),
             Metric("reply_median_hours", statistics.median(hours) if hours else None, len(hours)),
@@ -144,12 +152,13 @@ def _percentile(values: list[float], p: float) -> float | None:
     return values[int(rank) - 1]
 
 
-def _proms(ids: list[int] | None, start: datetime, end: datetime) -> dict[str, Outcome]:
+def _proms(ids: list[int] | None, start: datetime, end: datetime, at: datetime | None) -> dict[str, Outcome]:
     """Each PROM scale: first against last answer, per instance (its client stays unnamed), answered in the period."""
     answers: dict[str, dict[int, list[float]]] = {}
     for name, instance_id, value in db.session.execute(
             select(Score.name, Score.instance_id, Score.value)
-            .where(Score.kind == "prom", Score.at >= start, Score.at < end, _inside(ids, Score.version_id))
+            .where(Score.kind == "prom", Score.at >= start, Score.at < end, before(Score.at, at),
+                   _inside(ids, Score.version_id))
             .order_by(Score.at, Score.id)):
         answers.setdefault(name, {}).setdefault(instance_id, []).append(value)
     found = {}
@@ -161,9 +170,11 @@ def _proms(ids: list[int] | None, start: datetime, end: datetime) -> dict[str, O
     return found
 
 
-def _work(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
+def _work(ids: list[int] | None, start: datetime, end: datetime, at: datetime | None) -> list[Metric]:
+    """The care team's tasks done in the period and the median time from a task's opening to its completion."""
     where = (_inside(ids, HumanTask.version_id), HumanTask.audience == "professional",
-             HumanTask.state == "completed", HumanTask.completed_at >= start, HumanTask.completed_at < end)
+             HumanTask.state == "completed", HumanTask.completed_at >= start, HumanTask.completed_at < end,
+             before(HumanTask.completed_at, at))
     if db.engine.dialect.name == "postgresql":  # the median in the database: no row leaves it
         seconds = func.extract("epoch", HumanTask.completed_at - HumanTask.created_at)
         n, median = db.session.execute(select(func.count(), func.percentile_cont(0.5).within_group(seconds))
@@ -176,26 +187,29 @@ def _work(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]
     return [Metric("professional_tasks", n, n), Metric("handling_median_hours", median, n)]
 
 
-def _reminders(ids: list[int] | None, start: datetime, end: datetime) -> list[Metric]:
-    answered_after = and_(HumanTask.state == "completed", HumanTask.completed_at >= Notification.created_at)
+def _reminders(ids: list[int] | None, start: datetime, end: datetime, at: datetime | None) -> list[Metric]:
+    """Reminders sent in the period, and the share of the reminded tasks answered after their reminder."""
+    answered_after = and_(HumanTask.state == "completed", HumanTask.completed_at >= Notification.created_at,
+                          before(HumanTask.completed_at, at))
     sent, about_tasks, after = db.session.execute(
         select(func.count(), func.count(Notification.task_id), func.sum(case((answered_after, 1), else_=0)))
         .select_from(Notification).outerjoin(HumanTask, HumanTask.id == Notification.task_id)
         .where(Notification.instance_id.in_(select(Instance.id).where(_inside(ids))),
                Notification.kind == "reminder", Notification.created_at >= start,
-               Notification.created_at < end)).one()
+               Notification.created_at < end, before(Notification.created_at, at))).one()
     return [Metric("reminders_sent", sent or 0, sent or 0),
             Metric("answered_after_reminder", 100 * (after or 0) / about_tasks if about_tasks else None,
                    about_tasks or 0)]
 
 
-def _content(scope: Scope, pathway_of: dict[int, str], start: datetime, end: datetime) -> dict[str, int]:
+def _content(scope: Scope, pathway_of: dict[int, str], start: datetime, end: datetime,
+             at: datetime | None) -> dict[str, int]:
     """Views per page in the period (see ``views``), by the page's title. A pathway's are counted by its key,
     one version's through its instances."""
     where = None if scope.version_id is None else \
         ContentView.instance_id.in_(select(Instance.id).where(Instance.version_id == scope.version_id))
     named = titles(list(pathway_of))
     found: dict[str, int] = {}
-    for _key, _period, page, n in views([start, end], sorted(set(pathway_of.values())), where, by_page=True):
+    for _key, _period, page, n in views([start, end], sorted(set(pathway_of.values())), where, by_page=True, at=at):
         found[named.get(page, page)] = found.get(named.get(page, page), 0) + n
     return dict(sorted(found.items()))

@@ -11,19 +11,19 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import String, case, cast, func, select, true
+from sqlalchemy import String, and_, case, cast, func, select, true
 
 from ..extensions import db
 from ..models import ContentView, PathwayVersion
-from .periods import which
+from .periods import before, which
 
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
-def views(edges: list[datetime], keys: list[str], where=None, by_page: bool = False):
+def views(edges: list[datetime], keys: list[str], where=None, by_page: bool = False, at: datetime | None = None):
     """Rows of (pathway key, period, [page,] views) for the periods between ``edges``; ``where``: a further
-    condition on the views (one version's instances, say)."""
-    first = _first_views(edges, keys, true() if where is None else where).subquery()
+    condition on the views (one version's instances, say); ``at``: only views before it (None: all)."""
+    first = _first_views(edges, keys, and_(true() if where is None else where, before(ContentView.at, at))).subquery()
     period = which(first.c.at, edges)
     columns = (first.c.pathway_key, period, *([first.c.page] if by_page else []))
     return db.session.execute(select(*columns, func.count()).group_by(*columns)).all()

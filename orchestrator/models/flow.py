@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -118,7 +118,10 @@ class TaskState(db.Model):
 
 class HumanTask(db.Model):
     __table_args__ = (
-        Index("ix_human_task_open", "state", "role", "due_at"),
+        # The team inbox: a team's open tasks, most urgent first and then soonest due, read in this index's
+        # order a page at a time; its counts come from the index alone.
+        Index("ix_human_task_inbox", "state", "audience", "role", "priority", "due_at", "created_at", "id",
+              "pathway_key", "version_id", "client_id", "assignee"),
         Index("ix_human_task_instance", "instance_id", "state"),
         # Metrics by period read these columns only: on PostgreSQL the index alone answers them.
         Index("ix_human_task_asked", "version_id", "created_at",
@@ -127,9 +130,13 @@ class HumanTask(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"))
+    client_id: Mapped[str | None] = mapped_column(String(100))  # the instance's client (the inbox reads no instance)
     pathway_key: Mapped[str] = mapped_column(String(100), index=True)
     spec: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(String(300))  # the task's line in the inbox, its values filled in
+    # 0–100, higher first in the inbox (50 routine)
+    priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     role: Mapped[str | None] = mapped_column(String(200))
     audience: Mapped[str] = mapped_column(String(20))  # client or professional
     candidate_groups: Mapped[list[str]] = mapped_column(JSON, default=list)

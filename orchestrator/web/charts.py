@@ -46,6 +46,7 @@ class Size:
 
 
 WIDE, NARROW = Size(640, 320, 15, MOST_LABELS), Size(320, 300, 14, 4)
+WIDE_TREND, NARROW_TREND = Size(640, 360, 15, MOST_LABELS), Size(320, 340, 15, 3)  # room for the legend below
 NARROW_MEDIA = "(max-width: 36em)"
 
 
@@ -188,31 +189,63 @@ def _scale(low, high, out_low: float, out_high: float, value=float):
     return lambda v: out_low + (value(v) - a) * (out_high - out_low) / (b - a)
 
 
-def _options(unit: str, legend: bool) -> dict:
-    """How a trend chart looks: large type, thick lines, the unit on the axis."""
-    return dict(js=[], disable_xml_declaration=True, width=640, height=320, explicit_size=True, style=STYLE,
-                show_legend=legend, legend_at_bottom=True, x_label_rotation=0, truncate_label=-1, dots_size=4,
-                stroke_style={"width": 3}, print_values=False, y_title=unit, show_x_guides=False)
+def _options(unit: str, legend: bool, size: Size) -> dict:
+    """How a trend chart looks: type as large as the page's, thick lines, few grid lines, the unit on the axis
+    when it is a symbol (a count or a score needs none: the figure's caption names it)."""
+    style = Style(**{**STYLE.to_dict(), "label_font_size": size.font, "major_label_font_size": size.font,
+                     "legend_font_size": size.font, "title_font_size": size.font,
+                     "stroke_width": "3", "stroke_opacity": "1", "guide_stroke_color": GRID})
+    return dict(js=[], disable_xml_declaration=True, width=size.width, height=size.height, explicit_size=True,
+                style=style, show_legend=legend, legend_at_bottom=True, legend_at_bottom_columns=1,
+                legend_box_size=size.font, x_label_rotation=0, truncate_label=-1, dots_size=5,
+                truncate_legend=-1 if size.width > 400 else 26,  # the figure's caption has the whole name
+                stroke_style={"width": 3}, print_values=False, y_title=unit if unit in ("%", "h") else None,
+                show_x_guides=False, min_scale=3, max_scale=5)
 
 
 def trend_chart(label: str, unit: str, points: list[tuple[str, float | None]], target: float | None,
                 summary_text: str) -> Markup:
     """A metric per week, month or quarter (a gap where a period has no value), with its target dashed; periods
-    are named by their first day (ISO), shown short, and only every n-th so that the labels never run together."""
+    are named by their first day (ISO), shown short, and only every n-th so that the labels never run together.
+    Drawn in two sizes, as a measurement chart, so that its text reads at the page's size on a phone too."""
     if all(value is None for _name, value in points):
         return _empty(summary_text)
-    chart = pygal.Line(**_options(unit, target is not None), allow_interruptions=True, show_minor_x_labels=False)
+    wide, narrow = (_encoded(_trend_svg(label, unit, points, target, size)) for size in (WIDE_TREND, NARROW_TREND))
+    g.chart_images = True
+    return Markup('<picture><source media="{}" srcset="data:image/svg+xml;base64,{}" width="{}" height="{}">'
+                  '<img class="chart-image" width="{}" height="{}" src="data:image/svg+xml;base64,{}" alt="{}">'
+                  '</picture>').format(NARROW_MEDIA, narrow, NARROW_TREND.width, NARROW_TREND.height,
+                                       WIDE_TREND.width, WIDE_TREND.height, wide, summary_text)
+
+
+def _trend_svg(label: str, unit: str, points: list[tuple[str, float | None]], target: float | None,
+               size: Size) -> str:
+    chart = pygal.Line(**_options(unit, target is not None, size), allow_interruptions=True,
+                       show_minor_x_labels=False)
     chart.x_labels = [short_date(date.fromisoformat(name)) for name, _value in points]
-    chart.x_labels_major = chart.x_labels[::math.ceil(len(points) / MOST_LABELS)]
+    chart.x_labels_major = chart.x_labels[::math.ceil(len(points) / size.dates)]
+    known = [value for _name, value in points if value is not None] + ([target] if target is not None else [])
+    chart.y_labels = _trend_ticks(known, whole=unit == "count")
+    chart.value_formatter = format_decimal  # 0,5 in Finnish and Swedish
     chart.add(label, [value for _name, value in points])
     if target is not None:
-        chart.add(_("Target"), [target] * len(points), stroke_style={"width": 2, "dasharray": "6,4"}, show_dots=False)
+        chart.add(_("Target"), [target] * len(points), stroke_style={"width": 3, "dasharray": "8,5"},
+                  show_dots=False)
     root = etree.fromstring(chart.render(is_unicode=True).encode())
     for script in root.iter(f"{SVG}script"):  # pygal's tooltips: nothing runs in an image anyway
         script.getparent().remove(script)
-    g.chart_images = True
-    return Markup('<img class="chart-image" width="640" height="320" src="data:image/svg+xml;base64,{}" alt="{}">'
-                  ).format(_encoded(etree.tostring(root).decode()), summary_text)
+    return etree.tostring(root).decode()
+
+
+def _trend_ticks(values: list[float], whole: bool) -> list[float]:
+    """Four or five round values on a trend's axis, from zero when the values are not far from it; whole numbers
+    only for a count."""
+    low, high = min(values), max(values)
+    floor = 0 if low >= 0 and (low < high / 2 or low == high) else low
+    ticks = value_ticks(floor, max(high, floor + 1), 4)
+    if whole and ticks[1] - ticks[0] < 1:
+        return list(range(math.floor(ticks[0]), math.ceil(ticks[-1]) + 1))
+    return ticks
 
 
 def trend_summary(name: str, points: list[tuple[str, float | None]]) -> str:

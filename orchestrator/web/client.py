@@ -28,7 +28,8 @@ def pathways():
                            offers=enrolment.pending_offers(me),
                            notifications=queries.notifications(audience="client", recipient=me, unread=True, limit=20),
                            active=[i for i in instances if i.status in ACTIVE],
-                           ended=[i for i in instances if i.status not in ACTIVE])
+                           ended=[i for i in instances if i.status not in ACTIVE],
+                           versions={i.id: i.version for i in instances})
 
 
 @blp.route("/pathways/<int(max=2147483647):instance_id>")

@@ -12,7 +12,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..auth import sessions
+from ..care.messaging import NOTICE
 from ..clock import now
+from ..engine import measurements
 from ..metrics.names import UNITS
 from . import charts
 
@@ -104,8 +106,8 @@ def moment(value, zone: str | None = None) -> str:
 
 
 def pathway_language(version=None) -> str:
-    """The language a pathway's own texts are written in (titles, instructions, content, forms): Finnish unless
-    its package says otherwise."""
+    """The language a pathway's own texts are written in (titles, instructions, content, forms): its package's
+    ``language`` property, Finnish when it sets none."""
     return ((getattr(version, "settings", None) or {}).get("language") or "fi") if version is not None else "fi"
 
 
@@ -124,10 +126,11 @@ def after_label(label: str, message: str) -> str:
 
 
 def register(app: Flask) -> None:
+    measurements.use_translation(_)  # a measurement's name in the reader's language, wherever it is shown
     app.jinja_env.filters.update(when=when, day=day, moment=moment, markdown=markdown,
                                  status=lambda s: STATUS.get(s, s), offer_state=lambda s: OFFER_STATES.get(s, s),
                                  number=format_decimal)
-    app.jinja_env.globals.update(content_lang=content_lang, after_label=after_label)
+    app.jinja_env.globals.update(content_lang=content_lang, after_label=after_label, message_notices=NOTICE)
     app.jinja_env.globals["chart"] = lambda series: charts.line_chart(series, app.config["POLKU_TIME_ZONE"])
     app.jinja_env.globals.update(metric_names=METRIC_NAMES, lights=LIGHTS, inf=float("inf"),
                                  trend_chart=lambda trend: charts.trend_chart(

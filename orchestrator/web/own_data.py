@@ -7,18 +7,18 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..care import messaging
+from ..care.answer_words import Answer, in_words
 from ..core import queries
 from ..core.answers import form_of
 from ..extensions import db
-from ..models import HumanTask, Instance, Message, Observation
-from .answers import in_words
+from ..models import Instance, Message, Observation
 
 
 @dataclass
 class Sent:
     title: str
     at: datetime
-    answers: list[tuple[str, str, bool]]  # (question, answer in words, whether in the pathway's words)
+    answers: list[Answer]  # each question with its answer in words
 
 
 @dataclass
@@ -42,15 +42,8 @@ def answered(instance: Instance) -> list[Sent]:
     for event in queries.answers(instance.id):
         answers = (event.data or {}).get("answers") or {}
         if event.task_id in tasks and answers:
-            found.append(Sent(tasks[event.task_id].title, event.at, worded(tasks[event.task_id], answers)))
+            found.append(Sent(tasks[event.task_id].title, event.at, in_words(form_of(tasks[event.task_id]), answers)))
     return found
-
-
-def worded(task: HumanTask, answers: dict) -> list[tuple[str, str, bool]]:
-    """Each answer in words (``answers.in_words``) under its question, and whether it is in the pathway's words
-    (an option's title) rather than the reader's language (yes, no) or the client's own."""
-    return [(answer.question, answer.text, bool(answer.chosen) and not isinstance(answers.get(answer.name), bool))
-            for answer in in_words(form_of(task), answers)]
 
 
 def measurements(instance_id: int) -> list[Observation]:

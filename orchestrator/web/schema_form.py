@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from ..core import answers as form_schema
 from ..core.answers import measurement_kind, range_message, reading_errors
 from .numbers import typed_number
 
@@ -90,7 +91,7 @@ def _fields(schema: dict, ui: dict, form, errors: dict, prefix: str, pointer: st
             entry: int | None = None) -> list[Field]:
     properties, required = schema.get("properties", {}), set(schema.get("required", []))
     return [_field(key, properties[key], ui.get(key) or {}, form, errors, prefix, pointer, key in required, entry)
-            for key in _order(list(properties), ui.get("ui:order"))]
+            for key in form_schema.in_order(list(properties), ui.get("ui:order"))]
 
 
 def _field(key: str, schema: dict, ui: dict, form, errors: dict, prefix: str, pointer: str, required: bool,
@@ -100,7 +101,7 @@ def _field(key: str, schema: dict, ui: dict, form, errors: dict, prefix: str, po
     return Field(
         name=name, id=f"f-{name}", pointer=at, label=ui.get("ui:title") or schema.get("title") or key, widget=widget,
         description=ui.get("ui:description") or schema.get("description", ""), help=ui.get("ui:help", ""),
-        required=required, unit=options.get("unit") or schema.get("unit") or _measured_unit(schema),
+        required=required, unit=form_schema.unit(schema, ui),
         options=_options(schema, ui),
         placeholder=ui.get("ui:placeholder", ""), rows=options.get("rows"), min_length=schema.get("minLength"),
         max_length=schema.get("maxLength"), autocomplete=ui.get("ui:autocomplete", "off"),
@@ -109,22 +110,10 @@ def _field(key: str, schema: dict, ui: dict, form, errors: dict, prefix: str, po
         items=_entries(schema, ui, form, errors, key, name, at) if widget == "array" else [])
 
 
-def _measured_unit(schema: dict) -> str:
-    kind = measurement_kind(schema)
-    return kind.unit if kind else ""
-
-
-def _order(names: list[str], order: list | None) -> list[str]:
-    """``ui:order``, ``"*"`` standing for the rest; names it leaves out come last rather than vanish."""
-    rest = [n for n in names if n not in (order or [])]
-    ordered = [n for item in order or [] for n in (rest if item == "*" else [item] if item in names else [])]
-    return ordered if "*" in (order or []) else ordered + rest
-
-
 def _widget(schema: dict, ui: dict) -> str:
-    kind, wanted, count = schema.get("type"), ui.get("ui:widget"), len(_choices(schema))
+    kind, wanted, count = schema.get("type"), ui.get("ui:widget"), len(form_schema.choices(schema))
     if kind == "array":
-        return "checkboxes" if _choices(schema.get("items") or {}) else "array"
+        return "checkboxes" if form_schema.choices(schema.get("items") or {}) else "array"
     if kind == "boolean":
         return "checkbox-boolean" if wanted == "checkbox" else "radio-boolean"
     if count:
@@ -136,7 +125,7 @@ def _widget(schema: dict, ui: dict) -> str:
 
 def _bounds(schema: dict) -> dict:
     kind = schema.get("type")
-    if kind not in ("integer", "number") or _choices(schema):
+    if kind not in ("integer", "number") or form_schema.choices(schema):
         return {}
     return {"minimum": schema.get("minimum", schema.get("exclusiveMinimum")),
             "maximum": schema.get("maximum", schema.get("exclusiveMaximum")),
@@ -172,7 +161,7 @@ def _as_form(schema: dict, data: dict, prefix: str = "") -> MultiDict:
         sub = schema.get("properties", {}).get(key)
         if sub is None or value is None:
             continue
-        if _is_rows(sub):
+        if form_schema.rows(sub):
             for i, row in enumerate(value):
                 form.update(_as_form(sub["items"], row, f"{prefix}{key}-{i}-"))
         else:
@@ -187,7 +176,7 @@ def parse(schema: dict, form) -> tuple[dict, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     for key, sub in schema.get("properties", {}).items():
         try:
-            value = _parse_rows(sub, form, key, errors) if _is_rows(sub) else _read(form.getlist(key), sub)
+            value = _parse_rows(sub, form, key, errors) if form_schema.rows(sub) else _read(form.getlist(key), sub)
         except ValueError as problem:
             value, errors[f"/{key}"] = _MISSING, [str(problem)]
         if value is not _MISSING:
@@ -213,14 +202,15 @@ def _read(values: list[str], schema: dict):
     """One field's posted strings as its type (ValueError saying what to enter), or _MISSING if left empty."""
     kind = schema.get("type")
     if kind == "array":
-        return [_choose(v.strip(), _choices(schema.get("items") or {})) for v in values if v.strip()] or _MISSING
+        allowed = form_schema.choices(schema.get("items") or {})
+        return [_choose(v.strip(), allowed) for v in values if v.strip()] or _MISSING
     text = values[-1].replace("\r\n", "\n").strip() if values else ""
     if kind == "boolean" and values:
         return _choose({"on": "true", "": "false"}.get(text.lower(), text.lower()), [True, False])
     if not text:
         return _MISSING
-    if _choices(schema):
-        return _choose(text, _choices(schema))
+    if form_schema.choices(schema):
+        return _choose(text, form_schema.choices(schema))
     if kind in ("integer", "number"):
         return _number(text, schema)
     return _date(text) if schema.get("format") == "date" else text
@@ -235,7 +225,7 @@ def _choose(text: str, allowed: list):
 
 def _number(text: str, schema: dict) -> int | float:
     """A typed number; a measurement's unit may follow it ("83,1 kg")."""
-    value = typed_number(text, _measured_unit(schema) or None)
+    value = typed_number(text, form_schema.unit(schema, {}) or None)
     if isinstance(value, int) or (value is not None and schema.get("type") == "number"):
         return value
     raise ValueError(_not_a_number(schema))
@@ -314,7 +304,7 @@ def messages(errors: list[dict]) -> dict[str, list[str]]:
 
 
 def _required(schema: dict) -> str:
-    if schema.get("type") == "boolean" or _choices(schema) or _choices(schema.get("items") or {}):
+    if schema.get("type") == "boolean" or form_schema.choices(schema) or form_schema.choices(schema.get("items") or {}):
         return _("Choose one of the options.")
     return _("This field is required.")
 
@@ -359,29 +349,16 @@ _EXPLAIN = {
 }
 
 
-def _choices(schema: dict) -> list:
-    """What a field allows: ``enum``, or ``oneOf``/``anyOf`` of ``const``s; empty for a free answer."""
-    if "enum" in schema:
-        return list(schema["enum"])
-    alternatives = schema.get("oneOf") or schema.get("anyOf") or []
-    return [a["const"] for a in alternatives] if alternatives and all("const" in a for a in alternatives) else []
-
-
 def _options(schema: dict, ui: dict) -> list[tuple[str, str]]:
-    """(value, label) pairs, labelled by ``ui:enumNames`` or the alternatives' titles; Yes/No for a boolean."""
-    schema = (schema.get("items") or {}) if schema.get("type") == "array" else schema
-    if schema.get("type") == "boolean" and not _choices(schema):
+    """(value, label) pairs as :func:`form_schema.options` gives them; Yes/No for a boolean."""
+    item = (schema.get("items") or {}) if schema.get("type") == "array" else schema
+    if item.get("type") == "boolean" and not form_schema.choices(item):
         return [("true", _l("Yes")), ("false", _l("No"))]
-    names = ui.get("ui:enumNames") or [a.get("title") for a in schema.get("oneOf") or schema.get("anyOf") or []]
-    return [(_token(v), names[i] if i < len(names) and names[i] else _token(v)) for i, v in enumerate(_choices(schema))]
-
-
-def _is_rows(schema: dict) -> bool:
-    return schema.get("type") == "array" and (schema.get("items") or {}).get("type") == "object"
+    return form_schema.options(schema, ui)
 
 
 def _token(value, schema: dict | None = None) -> str:
     """A value as a form posts it; for a number input (given its schema), 72.5 as the reader writes it."""
-    if isinstance(value, float) and schema is not None and not _choices(schema):
+    if isinstance(value, float) and schema is not None and not form_schema.choices(schema):
         return format_decimal(value, format="0.##########")
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return form_schema.token(value)

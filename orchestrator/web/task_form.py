@@ -11,7 +11,7 @@ from ..core import notify, queries, steps
 from ..core.answers import InvalidAnswers, form_of
 from ..core.database import upsert, write
 from ..extensions import db
-from ..models import HumanTask, TaskDraft
+from ..models import HumanTask, PathwayVersion, TaskDraft
 from . import schema_form
 
 
@@ -25,6 +25,11 @@ class Form:
         self.errors: dict[str, list[str]] = {}
         self.values: dict | None = None
         self.saved = False
+
+    @property
+    def version(self) -> PathwayVersion:
+        """The pathway version that asks: its package says the language its questions are in."""
+        return db.session.get(PathwayVersion, self.task.version_id)
 
     def draft(self) -> TaskDraft | None:
         return db.session.get(TaskDraft, (self.task.id, guard.user().person.id))

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from .. import engine
 from ..care import diaries, observations
+from ..care.answer_words import Answer, in_words
 from ..clock import now
 from ..core import queries
 from ..core.answers import form_of
@@ -19,7 +20,6 @@ from ..core.store import store
 from ..models import HumanTask, Instance
 from . import adherence
 from .adherence import Adherence
-from .answers import in_words
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Phase:
 class Upcoming:
     at: datetime
     what: str  # what happens then, as the people on the pathway say it
+    in_pathway_words: bool = True  # the pathway's own text (a timer's description), not the service's
 
 
 @dataclass
@@ -92,7 +93,7 @@ def upcoming(instance: Instance, task_meta: dict, open_specs: set[str]) -> list[
         seen.add(key)
         found.append(Upcoming(row.due_at, what))
     if instance.ends_at is not None:
-        found.append(Upcoming(instance.ends_at, _("The pathway ends")))
+        found.append(Upcoming(instance.ends_at, _("The pathway ends"), in_pathway_words=False))
     return sorted(found, key=lambda item: item.at)
 
 
@@ -126,7 +127,7 @@ def phase_start(started: datetime, offset: str, zone: str) -> datetime:
 class Answered:
     title: str
     at: datetime
-    answers: list[tuple[str, str]]  # (the question as the form asks it, the answer in words)
+    answers: list[Answer]  # each question as the form asks it, with the answer in words
 
 
 def answered(instance: Instance) -> list[Answered]:
@@ -142,12 +143,12 @@ def answered(instance: Instance) -> list[Answered]:
     return found
 
 
-def labelled(task: HumanTask, answers: dict) -> list[tuple[str, str]]:
-    """Answers to the task's form in words, question by question (see ``answers.in_words``)."""
-    return [(answer.question, answer.text) for answer in in_words(form_of(task), answers)]
+def labelled(task: HumanTask, answers: dict) -> list[Answer]:
+    """Answers to the task's form in words, question by question (see ``answer_words.in_words``)."""
+    return in_words(form_of(task), answers)
 
 
-def sent(task: HumanTask) -> list[tuple[str, str]]:
+def sent(task: HumanTask) -> list[Answer]:
     """What was sent for a completed task, question by question."""
     event = queries.completion(task.id)
     return labelled(task, (event.data or {}).get("answers") or {}) if event else []

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import false
 from stdnum.fi import hetu
@@ -14,7 +13,7 @@ from ..clock import now
 from ..core import deliveries, queries, steps
 from ..extensions import db
 from ..models import Instance, StaffSurvey
-from . import timeline
+from . import inbox_rows, timeline
 from .i18n import local_path
 from .task_form import Form
 
@@ -32,23 +31,26 @@ def inbox():
     chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client", "").strip() or None,
               "due": request.args.get("due") if request.args.get("due") in DUE else None,
               "mine": request.args.get("mine") == "1"}
-    every = queries.team_inbox(teams, [v for v in queries.version_ids() if guard.pathway_teams(v) & teams])
-    counts, pathways = queries.inbox_counts(every, me, at)
-    where = every + _filters(chosen, me, at)
-    total = queries.inbox_total(where) if len(where) > len(every) else counts["all"]
+    followed = [v for v in queries.version_ids() if guard.pathway_teams(v) & teams]
+    every = queries.team_inbox(teams, followed)
+    filters = _filters(chosen, me, at)
+    counts = queries.inbox_tally(every, filters, me, at)
+    total = counts.shown
     pages = max(1, -(-total // queries.INBOX_PAGE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    rows = queries.inbox_page(where, page)
-    held = queries.instances_by_id([r["instance_id"] for r in rows])  # read at once: the guard finds them loaded
-    shown = [_with_due(r, at) for r in rows if held and guard.may_see_task(r)]
+    rows = queries.inbox_page(every + filters, counts, page)
+    words = inbox_rows.Rows(at)
+    shown = [words.row(r, me) for r in rows if guard.may_see_task(r)]
     messages = [m for m in messaging.unanswered(teams)
                 if guard.may_see_instance(db.session.get(Instance, m.instance_id))]
+    people = queries.people_by_client([m.client_id for m in messages])
+    html = render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts,
+                           total=total, page=page, pages=pages, pathways=queries.pathway_names(followed),
+                           people=people, me=me, messages=messages, surveys=staff_surveys.open_for(person))
+    # Logged once the page is built and before it leaves: nobody is shown a client without a row for it.
     access.record_each({**{m.client_id: m.instance_id for m in messages},
                         **{row["client_id"]: row["instance_id"] for row in shown}}, "inbox", "care")
-    people = queries.people_by_client([*(r["client_id"] for r in shown), *(m.client_id for m in messages)])
-    return render_template("web/work/inbox.html", rows=shown, chosen=chosen, counts=counts,
-                           total=total, page=page, pages=pages, pathways=pathways,
-                           people=people, me=me, messages=messages, surveys=staff_surveys.open_for(person))
+    return html
 
 
 @blp.route("", methods=["POST"])
@@ -80,13 +82,6 @@ def _filters(chosen: dict, me: str, at) -> list:
     if chosen["mine"]:
         found.append(c.assignee == me)
     return found
-
-
-def _with_due(row, at) -> dict:
-    """An inbox row with its due time in words: late or not, and how long until (or since) then."""
-    due = row["due_at"]
-    return {**row, "late": due is not None and due < at,
-            "due_in": format_timedelta(due - at, add_direction=True) if due is not None else None}
 
 
 @blp.route("/tasks/<task_id>", methods=["GET", "POST"])
