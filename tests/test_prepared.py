@@ -19,7 +19,7 @@ TASKS = HumanTask.__table__
 def _task(instance_id: int, version_id: int, task_id: str, **values) -> dict:
     return {"id": task_id, "instance_id": instance_id, "version_id": version_id, "client_id": "asiakas-123",
             "pathway_key": "esitieto", "spec": "s", "title": "T", "summary": None, "priority": 50,
-            "role": "Hoitaja", "audience": "professional",
+            "role": "Hoitaja", "audience": "professional", "queue": "Hoitaja",
             "candidate_groups": ["hoitajat", "lääkärit"], "assignee": None, "form": None, "instructions": None,
             "state": "open", "created_at": datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC),
             "due_at": None, **values}

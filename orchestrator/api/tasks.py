@@ -28,7 +28,7 @@ def list_tasks(args):
 
     A client sees their own tasks; a professional those of their care teams."""
     guard.require("client", "professional")
-    found = [row for row in queries.tasks(**args, within=guard.own_tasks()) if guard.may_see_task(row)]
+    found = guard.tasks_seen(queries.tasks(**args, within=guard.own_tasks()))
     log_shown({row.instance_id: row.instance_id for row in found}, "task-list", by_instance=True)
     return found
 

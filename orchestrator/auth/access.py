@@ -21,12 +21,13 @@ def record_each(shown: dict[str, object], object_type: str, purpose: str) -> Non
     if done.get("access_logged"):
         raise RuntimeError("a request logs its access once")
     user, at = sessions.current(), now()
-    who = user.person.name if user.person else user.name
+    # Read before the write begins: beginning it ends the read transaction, and what was loaded is reloaded.
+    who, person_id, role = (user.person.name if user.person else user.name), user.person and user.person.id, user.role
+    route = (request.endpoint or request.path)[:200]
     with write():
-        insert_rows(AccessLog, [{"at": at, "person_id": user.person.id if user.person else None, "actor": who,
-                                 "role": user.role, "client_id": client_id, "object_type": object_type,
-                                 "object_id": str(object_id)[:100], "purpose": purpose,
-                                 "route": (request.endpoint or request.path)[:200]}
+        insert_rows(AccessLog, [{"at": at, "person_id": person_id, "actor": who, "role": role, "client_id": client_id,
+                                 "object_type": object_type, "object_id": str(object_id)[:100], "purpose": purpose,
+                                 "route": route}
                                 for client_id, object_id in shown.items()])
     done["access_logged"] = True
 

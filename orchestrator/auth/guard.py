@@ -139,16 +139,26 @@ def client_in_person() -> str:
 def may_see_task(task) -> bool:
     """A task row or entity: the caller's own (a client's) or their team's (a professional's). Judged on the
     task's own row, whose client and version are its instance's: no instance is read."""
-    current = user()
+    return _task_judge(user())(task)
+
+
+def tasks_seen(rows) -> list:
+    """Those of ``rows`` (tasks) the caller may see, as :func:`may_see_task` judges, the caller read once."""
+    judge = _task_judge(user())
+    return [row for row in rows if judge(row)]
+
+
+def _task_judge(current):
     if current.role == "service":
-        return True
-    if task.client_id is None:
-        return False
+        return lambda task: True
     if current.role == "client":
-        return task.audience == "client" and task.client_id == current.person.client_id
+        own = current.person.client_id
+        return lambda task: task.client_id is not None and task.audience == "client" and task.client_id == own
+    if current.role != "professional":
+        return lambda task: False
     teams = current.person.team_keys
-    return (current.role == "professional" and task.audience == "professional"
-            and bool(pathway_teams(task.version_id) & teams) and bool(task_teams(task) & teams))
+    return lambda task: (task.client_id is not None and task.audience == "professional"
+                         and bool(pathway_teams(task.version_id) & teams) and bool(task_teams(task) & teams))
 
 
 def may_see_notification(notification) -> bool:

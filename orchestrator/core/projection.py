@@ -217,8 +217,10 @@ def _close(closed: dict[str, str], actor: str, at) -> None:
 
 def _human_task(instance: Instance, info, task, view, at) -> dict:
     meta = info.task_meta.get(view.spec, {})
-    role = meta.get("lane")
-    groups = meta.get("candidate_groups") or []
+    lane, groups = meta.get("lane"), meta.get("candidate_groups") or []
+    role, whose = lane or (groups[0] if groups else None), audience(lane, groups)
+    # In its role's team inbox: a professional's task, of a client, on a pathway teams follow (not self-care).
+    in_inbox = whose == "professional" and instance.client_id is not None and info.kind != "self-care"
     due_in = meta.get("due_in")
     data = engine.runtime.task_data(task)
     return dict(
@@ -231,8 +233,9 @@ def _human_task(instance: Instance, info, task, view, at) -> dict:
         title=meta.get("title") or view.spec,
         summary=_line(render(meta.get("summary"), data)),
         priority=priority_of(meta.get("priority")),  # checked at deploy: 0–100
-        role=role or (groups[0] if groups else None),
-        audience=audience(role, groups),
+        role=role,
+        audience=whose,
+        queue=role if in_inbox else None,
         candidate_groups=groups,
         assignee=meta.get("assignee"),
         form=meta.get("form"),

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from ..clock import now
 from ..extensions import db
@@ -196,7 +196,7 @@ def completion(task_id: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.task_id == task_id, Event.kind == "task_completed"))
 
 
-INBOX_PAGE = 50  # tasks on one page of the team inbox
+INBOX_PAGE = 25  # tasks on one page of the team inbox: a screen or two, and on a phone a page one scrolls through
 # Most urgent first, then late and soonest due, then those without a due time; ties by age. The inbox index
 # (ix_human_task_inbox) holds each part (a priority, due time or none) in this order.
 PART_ORDER = (TASK_COLUMNS.due_at, TASK_COLUMNS.created_at, TASK_COLUMNS.id)
@@ -208,18 +208,17 @@ def team_inbox(teams: set[str], version_ids: list[int]) -> list:
 
 
 def team_tasks(teams: set[str], version_ids: list[int]) -> list:
-    """The conditions of care teams' tasks: professional tasks of ``teams`` (the task's lane or a candidate
-    group) on instances of a client, of the versions the teams follow (``version_ids``). Each is on the task's
-    own row: no instance is read."""
-    c = TASK_COLUMNS
-    return [c.audience == "professional", c.client_id.is_not(None), c.version_id.in_(version_ids),
-            _for_teams(teams, version_ids)]
+    """The conditions of care teams' tasks: those in the inbox of one of ``teams`` (the task's ``queue``: its
+    lane, for a professional task of a client on a pathway teams follow), or naming one of them among its
+    candidate groups on a version the teams follow (``version_ids``). Each is on the task's own row."""
+    return [_for_teams(teams, version_ids)]
 
 
 def _for_teams(teams: set[str], version_ids: list[int]):
-    """A task is a team's when it is in the team's lane or names the team among its candidate groups. Those
-    groups are written in the pathway, so the tasks they give a team are known by version and task without
-    reading each row's list (and most teams have none: the condition stays one the index answers)."""
+    """A task is a team's when it is in the team's inbox (its lane) or names the team among its candidate
+    groups. Those groups are written in the pathway, so the tasks they give a team are known by version and
+    task without reading each row's list (and most teams have none: the condition stays one the index
+    answers)."""
     c = TASK_COLUMNS
     grouped = []
     for version_id in sorted(set(version_ids)):
@@ -228,7 +227,8 @@ def _for_teams(teams: set[str], version_ids: list[int]):
                        and (meta.get("lane") or meta["candidate_groups"][0]) not in teams)
         if specs:
             grouped.append(and_(c.version_id == version_id, c.spec.in_(specs)))
-    return or_(c.role.in_(sorted(teams)), *grouped)
+    in_groups = [and_(c.queue.is_not(None), or_(*grouped))] if grouped else []
+    return or_(c.queue.in_(sorted(teams)), *in_groups)
 
 
 def client_matches(query: str):
@@ -249,7 +249,7 @@ def client_id_by_code(code: str) -> str | None:
 class Tally:
     """What an inbox holds: its tasks in all, ``me``'s and the late ones; and of those the filters chosen show,
     how many and how many each priority has with a due time and without one (the parts a page is read from,
-    in order). One query the index answers alone, however many filters."""
+    in order)."""
 
     all: int
     mine: int
@@ -259,17 +259,27 @@ class Tally:
 
 
 def inbox_tally(where: list, filters: list, me: str, at: datetime) -> Tally:
+    """Counted from the indexes alone, each count reading only what it counts where it can: the inbox by
+    priority (every task), the late ones (a range of each priority's due times), ``me``'s (by assignee)."""
     c = TASK_COLUMNS
-    chosen = and_(*filters) if filters else None
-    shown = (func.count(), func.count(c.due_at)) if chosen is None else (
-        func.count(case((chosen, 1))), func.count(case((and_(chosen, c.due_at.is_not(None)), 1))))
-    rows = core().execute(
-        select(c.priority, func.count(), func.count(case((c.assignee == me, 1))),
-               func.count(case((c.due_at < at, 1))), *shown)
-        .where(*where).group_by(c.priority).order_by(c.priority.desc())).all()
-    parts = [part for priority, *_, n, due in rows for part in ((priority, True, due), (priority, False, n - due))]
-    return Tally(all=sum(r[1] for r in rows), mine=sum(r[2] for r in rows), overdue=sum(r[3] for r in rows),
-                 shown=sum(r[4] for r in rows), parts=[part for part in parts if part[2]])
+    every = _by_priority(where)
+    shown = _by_priority(where + filters) if filters else every
+    late = _count(where + [c.priority.in_([p for p, _, _ in every]), c.due_at < at]) if every else 0
+    parts = [part for priority, n, due in shown for part in ((priority, True, due), (priority, False, n - due))]
+    return Tally(all=sum(n for _, n, _ in every), mine=_count(where + [c.assignee == me]), overdue=late,
+                 shown=sum(n for _, n, _ in shown), parts=[part for part in parts if part[2]])
+
+
+def _by_priority(where: list) -> list[tuple[int, int, int]]:
+    """(priority, tasks, of them with a due time), most urgent first."""
+    c = TASK_COLUMNS
+    return [tuple(row) for row in core().execute(select(c.priority, func.count(), func.count(c.due_at))
+                                                 .where(*where).group_by(c.priority).order_by(c.priority.desc()))]
+
+
+def _count(where: list) -> int:
+    """How many tasks meet ``where``."""
+    return core().execute(select(func.count()).select_from(HumanTask.__table__).where(*where)).scalar_one()
 
 
 def inbox_page(where: list, tally: Tally, page: int, size: int = INBOX_PAGE) -> list:

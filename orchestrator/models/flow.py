@@ -120,8 +120,10 @@ class HumanTask(db.Model):
     __table_args__ = (
         # The team inbox: a team's open tasks, most urgent first and then soonest due, read in this index's
         # order a page at a time; its counts come from the index alone.
-        Index("ix_human_task_inbox", "state", "audience", "role", "priority", "due_at", "created_at", "id",
-              "pathway_key", "version_id", "client_id", "assignee"),
+        Index("ix_human_task_inbox", "state", "queue", "priority", "due_at", "created_at", "id", "pathway_key",
+              "client_id", "assignee"),
+        # A person's own tasks (the inbox counts "mine" from it alone).
+        Index("ix_human_task_assignee", "assignee", "state", "queue"),
         Index("ix_human_task_instance", "instance_id", "state"),
         # Metrics by period read these columns only: on PostgreSQL the index alone answers them.
         Index("ix_human_task_asked", "version_id", "created_at",
@@ -139,8 +141,11 @@ class HumanTask(db.Model):
     priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     role: Mapped[str | None] = mapped_column(String(200))
     audience: Mapped[str] = mapped_column(String(20))  # client or professional
+    # The team whose inbox lists it: its role, for a professional task of a client on a pathway that teams
+    # follow (not self-care); none for a client's task or one of an instance without a client.
+    queue: Mapped[str | None] = mapped_column(String(200))
     candidate_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
-    assignee: Mapped[str | None] = mapped_column(String(200), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(200))
     form: Mapped[str | None] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default="open")  # open/completed/missed (its time ran out)/cancelled

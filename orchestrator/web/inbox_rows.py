@@ -2,6 +2,7 @@
 a due time, the addresses' shape) is worked out once per page, not once per row."""
 
 from datetime import datetime
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from babel import dates
@@ -31,7 +32,7 @@ class Rows:
         self.release = url_for("work.assign", task_id=PLACE, what="release")
         self.langs: dict[int, str] = {}  # each version's lang attribute for its own texts on this page
 
-    def row(self, found, me: str) -> dict:
+    def row(self, found, me: str) -> SimpleNamespace:
         """An inbox row with its due time in words (late or not, how long until or since), its moment, whether it
         is urgent, the lang of its pathway's texts and the addresses of its task, client and claim or release."""
         due, task_id = found["due_at"], found["id"]
@@ -39,11 +40,14 @@ class Rows:
         version = found["version_id"]
         if version not in self.langs:
             self.langs[version] = content_lang(store().info(version))
-        return {**found, "late": late, "urgent": found["priority"] > URGENT, "lang": self.langs[version],
-                "due_text": self._due(due, late) if due is not None else None,
-                "due_moment": self._moment(due) if due is not None else None,
-                "href": _put(self.task, task_id), "client_href": _put(self.client, found["client_id"]),
-                "action": _put(self.release if found["assignee"] == me else self.claim, task_id)}
+        urgent = found["priority"] > URGENT
+        return SimpleNamespace(
+            **found, late=late, urgent=urgent, lang=self.langs[version],
+            marks=" ".join(mark for mark, holds in (("urgent", urgent), ("late", late)) if holds),
+            due_text=self._due(due, late) if due is not None else None,
+            due_moment=self._moment(due) if due is not None else None,
+            href=_put(self.task, task_id), client_href=_put(self.client, found["client_id"]),
+            action=_put(self.release if found["assignee"] == me else self.claim, task_id))
 
     def _due(self, due: datetime, late: bool) -> str:
         """A due time in words: due in 3 hours, was due 2 days ago; within a minute of now, due now (never in 0

@@ -40,7 +40,7 @@ def inbox():
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     rows = queries.inbox_page(every + filters, counts, page)
     words = inbox_rows.Rows(at)
-    shown = [words.row(r, me) for r in rows if guard.may_see_task(r)]
+    shown = [words.row(r, me) for r in guard.tasks_seen(rows)]
     messages = [m for m in messaging.unanswered(teams)
                 if guard.may_see_instance(db.session.get(Instance, m.instance_id))]
     people = queries.people_by_client([m.client_id for m in messages])
@@ -49,7 +49,7 @@ def inbox():
                            people=people, me=me, messages=messages, surveys=staff_surveys.open_for(person))
     # Logged once the page is built and before it leaves: nobody is shown a client without a row for it.
     access.record_each({**{m.client_id: m.instance_id for m in messages},
-                        **{row["client_id"]: row["instance_id"] for row in shown}}, "inbox", "care")
+                        **{row.client_id: row.instance_id for row in shown}}, "inbox", "care")
     return html
 
 
