@@ -160,6 +160,8 @@ def _parse_all(files: dict[str, bytes]) -> tuple[dict[str, etree._Element], list
 def _main_process(processes: dict, files: dict[str, bytes]) -> tuple[str | None, list[Problem]]:
     called = {c.get("calledElement") for _, p in processes.values() for c in p.iterfind(".//bpmn:callActivity", NS)}
     mains = [pid for pid, (_, p) in processes.items() if p.get("isExecutable") == "true" and pid not in called]
+    if not mains:  # a modeller that leaves isExecutable out: the one process not marked "false" is the pathway
+        mains = [pid for pid, (_, p) in processes.items() if p.get("isExecutable") is None and pid not in called]
     first_file = sorted(n for n in files if n.endswith(".bpmn"))[:1] or ["(package)"]
     if len(mains) != 1:
         reason = ("no executable process (set isExecutable=\"true\" on the pathway's process)" if not mains

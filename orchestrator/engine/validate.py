@@ -78,13 +78,17 @@ def _check_human_task(check: Check, forms: FormLookup, meta, node: etree._Elemen
 
 
 def _check_call(check: Check, node: etree._Element, decisions: set[str], processes: set[str]) -> None:
-    if node.get("calledElement") not in processes:
-        check.add(f"calls process '{node.get('calledElement')}', which is not in the package", node)
+    called = (node.get("calledElement") or "").strip()
+    if not called:
+        check.add("calls no process: set its called element (calledElement) to the id of a process in the "
+                  f"package ({', '.join(sorted(processes)) or 'none'})", node)
+    elif called not in processes:
+        check.add(f"calls process '{called}', which is not in the package", node)
 
 
 NODE_CHECKS = {
     "timerEventDefinition": lambda check, node, *_: _check_timer(check, node),
-    "conditionExpression": lambda check, node, *_: _compile(check, node.text, "eval", "condition", node.getparent()),
+    "conditionExpression": lambda check, node, *_: _check_condition(check, node.text, node.getparent()),
     "script": lambda check, node, *_: _compile(check, node.text, "exec", "script", node.getparent()),
     "businessRuleTask": lambda check, node, decisions, _: _check_decision(check, node, decisions),
     "callActivity": _check_call,
@@ -98,9 +102,41 @@ def _check_timer(check: Check, node: etree._Element) -> None:
     if not exprs:
         check.add("timer has no timeDuration, timeDate or timeCycle", event)
     for kind, text in exprs:
-        reason = timers.check_expression(kind, text)
+        reason = (f"the timer's {kind} is empty: write an expression, e.g. {EXAMPLES[kind]}" if not text.strip()
+                  else timers.check_expression(kind, text))
         if reason:
             check.add(reason, event)
+
+
+EXAMPLES = {"duration": '"P3D"', "date": '"2026-12-01T09:00:00+02:00" or plan_at(3, "07:00")',
+            "cycle": '"R3/P1D"'}
+
+
+# Conditions as Camunda writes them: JUEL (Camunda 7, "${approved}") and FEEL (Camunda 8, "= approved").
+JUEL = re.compile(r"^\s*[#$]\{(.*)\}\s*$", re.DOTALL)
+FEEL = re.compile(r"^\s*=\s*(.+)$", re.DOTALL)
+
+
+def _check_condition(check: Check, source: str | None, node: etree._Element) -> None:
+    """A condition is Python; one written in Camunda's JUEL or FEEL is refused with the Python to write."""
+    for dialect, pattern in (("JUEL (Camunda 7)", JUEL), ("FEEL (Camunda 8)", FEEL)):
+        found = pattern.match(source or "")
+        if found:
+            check.add(f"condition {source.strip()!r} is {dialect}; Polku's conditions are Python: write "
+                      f"{_in_python(found.group(1))!r}", node)
+            return
+    _compile(check, source, "eval", "condition", node)
+
+
+def _in_python(expression: str) -> str:
+    """The usual JUEL/FEEL operators as Python writes them (&&, ||, !, "=" in FEEL, true/false/null)."""
+    text = re.sub(r"\s*&&\s*|\s+and\s+", " and ", expression.strip())
+    text = re.sub(r"\s*\|\|\s*|\s+or\s+", " or ", text)
+    text = re.sub(r"!(?!=)\s*", "not ", text)
+    text = re.sub(r"(?<![<>=!])=(?!=)", "==", text)
+    for word, python in (("true", "True"), ("false", "False"), ("null", "None")):
+        text = re.sub(rf"\b{word}\b", python, text)
+    return text
 
 
 def _compile(check: Check, source: str | None, mode: str, what: str, node: etree._Element) -> None:
