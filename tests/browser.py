@@ -43,8 +43,12 @@ def served(app, threads: int = 4):
         yield f"http://127.0.0.1:{port}"
     finally:
         stopping.set()
-        # Closed in the loop's own thread, so that its select never waits on a socket closed meanwhile.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        # Closed in the loop's own thread, so that its select never waits on a socket closed meanwhile; a loop
+        # that has already ended (its trigger closed with it) has nothing left to close.
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            wasyncore.close_all(server._map)
         thread.join(5)
         server.task_dispatcher.shutdown()
 
