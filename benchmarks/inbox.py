@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from figures import Timings, machine_speed_ms
 from sqlalchemy import insert, select
-from timers import app_context, fresh_database
+from timers import app_context, fresh_database, signed_in
 
 from orchestrator.clock import now
 from orchestrator.extensions import db
@@ -69,12 +68,6 @@ def seed(clients: int, per_client: int) -> int:
     db.session.execute(insert(HumanTask), tasks)
     db.session.commit()
     return len(tasks)
-
-
-def signed_in(client, person: str) -> None:
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").get_data(as_text=True)).group(1)
-    response = client.post("/sign-in/test", data={"person": person, "csrf_token": token})
-    assert response.status_code == 302, response.status_code
 
 
 def main() -> int:

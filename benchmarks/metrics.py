@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
 
 from figures import Timings, machine_speed_ms
 from sqlalchemy import text
-from timers import app_context, fresh_database
+from timers import app_context, fresh_database, signed_in
 
 from orchestrator.extensions import db
 from orchestrator.tools import deploy
@@ -92,12 +91,6 @@ def seed(instances: int, events: int) -> dict[str, int]:
     return {table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in COUNTED}
 
 
-def signed_in(client) -> None:
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").get_data(as_text=True)).group(1)
-    response = client.post("/sign-in/test", data={"person": "yllapitaja.makinen", "csrf_token": token})
-    assert response.status_code == 302, response.status_code
-
-
 def measure(client, url: str, repeats: int) -> Timings:
     timings = Timings()
     for _ in range(repeats + 2):  # two to warm the caches, not counted
@@ -125,7 +118,7 @@ def main() -> int:
         rows = seed(args.instances, args.events)
         seeding = time.perf_counter() - t0
         client = app.test_client()
-        signed_in(client)
+        signed_in(client, "yllapitaja.makinen")
         pathway = db.session.execute(text("SELECT key FROM pathway ORDER BY key LIMIT 1")).scalar()
         pages = {"overview": f"/metrics?quarter={QUARTER}", "pathway": f"/metrics/{pathway}?quarter={QUARTER}",
                  "by month": f"/metrics/{pathway}?quarter={QUARTER}&by=month"}

@@ -209,6 +209,13 @@ def app_context(url: str, sweep: float):
             db.engine.dispose()
 
 
+def signed_in(client, person: str) -> None:
+    """The app's test client signed in as ``person`` through the development sign-in, as a browser would."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").get_data(as_text=True)).group(1)
+    response = client.post("/sign-in/test", data={"person": person, "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from orchestrator.care import observations
 from orchestrator.clock import now
 from orchestrator.core import queries, steps
+from orchestrator.engine import PackageInvalid
 from orchestrator.extensions import db
 from orchestrator.models import HumanTask, Instance
 from orchestrator.tools import deploy
@@ -28,7 +29,7 @@ LANE_TASK = '<bpmn:userTask id="tehtava" name="Tehtävä">'
 def refused(task: str) -> str:
     """Why a one-task pathway whose user task is written as ``task`` cannot be deployed."""
     bpmn = process_bpmn().replace(f'{LANE_TASK}</bpmn:userTask>', task)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(PackageInvalid) as caught:
         deploy.deploy([deploy.from_files({"kiire.bpmn": bpmn.encode()}, "kiire", ROOT / "forms")], "tester")
     return json.dumps([p.as_dict() for p in caught.value.problems], ensure_ascii=False)
 

@@ -61,6 +61,11 @@ def pathway_teams(version_id: int) -> frozenset[str]:
     return store().info(version_id).teams
 
 
+def followed_versions(teams: set[str]) -> list[int]:
+    """The pathway versions that any of ``teams`` follows."""
+    return [v for v in queries.version_ids() if pathway_teams(v) & teams]
+
+
 def may_see_instance(instance: Instance) -> bool:
     current = user()
     if current.role == "service":
@@ -97,7 +102,7 @@ def own_tasks() -> list:
         return queries.client_tasks(current.person.client_id)
     if current.role == "professional":
         teams = current.person.team_keys
-        return queries.team_tasks(teams, [v for v in queries.version_ids() if pathway_teams(v) & teams])
+        return queries.team_tasks(teams, followed_versions(teams))
     return [] if current.role == "service" else [false()]
 
 

@@ -210,15 +210,9 @@ def team_inbox(teams: set[str], version_ids: list[int]) -> list:
 def team_tasks(teams: set[str], version_ids: list[int]) -> list:
     """The conditions of care teams' tasks: those in the inbox of one of ``teams`` (the task's ``queue``: its
     lane, for a professional task of a client on a pathway teams follow), or naming one of them among its
-    candidate groups on a version the teams follow (``version_ids``). Each is on the task's own row."""
-    return [_for_teams(teams, version_ids)]
-
-
-def _for_teams(teams: set[str], version_ids: list[int]):
-    """A task is a team's when it is in the team's inbox (its lane) or names the team among its candidate
-    groups. Those groups are written in the pathway, so the tasks they give a team are known by version and
-    task without reading each row's list (and most teams have none: the condition stays one the index
-    answers)."""
+    candidate groups on a version the teams follow (``version_ids``). Each is on the task's own row. Candidate
+    groups are written in the pathway, so the tasks they give a team are known by version and task without
+    reading each row's list (and most teams have none: the condition stays one the index answers)."""
     c = TASK_COLUMNS
     grouped = []
     for version_id in sorted(set(version_ids)):
@@ -228,7 +222,7 @@ def _for_teams(teams: set[str], version_ids: list[int]):
         if specs:
             grouped.append(and_(c.version_id == version_id, c.spec.in_(specs)))
     in_groups = [and_(c.queue.is_not(None), or_(*grouped))] if grouped else []
-    return or_(c.queue.in_(sorted(teams)), *in_groups)
+    return [or_(c.queue.in_(sorted(teams)), *in_groups)]
 
 
 def client_matches(query: str):

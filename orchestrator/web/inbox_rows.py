@@ -1,4 +1,4 @@
-"""The inbox's rows as the page shows them. A page has fifty: what is the same on every row (the words around
+"""The inbox's rows as the page shows them. What is the same on every row (the words around
 a due time, the addresses' shape) is worked out once per page, not once per row."""
 
 from datetime import datetime
@@ -11,9 +11,9 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 
 from ..core.store import store
+from ..engine.metadata import ROUTINE
 from .filters import ENGLISH, content_lang
 
-URGENT = 50  # a priority above routine (50) marks the task urgent
 PLACE = "__id__"  # stands for a task's or client's id in an address worked out once
 
 
@@ -40,7 +40,7 @@ class Rows:
         version = found["version_id"]
         if version not in self.langs:
             self.langs[version] = content_lang(store().info(version))
-        urgent = found["priority"] > URGENT
+        urgent = found["priority"] > ROUTINE  # above routine: urgent
         return SimpleNamespace(
             **found, late=late, urgent=urgent, lang=self.langs[version],
             marks=" ".join(mark for mark, holds in (("urgent", urgent), ("late", late)) if holds),

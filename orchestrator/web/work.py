@@ -25,13 +25,14 @@ NO_MATCH = "-"  # the client filter when an identity code is nobody's: matches n
 @blp.route("")
 @guard.signed_in("professional")
 def inbox():
-    """Tasks for my care teams, late first and then soonest due, filtered, counted and paged in the database."""
+    """Tasks for my care teams, most urgent first, then late and soonest due, filtered, counted and paged in the
+    database."""
     person = guard.user().person
     me, teams, at = guard.actor(), person.team_keys, now()
     chosen = {"pathway": request.args.get("pathway") or None, "client": request.args.get("client", "").strip() or None,
               "due": request.args.get("due") if request.args.get("due") in DUE else None,
               "mine": request.args.get("mine") == "1"}
-    followed = [v for v in queries.version_ids() if guard.pathway_teams(v) & teams]
+    followed = guard.followed_versions(teams)
     every = queries.team_inbox(teams, followed)
     filters = _filters(chosen, me, at)
     counts = queries.inbox_tally(every, filters, me, at)
