@@ -38,7 +38,7 @@ def teams(task_meta: dict, kind: str) -> frozenset[str]:
     found: set[str] = set()
     for meta in task_meta.values():
         lane, groups = meta.get("lane"), meta.get("candidate_groups") or []
-        if meta.get("kind") in ("userTask", "manualTask") and audience(lane, groups) == "professional":
+        if meta.get("kind") in engine.metadata.HUMAN_TAGS and audience(lane, groups) == "professional":
             found.update(filter(None, [lane, *groups]))
     return frozenset(found)
 

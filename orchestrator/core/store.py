@@ -199,8 +199,10 @@ class WorkflowStore:
         }, expect=1, otherwise=lambda: StaleDataError(f"instance {instance.id} was changed by another step"))
         instance.lock_version += 1
         _compiled.execute_many(DELETE_TASK, ({"instance": instance.id, "task": t} for t in changes.deletes))
-        upsert(TaskState, [{"instance_id": instance.id, "task_id": t, "scope": s, "doc": d}
-                           for s, t, d in changes.upserts], ["instance_id", "task_id"], ["scope", "doc"])
+        upsert(TaskState, [{"instance_id": instance.id, "task_id": t, "scope": s, "doc": d, "spec": task.task_spec.name,
+                            "state": engine.state_name(task)} for (s, t, d), task in zip(changes.upserts, changed,
+                                                                                         strict=True)],
+               ["instance_id", "task_id"], ["scope", "doc", "spec", "state"])
         live.snapshot = after
         return changed, changes
 

@@ -15,7 +15,7 @@ from .compile import CompiledPathway, compile_package, deep_recursion
 from .limits import LimitExceeded, Limits, use_limits
 from .problems import PackageInvalid, Problem
 from .runtime import EngineIncident, TaskNotOpen, TaskView, view
-from .state import SERIALIZER_VERSION, Changes, Snapshot, StateCodec, snapshot
+from .state import SERIALIZER_VERSION, Changes, Snapshot, StateCodec, snapshot, state_name
 from .timekeeping import DEFAULT_ZONE, in_zone, use_clock, zone_problem
 from .workflow import register as register_workflow
 
@@ -63,7 +63,7 @@ def restore_specs(spec_doc: dict) -> tuple:
 
 __all__ = [
     "Changes", "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
-    "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "runtime", "codec",
+    "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "state_name", "runtime", "codec",
     "script_engine", "compile_files", "restore_specs", "serializer", "in_zone", "use_clock", "zone_problem",
     "DEFAULT_ZONE", "limits", "templates", "calendar", "LimitExceeded", "Limits", "use_limits",
 ]

@@ -1,6 +1,6 @@
 """Turns a pathway package (BPMN, DMN and form files) into a serialized, versionable spec."""
 
-import hashlib
+import copy
 import json
 import sys
 from collections.abc import Callable
@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from . import payloads
 from . import settings as package_settings
+from .digest import content_digest
 from .measurements import field_problems, plausible, score_problems
 from .metadata import camunda_form_name, camunda_form_schema, human_tasks, process_properties, timer_events
 from .problems import PackageInvalid, Problem
 from .timekeeping import zone_problem
-from .validate import check_bpmn, check_dmn, check_texts, schema_problems
+from .validate import Known, check_bpmn, check_dmn, check_texts, schema_problems
 from .xml import NS, parse_xml
 
 DMN_DECISION = "{*}decision"
@@ -65,8 +66,14 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
                  for n, t in dmn.items() if len(list(t.iter(DMN_DECISION))) > 1]
     decisions = {d.get("id") for t in dmn.values() for d in t.iter(DMN_DECISION)}
     processes = {p.get("id"): (n, p) for n, t in bpmn.items() for p in t.iterfind("bpmn:process", NS)}
+    known = Known(decisions, set(processes), {kind: {m.get("id") for t in bpmn.values()
+                                                     for m in t.iterfind(f"bpmn:{kind}", NS)}
+                                              for kind in ("message", "signal", "error", "escalation")})
+    invalid = {name: schema_problems(tree, name) for name, tree in bpmn.items()}
+    if any(invalid.values()):  # what else is said of a file the schema refuses follows from it
+        raise PackageInvalid(problems + [p for found in invalid.values() for p in found])
     for name, tree in bpmn.items():
-        problems += schema_problems(tree, name) or check_bpmn(tree, name, forms, decisions, set(processes))
+        problems += check_bpmn(tree, name, forms, known)
     for name, tree in dmn.items():
         problems += check_dmn(tree, name)
     main, main_problems = _main_process(processes, files)
@@ -89,8 +96,7 @@ def compile_package(files: dict[str, bytes], forms: Callable[[str], bytes | None
     return CompiledPathway(
         process_id=main,
         name=process.get("name") or main,
-        content_hash=_hash({**files, **{f"content/{n}": t.encode() for n, t in content.items()}}, used_forms,
-                           {m["payload_schema"]: m["schema"] for m in declared.values() if m["schema"]}),
+        content_hash=content_digest(files, used_forms, content, payload_schemas(settings)),
         spec=spec,
         task_meta=meta,
         forms=used_forms,
@@ -180,20 +186,50 @@ def _spiff_spec(bpmn: dict, dmn: dict, main: str, registry) -> dict:
             for name, tree in dmn.items():
                 parser.add_dmn_xml(tree, filename=name)
             for name, tree in bpmn.items():
-                VALIDATOR.preprocess(tree)
-                parser.add_bpmn_xml(tree, filename=name)
+                parser.add_bpmn_xml(_as_spiff_reads(tree), filename=name)
             spec = parser.get_spec(main)
             subprocesses = parser.get_subprocess_specs(main)
             return {"spec": registry.convert(spec),
                     "subprocess_specs": {k: registry.convert(v) for k, v in subprocesses.items()}}
     except ValidationException as exc:
-        raise PackageInvalid([Problem(exc.file_name or "(package)", str(exc.args[0]) if exc.args else str(exc),
-                                      exc.id or None, exc.line_number or None)]) from None
+        raise PackageInvalid([_spiff_problem(exc, bpmn)]) from None
     except RecursionError:
         raise PackageInvalid([Problem("(package)", "the process is nested too deeply to build")]) from None
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow reports some malformed files with plain errors
         raise PackageInvalid([Problem("(package)", f"the package could not be built: {type(exc).__name__}: {exc}")]) \
             from None
+
+
+def _as_spiff_reads(tree: etree._Element) -> etree._Element:
+    """A copy of a file as SpiffWorkflow's parser reads it: Camunda Modeler's ``camunda:decisionRef`` becomes
+    the ``spiffworkflow:calledDecisionId`` it looks for (the stored source stays as the designer wrote it)."""
+    tree = copy.deepcopy(tree)
+    for task in tree.iterfind(".//bpmn:businessRuleTask[@camunda:decisionRef]", NS):
+        extensions = task.find("bpmn:extensionElements", NS)
+        if extensions is None:
+            extensions = etree.Element(f"{{{NS['bpmn']}}}extensionElements")
+            task.insert(1 if task.find("bpmn:documentation", NS) is not None else 0, extensions)
+        if extensions.find("spiffworkflow:calledDecisionId", NS) is None:
+            etree.SubElement(extensions, f"{{{NS['spiffworkflow']}}}calledDecisionId").text = \
+                task.get(f"{{{NS['camunda']}}}decisionRef")
+    return tree
+
+
+def _spiff_problem(exc: ValidationException, bpmn: dict[str, etree._Element]) -> Problem:
+    """SpiffWorkflow's refusal with the line of its element (its exception never has one: it reads a
+    ``line_number`` lxml does not set) and its sentence finished where it stops short ("... of type")."""
+    reason = str(exc.args[0]) if exc.args else str(exc)
+    if reason.rstrip().endswith(" of type"):
+        reason = f"{reason.rstrip()} {exc.tag or 'this element'}"
+    tree = bpmn.get(exc.file_name)
+    found = tree.find(f".//*[@id='{exc.id}']") if tree is not None and exc.id and "'" not in exc.id else None
+    line = exc.line_number or (found.sourceline if found is not None else None)
+    return Problem(exc.file_name or "(package)", reason, exc.id or None, line)
+
+
+def payload_schemas(settings: dict) -> dict:
+    """The message payload schemas a version holds, by file name (part of what makes it the same version)."""
+    return {m["payload_schema"]: m["schema"] for m in settings.get("messages", {}).values() if m.get("schema")}
 
 
 DIARIES = ("food", "exercise")
@@ -232,13 +268,3 @@ def _task_problems(m, forms: dict, pages: set[str]) -> list[str]:
         reasons = field_problems(forms[m.form]) + score_problems(forms[m.form])
         found += [f"form '{m.form}': {reason}" for reason in reasons]
     return found
-
-
-def _hash(files: dict[str, bytes], used_forms: dict[str, dict], payload_schemas: dict[str, dict]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    digest.update(json.dumps(used_forms, sort_keys=True).encode())
-    if payload_schemas:  # only then: a package without them keeps the hash it always had
-        digest.update(json.dumps(payload_schemas, sort_keys=True).encode())
-    return digest.hexdigest()

@@ -12,7 +12,7 @@ from lxml import etree
 from .timers import KINDS
 from .xml import NS
 
-HUMAN_TAGS = ("userTask", "manualTask")
+HUMAN_TAGS = ("userTask", "manualTask", "task")  # SpiffWorkflow waits for a person at a plain task too
 NOTIFYING_TAGS = ("intermediateThrowEvent", "endEvent", "scriptTask", "businessRuleTask")
 ROUTINE, MAX_SUMMARY = 50, 500  # a task's priority unless written; the longest inbox line's template
 CAMUNDA_TYPES = {"long": "integer", "string": "string", "boolean": "boolean", "date": "string", "enum": "string"}

@@ -12,11 +12,10 @@ from collections.abc import Callable
 import jsonschema
 from lxml import etree
 
-from .metadata import process_properties
+from .metadata import HUMAN_TAGS, process_properties
 from .problems import Problem
 from .xml import NS
 
-HUMAN = ("userTask", "manualTask")
 CONTAINERS = ("subProcess", "transaction", "adHocSubProcess")
 
 
@@ -78,7 +77,7 @@ def _leads_to(root: etree._Element, message_id: str | None) -> set[str]:
             continue
         seen.add(node.get("id"))
         tag, parent = etree.QName(node).localname, node.getparent()
-        if tag in HUMAN:
+        if tag in HUMAN_TAGS:
             found.add(node.get("id"))
             continue
         if tag in CONTAINERS:  # into the subprocess, through its plain start events

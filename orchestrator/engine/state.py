@@ -21,6 +21,12 @@ from SpiffWorkflow.util.task import TaskState
 TOP = ""  # the scope of the top-level workflow's tasks; subprocess tasks use the subprocess id
 FINISHED = TaskState.FINISHED_MASK
 LIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
+NAMES = dict(zip(TaskState._values, TaskState._names, strict=True))  # the names the task rows carry
+
+
+def state_name(task) -> str:
+    """A task's state as its row names it (READY, COMPLETED, ...)."""
+    return NAMES[task._state]
 
 
 @dataclass
@@ -189,4 +195,4 @@ def _tree_order(tasks: dict[str, dict], root: str) -> dict[str, dict]:
     return ordered
 
 
-__all__ = ["SERIALIZER_VERSION", "StateCodec", "Snapshot", "Changes", "snapshot", "compare", "TOP"]
+__all__ = ["SERIALIZER_VERSION", "StateCodec", "Snapshot", "Changes", "snapshot", "compare", "state_name", "TOP"]

@@ -4,12 +4,13 @@ import ast
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import jsonschema
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import sandbox, templates, texts, timers
+from . import sandbox, schema_errors, templates, texts, timers
 from .metadata import MAX_SUMMARY, camunda_form_name, human_tasks, priority_of
 from .problems import Problem
 from .xml import NS
@@ -38,27 +39,57 @@ class Check:
 
 
 def schema_problems(root: etree._Element, filename: str) -> list[Problem]:
+    """The file against the BPMN schema, after the rewrite SpiffWorkflow's own validator applies first (bpmn-js
+    and SpiffArena write message correlation as ``correlationPropertyRetrievalExpression/formalExpression``)."""
+    VALIDATOR.preprocess(root)
     try:
         VALIDATOR.validator.assertValid(root)
     except etree.DocumentInvalid:
-        return [Problem(filename, f"not valid BPMN: {e.message}", line=e.line)
-                for e in VALIDATOR.validator.error_log]
+        return schema_errors.readable(VALIDATOR.validator.error_log, root, filename)
     return []
 
 
-def check_bpmn(root: etree._Element, filename: str, forms: FormLookup, decisions: set[str],
-               processes: set[str]) -> list[Problem]:
+@dataclass(frozen=True)
+class Known:
+    """What the package defines, for references to be checked against: decisions, processes, and the
+    messages, signals, errors and escalations by their ids (``defined["message"]``)."""
+
+    decisions: set[str]
+    processes: set[str]
+    defined: dict[str, set[str]]
+
+
+def check_bpmn(root: etree._Element, filename: str, forms: FormLookup, known: Known) -> list[Problem]:
     check = Check(filename)
     for node in root.iter(etree.Element):
         tag = etree.QName(node).localname
         if tag in UNSUPPORTED:
             check.add(UNSUPPORTED[tag], node)
         elif tag in NODE_CHECKS:
-            NODE_CHECKS[tag](check, node, decisions, processes)
+            NODE_CHECKS[tag](check, node, known)
+    for process in root.iter(f"{{{NS['bpmn']}}}process", f"{{{NS['bpmn']}}}subProcess"):
+        _check_outgoing(check, process)
     for process in root.iterfind("bpmn:process", NS):
         for meta, node in human_tasks(process):
             _check_human_task(check, forms, meta, node)
     return check.problems
+
+
+# Only these take several outgoing flows in SpiffWorkflow; BPMN's implicit split out of a task it does not run.
+SPLITTING = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "startEvent"}
+
+
+def _check_outgoing(check: Check, process: etree._Element) -> None:
+    flows: dict[str, list[str]] = {}
+    for flow in process.iterfind("bpmn:sequenceFlow", NS):
+        flows.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
+    for node in process:
+        tag = etree.QName(node).localname if isinstance(node.tag, str) else ""
+        out = flows.get(node.get("id"), [])
+        if tag in FLOW_NODES and tag not in SPLITTING and len(out) > 1:
+            check.add(f"a {tag} has {len(out)} outgoing flows ({', '.join(out)}), and only a gateway splits the way: "
+                      "put a parallel gateway after it to take them all, or an exclusive gateway with conditions to "
+                      "take one", node)
 
 
 def _check_human_task(check: Check, forms: FormLookup, meta, node: etree._Element) -> None:
@@ -77,21 +108,50 @@ def _check_human_task(check: Check, forms: FormLookup, meta, node: etree._Elemen
         check.add(f"summary cannot be read: {templates.syntax_problem(meta.summary)}", node)
 
 
-def _check_call(check: Check, node: etree._Element, decisions: set[str], processes: set[str]) -> None:
+def _check_call(check: Check, node: etree._Element, known: Known) -> None:
     called = (node.get("calledElement") or "").strip()
     if not called:
         check.add("calls no process: set its called element (calledElement) to the id of a process in the "
-                  f"package ({', '.join(sorted(processes)) or 'none'})", node)
-    elif called not in processes:
+                  f"package ({', '.join(sorted(known.processes)) or 'none'})", node)
+    elif called not in known.processes:
         check.add(f"calls process '{called}', which is not in the package", node)
 
 
+CATCHING = {"startEvent", "intermediateCatchEvent", "boundaryEvent"}
+REFERRED = {"messageEventDefinition": "message", "signalEventDefinition": "signal", "errorEventDefinition": "error",
+            "escalationEventDefinition": "escalation", "receiveTask": "message", "sendTask": "message"}
+
+
+def _check_event_ref(check: Check, node: etree._Element, known: Known) -> None:
+    """An event or task names a message (signal, error, escalation) the package defines: else an instance would
+    wait for nothing (``waiting_for: []`` for ever) or SpiffWorkflow would fail to build it. Only a message must
+    be named; an error or escalation event without one catches any."""
+    kind, tag = REFERRED[etree.QName(node).localname], etree.QName(node).localname
+    owner = node.getparent() if tag.endswith("EventDefinition") else node
+    waits = etree.QName(owner).localname in CATCHING | {"receiveTask"}
+    verb, ref = ("waits for" if waits else "sends"), (node.get(f"{kind}Ref") or "").strip()
+    names = known.defined.get(kind, set())
+    defined = f"({', '.join(sorted(names))})" if names else f"(it defines none: add a bpmn:{kind})"
+    if not ref and kind == "message" and tag != "sendTask":
+        check.add(f"{verb} a message but names none: set its message (messageRef) to one the package defines "
+                  f"{defined}", owner)
+    elif ref and ref not in names:
+        check.add(f"{verb} {kind} '{ref}', which the package does not define {defined}", owner)
+
+
+def _check_catch(check: Check, node: etree._Element, known: Known) -> None:
+    if not any(etree.QName(c).localname.endswith("EventDefinition") for c in node if isinstance(c.tag, str)):
+        check.add("an intermediate catch event waits for something: give it a timer, a message or a signal", node)
+
+
 NODE_CHECKS = {
-    "timerEventDefinition": lambda check, node, *_: _check_timer(check, node),
-    "conditionExpression": lambda check, node, *_: _check_condition(check, node.text, node.getparent()),
-    "script": lambda check, node, *_: _compile(check, node.text, "exec", "script", node.getparent()),
-    "businessRuleTask": lambda check, node, decisions, _: _check_decision(check, node, decisions),
+    "timerEventDefinition": lambda check, node, _: _check_timer(check, node),
+    "conditionExpression": lambda check, node, _: _check_condition(check, node.text, node.getparent()),
+    "script": lambda check, node, _: _compile(check, node.text, "exec", "script", node.getparent()),
+    "businessRuleTask": lambda check, node, known: _check_decision(check, node, known.decisions),
     "callActivity": _check_call,
+    **dict.fromkeys(REFERRED, _check_event_ref),
+    "intermediateCatchEvent": _check_catch,
 }
 
 
@@ -233,9 +293,16 @@ def _check_decision(check: Check, node: etree._Element, decisions: set[str]) -> 
     ref = node.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", namespaces=NS)
     ref = (ref or node.get(f"{{{NS['camunda']}}}decisionRef") or "").strip()
     if not ref:
-        check.add("business rule task names no decision (spiffworkflow:calledDecisionId)", node)
+        check.add("business rule task names no decision: set its decision (spiffworkflow:calledDecisionId, or "
+                  f"camunda:decisionRef in Camunda Modeler) to one of the package's ({', '.join(sorted(decisions))})"
+                  if decisions else "business rule task names no decision, and the package has no DMN file: add "
+                  "the decision table (.dmn) and name it (spiffworkflow:calledDecisionId or camunda:decisionRef)",
+                  node)
     elif ref not in decisions:
         check.add(f"decision '{ref}' is not in any DMN file of the package", node)
+    if node.get(f"{{{NS['camunda']}}}resultVariable"):
+        check.add("camunda:resultVariable is not how Polku returns a decision: the decision's outputs become "
+                  "process variables by their own names; remove resultVariable and use the output names", node)
 
 
 def _check_form(check: Check, forms: FormLookup, name: str, node: etree._Element, is_schema: bool) -> None:

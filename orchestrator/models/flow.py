@@ -59,6 +59,8 @@ class PathwayVersion(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="professional")  # or self-care
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # see engine/settings.py
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)  # Markdown pages by name
+    # What the package's scenarios covered when it was deployed (tools/scenarios.py); None without scenarios.
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     deployed_by: Mapped[str] = mapped_column(String(200))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)
@@ -114,6 +116,10 @@ class TaskState(db.Model):
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     scope: Mapped[str] = mapped_column(String(36))
     doc: Mapped[str] = mapped_column(Text)
+    # Where the task stands, read by the diagrams without the documents: its node (the task spec's name, a BPMN
+    # element's id for the pathway's own elements) and SpiffWorkflow's state by name (READY, COMPLETED, ...).
+    spec: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str | None] = mapped_column(String(12))
 
 
 class HumanTask(db.Model):
