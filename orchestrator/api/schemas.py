@@ -3,7 +3,7 @@
 from datetime import date
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, pre_dump, validate
+from marshmallow import Schema, fields, post_dump, pre_dump, validate
 
 from ..core import deliveries
 from ..metrics.names import MEANINGS
@@ -46,10 +46,30 @@ class DeployFilesSchema(Schema):
     files = fields.List(Upload(), metadata={"description": "the package's files, one part each"})
 
 
+class CoveredSchema(Schema):
+    all = fields.List(fields.String(), metadata={"description": "the ids, sorted"})
+    covered = fields.List(fields.String(), metadata={"description": "those the scenarios covered"})
+
+
+class CoverageSchema(Schema):
+    scenarios = fields.List(fields.Dict(keys=fields.String(), values=fields.String()),
+                            metadata={"description": "each scenario's name and file"})
+    nodes = fields.Nested(CoveredSchema, metadata={"description": "flow nodes: covered when a task of it completed"})
+    flows = fields.Nested(CoveredSchema, metadata={"description": "sequence flows: covered when one was taken"})
+
+
 class DeployResultSchema(Schema):
     pathway = fields.String(attribute="pathway.key")
     version = fields.Integer(attribute="version.number")
     created = fields.Boolean(metadata={"description": "false when the same content was already deployed"})
+    coverage = fields.Nested(CoverageSchema, attribute="version.coverage", metadata={
+        "description": "what the package's scenarios (*.scenario.json) covered; left out when it has none"})
+
+    @post_dump
+    def _without_coverage(self, data: dict, **kwargs) -> dict:
+        if data.get("coverage") is None:
+            data.pop("coverage", None)
+        return data
 
 
 class StartSchema(Schema):
@@ -187,7 +207,7 @@ class AnswerResultSchema(Schema):
 
 class InstanceQuerySchema(Schema):
     pathway = fields.String(validate=validate.Length(max=100))
-    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident"]))
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "incident", "suspended"]))
     client_id = fields.String(validate=validate.Length(max=100))
     business_key = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

@@ -1,4 +1,9 @@
-"""Deploying pathway packages: read files, validate all of them, then store new versions or nothing."""
+"""Deploying pathway packages: read files, validate all of them, then store new versions or nothing.
+
+A package's scenarios (``*.scenario.json``, see ``scenarios.py``) run once it compiles, before anything
+is stored: a version whose own scenarios fail is refused like an invalid one, and one that passes
+records what they covered.
+"""
 
 import io
 import re
@@ -19,7 +24,9 @@ from ..models import Pathway, PathwayVersion
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 SAFE_NAME = re.compile(r"^[\w.-]+$")
 PACKAGE_FILES = (".bpmn", ".dmn")
-ONLY = "only .bpmn, .dmn, .json (forms) and .md (content pages) files can be deployed"
+SCENARIO = ".scenario.json"
+ONLY = ("only .bpmn, .dmn, .json (forms) and .md (content pages) files can be deployed, "
+        "and scenarios (.scenario.json)")
 MAX_FILES = 200
 MAX_UNPACKED = 20 * 1024 * 1024
 
@@ -31,6 +38,7 @@ class Package:
     forms: dict[str, bytes]
     forms_dir: Path
     pages: dict[str, bytes] = field(default_factory=dict)  # Markdown content pages by file name
+    scenarios: dict[str, bytes] = field(default_factory=dict)  # *.scenario.json by file name
 
     def form(self, name: str) -> bytes | None:
         """A form by file name: the package's own first, then the shared forms folder."""
@@ -50,10 +58,12 @@ class Deployed:
 
 
 def from_dir(path: Path, forms_dir: Path) -> Package:
-    files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix in PACKAGE_FILES}
-    forms = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix == ".json"}
-    pages = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.suffix == ".md"}
-    return Package(path.name, files, forms, forms_dir, pages)
+    files, forms, pages, scenarios = {}, {}, {}, {}
+    for p in sorted(path.iterdir()):
+        target = _sorted_into(p.name, files, forms, pages, scenarios) if p.is_file() else None
+        if target is not None:
+            target[p.name] = p.read_bytes()
+    return Package(path.name, files, forms, forms_dir, pages, scenarios)
 
 
 def packages_in(root: Path, forms_dir: Path) -> list[Package]:
@@ -78,22 +88,22 @@ def from_zip(data: bytes, key: str, forms_dir: Path) -> Package:
     if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_UNPACKED:
         raise PackageInvalid([Problem("(upload)", f"archive unpacks to more than {MAX_FILES} files or "
                                                   f"{MAX_UNPACKED // 2**20} MB")])
-    files, forms, pages = {}, {}, {}
+    files, forms, pages, scenarios = {}, {}, {}, {}
     for member in members:
         name = Path(member.filename).name
-        target = _sorted_into(name, files, forms, pages)
+        target = _sorted_into(name, files, forms, pages, scenarios)
         if target is None:
             raise PackageInvalid([Problem(member.filename, ONLY)])
         if name in target:
             raise PackageInvalid([Problem(member.filename, f"a second file named {name} in the archive")])
         target[name] = _read_member(archive, member)
-    return Package(key, files, forms, forms_dir, pages)
+    return Package(key, files, forms, forms_dir, pages, scenarios)
 
 
-def _sorted_into(name: str, files: dict, forms: dict, pages: dict) -> dict | None:
+def _sorted_into(name: str, files: dict, forms: dict, pages: dict, scenarios: dict) -> dict | None:
     """Which of a package's parts a file belongs to, by its name; None for a file no part takes."""
-    return files if name.endswith(PACKAGE_FILES) else forms if name.endswith(".json") \
-        else pages if name.endswith(".md") else None
+    return files if name.endswith(PACKAGE_FILES) else scenarios if name.endswith(SCENARIO) \
+        else forms if name.endswith(".json") else pages if name.endswith(".md") else None
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
@@ -104,20 +114,23 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
 
 
 def from_files(uploads: dict[str, bytes], key: str, forms_dir: Path) -> Package:
-    files, forms, pages, other = {}, {}, {}, []
+    files, forms, pages, scenarios, other = {}, {}, {}, {}, []
     for name, data in sorted(uploads.items()):
-        target = _sorted_into(name, files, forms, pages)
+        target = _sorted_into(name, files, forms, pages, scenarios)
         if target is None:
             other.append(name)
         else:
             target[name] = data
     if other:
         raise PackageInvalid([Problem(n, ONLY) for n in other])
-    return Package(key, files, forms, forms_dir, pages)
+    return Package(key, files, forms, forms_dir, pages, scenarios)
 
 
-def deploy(packages: list[Package], actor: str) -> list[Deployed]:
-    """Compile every package first; store only when all are valid (all or nothing)."""
+def deploy(packages: list[Package], actor: str, scenarios: bool = True) -> list[Deployed]:
+    """Compile every package first and run its scenarios (unless ``scenarios`` is false: a simulation's own
+    deploy); store only when all are valid and pass (all or nothing)."""
+    from . import scenarios as playing  # it deploys into its throwaway database through this module
+
     problems, compiled = [], []
     for package in packages:
         if not KEY.match(package.key):
@@ -127,13 +140,14 @@ def deploy(packages: list[Package], actor: str) -> list[Deployed]:
             result = engine.compile_files(package.files, package.form, package.pages)
             _check_message_team(result)
             _check_self_care_reminders(result)
-            compiled.append((package, result))
+            coverage = playing.check(package, result) if scenarios and package.scenarios else None
+            compiled.append((package, result, coverage))
         except PackageInvalid as exc:
             problems += [Problem(f"{package.key}/{p.file}", p.reason, p.element, p.line) for p in exc.problems]
     if problems:
         raise PackageInvalid(problems)
-    with write():  # compiled outside: the write lock is held only while storing
-        return [_store(package.key, result, actor) for package, result in compiled]
+    with write():  # compiled and played outside: the write lock is held only while storing
+        return [store(package.key, result, actor, coverage) for package, result, coverage in compiled]
 
 
 def _check_message_team(result: engine.CompiledPathway) -> None:
@@ -165,7 +179,9 @@ def _check_self_care_reminders(result: engine.CompiledPathway) -> None:
         raise PackageInvalid(problems)
 
 
-def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:
+def store(key: str, result: engine.CompiledPathway, actor: str, coverage: dict | None = None) -> Deployed:
+    """The pathway's new version of ``result`` (with what its scenarios covered), or its latest when that has
+    the same content: an unchanged redeploy keeps the version and its coverage."""
     pathway = db.session.scalar(select(Pathway).where(Pathway.key == key))
     if pathway is None:
         pathway = Pathway(key=key, name=result.name)
@@ -177,7 +193,7 @@ def _store(key: str, result: engine.CompiledPathway, actor: str) -> Deployed:
         pathway=pathway, number=(latest.number + 1) if latest else 1, content_hash=result.content_hash,
         process_id=result.process_id, name=result.name, spec=result.spec, task_meta=result.task_meta,
         forms=result.forms, sources=result.sources, messages=result.messages, time_zone=result.time_zone,
-        kind=result.kind, settings=result.settings, content=result.content, deployed_by=actor,
+        kind=result.kind, settings=result.settings, content=result.content, coverage=coverage, deployed_by=actor,
     )
     pathway.name = result.name
     db.session.add(version)

@@ -2,14 +2,16 @@
 
 A designer sees a 12-week pathway's timeline — every task, timer, reminder and message with its
 simulated date — in seconds, before any client does. The live database is never touched: the run
-uses a fresh SQLite file in a temporary folder and the same step code as the service.
+uses a fresh SQLite file in a temporary folder and the same step code as the service, on a clock of
+its own (``CLOCK.scoped``), so a run inside the service stops nobody else's time. Deploy runs a
+package's scenarios through the same driver (``tools/scenarios.py``).
 
 The answers file (JSON)::
 
     {"start": "2026-01-05T09:00:00+02:00",            # optional; default: next Monday 09:00
      "client_id": "asiakas-1", "variables": {...},      # optional
      "tasks": {"esitietolomake": {"oireet": "..."},      # answers by task id; a list answers repeats
-               "mittaus": [{"arvo": 120}, {"arvo": 118}]},
+               "mittaus": [{"arvo": 120}, null, {"arvo": 118}]},  # null: that time it is left unanswered
      "delays": {"esitietolomake": "P4D"},               # optional: how long after opening to answer
      "messages": [{"after": "P5D", "name": "lab_result_ready", "payload": {...}}]}
 
@@ -18,6 +20,9 @@ A task without scripted answers stays open (the timeline says so).
 
 import json
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +35,12 @@ from .. import engine
 from ..clock import CLOCK
 from ..core import firing, queries, steps
 from ..core.answers import InvalidAnswers
-from ..extensions import db
-from ..models import Event, HumanTask, Instance, Notification, Timer
+from ..core.refusal import Refused
+from ..extensions import api, db
+from ..models import Event, HumanTask, Instance, Notification, PathwayVersion, Timer
 from . import deploy
 
+_BUILDING = threading.Lock()
 TICK = timedelta(milliseconds=1)  # a timer fires once its due time has passed
 ORDER = {"started": 0, "timer fired": 1, "message": 1, "task completed": 2, "task missed": 2, "reminder": 2,
          "notice": 2, "task opened": 3, "pathway ended": 4}
@@ -58,18 +65,31 @@ class Script:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ScriptInvalid(f"{path}: cannot be read as JSON: {exc}") from None
+        try:
+            return cls.from_dict(raw, zone)
+        except ScriptInvalid as exc:
+            raise ScriptInvalid(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, raw, zone: str) -> "Script":
+        """A script from the answers format's JSON object; ScriptInvalid names the field that is wrong."""
         if not isinstance(raw, dict):
-            raise ScriptInvalid(f"{path}: expected a JSON object with 'tasks', 'delays', 'messages'")
+            raise ScriptInvalid("expected a JSON object with 'tasks', 'delays', 'messages'")
         for name, kind in (("tasks", dict), ("delays", dict), ("variables", dict), ("messages", list)):
             if not isinstance(raw.get(name, kind()), kind):
-                raise ScriptInvalid(f"{path}: '{name}' must be a JSON {'object' if kind is dict else 'list'}")
+                raise ScriptInvalid(f"'{name}' must be a JSON {'object' if kind is dict else 'list'}")
         try:
-            return cls(start=start_of(zone, raw.get("start")), tasks=dict(raw.get("tasks") or {}),
+            start = start_of(zone, raw.get("start"))
+        except (TypeError, ValueError) as exc:
+            raise ScriptInvalid(f"start: '{raw.get('start')}' is not a date and time such as "
+                                f"\"2026-01-05T09:00\" ({exc})") from None
+        try:
+            return cls(start=start, tasks=dict(raw.get("tasks") or {}),
                        delays={k: _duration(v, f"delays.{k}") for k, v in (raw.get("delays") or {}).items()},
                        messages=[_message(m, i) for i, m in enumerate(raw.get("messages") or [])],
                        variables=dict(raw.get("variables") or {}), client_id=raw.get("client_id"))
         except (TypeError, ValueError) as exc:
-            raise ScriptInvalid(f"{path}: {exc}") from None
+            raise ScriptInvalid(str(exc)) from None
 
     def answers(self, spec: str, round_: int) -> dict | None:
         found = self.tasks.get(spec)
@@ -98,7 +118,7 @@ def _message(item, index: int) -> dict:
     if not isinstance(item, dict) or not item.get("name"):
         raise ValueError(f"messages[{index}]: needs a 'name' (and 'after', 'payload')")
     return {"after": _duration(item.get("after", "PT0S"), f"messages[{index}].after"), "name": item["name"],
-            "payload": item.get("payload") or {}}
+            "payload": item.get("payload") or {}, "index": index}
 
 
 @dataclass
@@ -110,32 +130,75 @@ class Line:
 
 def run(app_factory, package_dir: Path, forms_dir: Path, script: Script, days: int) -> list[Line]:
     """Simulate one instance for ``days``; returns its timeline."""
+    with throwaway(app_factory, script.start):
+        [deployed] = deploy.deploy([deploy.from_dir(package_dir, forms_dir)], "simulation", scenarios=False)
+        end = script.start + timedelta(days=days)
+        return timeline(drive(deployed.version, script, end), end)
+
+
+def app_like(config) -> Callable[[str], Flask]:
+    """A factory of apps like the one of ``config`` on another database, without a scheduler. Building an app
+    binds the shared API object (its spec, its app) to it: one is built at a time, and the API is given back to
+    the app it served, so that a deploy inside the service leaves the service's own API as it was."""
+    from .. import create_app
+
+    def factory(database_url: str) -> Flask:
+        values = {k: v for k, v in config.items() if k.isupper()}
+        values.update(SQLALCHEMY_DATABASE_URI=database_url, SQLALCHEMY_ENGINE_OPTIONS={}, POLKU_SCHEDULER="off")
+        with _BUILDING:
+            kept = dict(vars(api))
+            try:
+                return create_app(type("SimulationConfig", (), values))
+            finally:
+                vars(api).update(kept)
+    return factory
+
+
+@contextmanager
+def throwaway(app_factory, start: datetime) -> Iterator[Flask]:
+    """An app from ``app_factory`` on a fresh SQLite file, its context pushed and its clock scoped at ``start``:
+    what runs within touches neither the live database nor anybody else's time."""
     with tempfile.TemporaryDirectory(prefix="polku-sim-") as tmp:
         app: Flask = app_factory(f"sqlite:///{Path(tmp) / 'simulation.db'}")
-        CLOCK.set(script.start)
         try:
-            with app.app_context():
+            with CLOCK.scoped(start), app.app_context():
                 db.create_all()
-                return _drive(package_dir, forms_dir, script, script.start + timedelta(days=days))
+                yield app
         finally:
-            CLOCK.release()
             with app.app_context():
                 db.engine.dispose()
 
 
-def _drive(package_dir: Path, forms_dir: Path, script: Script, end: datetime) -> list[Line]:
-    [deployed] = deploy.deploy([deploy.from_dir(package_dir, forms_dir)], "simulation")
-    modules = {name: True for name in (deployed.version.settings or {}).get("modules") or {}}  # on, as offered
-    instance = steps.start(deployed.version, "simulation", {**modules, **script.variables}, None, script.client_id)
+class _Rounds:
+    """Which time of its task id each open task is (0 the first), in the order the driver first saw them open:
+    the index into a list of scripted answers."""
+
+    def __init__(self):
+        self.of: dict[str, int] = {}
+        self.count: dict[str, int] = {}
+
+    def see(self, tasks: list[HumanTask]) -> list[HumanTask]:
+        for task in sorted(tasks, key=lambda t: (t.created_at, t.id)):
+            if task.id not in self.of:
+                self.of[task.id] = self.count.get(task.spec, 0)
+                self.count[task.spec] = self.of[task.id] + 1
+        return tasks
+
+
+def drive(version: PathwayVersion, script: Script, end: datetime) -> int:
+    """Start one instance of ``version`` at the script's start and play the script until ``end`` or until the
+    instance stops running; returns its id. Runs inside ``throwaway``."""
+    CLOCK.set(script.start)
+    modules = {name: True for name in (version.settings or {}).get("modules") or {}}  # on, as offered
+    instance = steps.start(version, "simulation", {**modules, **script.variables}, None, script.client_id)
     pending = sorted(script.messages, key=lambda m: m["after"])
-    answered: dict[str, int] = {}
+    rounds = _Rounds()
     while True:
-        _answer_due(instance.id, script, answered)
+        _answer_due(instance.id, script, rounds)
         while pending and script.start + pending[0]["after"] <= CLOCK.now():
-            message = pending.pop(0)
-            steps.deliver(instance.id, message["name"], message["payload"], "simulation")
+            _deliver(instance.id, pending.pop(0))
         status = queries.instance_or_404(instance.id).status
-        upcoming = [t for t in (firing.next_due(), _next_answer(instance.id, script, answered),
+        upcoming = [t for t in (firing.next_due(), _next_answer(instance.id, script, rounds),
                                 pending and script.start + pending[0]["after"]) if t]
         if status != "running" or not upcoming or min(upcoming) > end:
             break
@@ -143,18 +206,26 @@ def _drive(package_dir: Path, forms_dir: Path, script: Script, end: datetime) ->
         firing.fire_due()
         firing.end_overdue()
         db.session.rollback()
-    return timeline(instance.id, end)
+    return instance.id
 
 
-def _open(instance_id: int) -> list[HumanTask]:
+def _deliver(instance_id: int, message: dict) -> None:
+    try:
+        steps.deliver(instance_id, message["name"], message["payload"], "simulation")
+    except Refused as exc:
+        raise ScriptInvalid(f"messages[{message['index']}]: '{message['name']}' could not be delivered: "
+                            f"{exc.message}") from None
+
+
+def _open(instance_id: int, rounds: _Rounds) -> list[HumanTask]:
     db.session.rollback()
-    return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                           HumanTask.state == "open")))
+    return rounds.see(list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                                      HumanTask.state == "open"))))
 
 
-def _answer_due(instance_id: int, script: Script, answered: dict[str, int]) -> None:
-    for task in _open(instance_id):
-        answers = script.answers(task.spec, answered.get(task.spec, 0))
+def _answer_due(instance_id: int, script: Script, rounds: _Rounds) -> None:
+    for task in _open(instance_id, rounds):
+        answers = script.answers(task.spec, rounds.of[task.id])
         if answers is None or task.created_at + script.delays.get(task.spec, timedelta(0)) > CLOCK.now():
             continue
         try:
@@ -162,12 +233,13 @@ def _answer_due(instance_id: int, script: Script, answered: dict[str, int]) -> N
         except InvalidAnswers as exc:
             problems = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
             raise ScriptInvalid(f"tasks.{task.spec}: the answers do not fit the form ({problems})") from None
-        answered[task.spec] = answered.get(task.spec, 0) + 1
+        except Refused:
+            continue  # closed meanwhile by the step of an answer just given
 
 
-def _next_answer(instance_id: int, script: Script, answered: dict[str, int]) -> datetime | None:
-    times = [t.created_at + script.delays.get(t.spec, timedelta(0)) for t in _open(instance_id)
-             if script.answers(t.spec, answered.get(t.spec, 0)) is not None]
+def _next_answer(instance_id: int, script: Script, rounds: _Rounds) -> datetime | None:
+    times = [t.created_at + script.delays.get(t.spec, timedelta(0)) for t in _open(instance_id, rounds)
+             if script.answers(t.spec, rounds.of[t.id]) is not None]
     return min(times, default=None)
 
 
