@@ -189,6 +189,29 @@ ANSWERS = {
 }
 
 
+# A fixture of instances at known nodes of the sample pathway, for the diagrams.
+DIAGRAM_START = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # Monday 10:00 in Helsinki
+VERSION_PAGE = "/admin/pathways/esitieto/versions/1"
+
+
+def start_sample(api, n: int, answered: int) -> list[int]:
+    """``n`` instances of the sample pathway, each a client's; the first ``answered`` past their first task."""
+    ids = []
+    for i in range(n):
+        started = api.start("esitieto", client_id=f"asiakas-9{i:02}", business_key=f"avain-9{i:02}")
+        ids.append(started["id"])
+        if i < answered:
+            assert api.complete(started["tasks"][0]["id"], ANSWERS["esitietolomake"]).status_code == 200
+    return ids
+
+
+@pytest.fixture
+def standing(app, api, sample, clock):
+    """Five instances: three at the client's questionnaire (its reminder timer waiting), two at the nurse's
+    assessment. Ids in the order started (a test marks the clock ``DIAGRAM_START``)."""
+    return start_sample(api, 5, 2)
+
+
 class Web:
     """A browser stand-in for the server-rendered pages: signs in and posts forms with their CSRF token."""
 
