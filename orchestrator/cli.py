@@ -7,7 +7,7 @@ import click
 from flask import Flask, current_app
 
 from .engine import PackageInvalid
-from .tools import deploy
+from .tools import deploy, operate
 
 
 @click.command("deploy")
@@ -23,9 +23,12 @@ def deploy_command(path: Path | None, actor: str) -> None:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         raise click.exceptions.Exit(1) from None
+    from .tools.scenarios import summary
+
     for r in results:
         state = "deployed as" if r.created else "unchanged at"
-        click.echo(f"{r.pathway.key}: {state} version {r.version.number} ({r.version.content_hash[:12]})")
+        covered = f" — {summary(r.version.coverage)}" if r.version.coverage else ""
+        click.echo(f"{r.pathway.key}: {state} version {r.version.number} ({r.version.content_hash[:12]}){covered}")
 
 
 @click.command("serve")
@@ -71,7 +74,7 @@ def simulate_command(pathway: str, days: int, answers_file: Path | None) -> None
     zone = config["POLKU_TIME_ZONE"]
     try:
         script = simulate.Script.load(answers_file, zone) if answers_file else simulate.Script(simulate.start_of(zone))
-        lines = simulate.run(_throwaway_app(config), folder, config["POLKU_FORMS_DIR"], script, days)
+        lines = simulate.run(simulate.app_like(config), folder, config["POLKU_FORMS_DIR"], script, days)
     except (simulate.ScriptInvalid, PackageInvalid) as exc:
         for problem in getattr(exc, "problems", [exc]):
             click.echo(f"error: {problem}", err=True)
@@ -80,18 +83,9 @@ def simulate_command(pathway: str, days: int, answers_file: Path | None) -> None
     click.echo(simulate.format_timeline(lines, script.start, zone))
 
 
-def _throwaway_app(config):
-    """An app like this one on another database, without a scheduler."""
-    from . import create_app
-
-    def factory(database_url: str) -> Flask:
-        values = {k: v for k, v in config.items() if k.isupper()}
-        values.update(SQLALCHEMY_DATABASE_URI=database_url, SQLALCHEMY_ENGINE_OPTIONS={}, POLKU_SCHEDULER="off")
-        return create_app(type("SimulationConfig", (), values))
-    return factory
-
-
 def register(app: Flask) -> None:
     app.cli.add_command(deploy_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(simulate_command)
+    app.cli.add_command(operate.move_instances_command)
+    app.cli.add_command(operate.incidents_command)

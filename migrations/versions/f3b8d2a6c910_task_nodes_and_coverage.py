@@ -1,5 +1,5 @@
-"""where each task stands, by its node (for the diagrams), what a version's scenarios cover, and versions
-known by their parsed content
+"""where each task stands, by its node (for the diagrams), what a version's scenarios cover, versions
+known by their parsed content, and incidents by element and time
 
 Revision ID: f3b8d2a6c910
 Revises: e5c1a9d4b7f2
@@ -32,6 +32,16 @@ def upgrade():
         batch_op.add_column(sa.Column('state', sa.String(length=12), nullable=True))
     with op.batch_alter_table('pathway_version', schema=None) as batch_op:
         batch_op.add_column(sa.Column('coverage', sa.JSON(), nullable=True))
+    with op.batch_alter_table('instance', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('incident_element', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('incident_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_instance_incident', ['status', 'incident_at'], unique=False)
+    # An incident of before: its element is what its text names first, its time the instance's last step.
+    op.execute("UPDATE instance SET incident_at = updated_at, incident_element = "
+               "substr(incident, 1, instr(incident, ':') - 1) WHERE status = 'incident'"
+               if op.get_bind().dialect.name == "sqlite" else
+               "UPDATE instance SET incident_at = updated_at, incident_element = split_part(incident, ':', 1) "
+               "WHERE status = 'incident'")
     # The rows written before: their node and state read from the task document itself.
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
@@ -55,6 +65,10 @@ def _json(value) -> dict:
 
 
 def downgrade():
+    with op.batch_alter_table('instance', schema=None) as batch_op:
+        batch_op.drop_index('ix_instance_incident')
+        batch_op.drop_column('incident_at')
+        batch_op.drop_column('incident_element')
     with op.batch_alter_table('pathway_version', schema=None) as batch_op:
         batch_op.drop_column('coverage')
     with op.batch_alter_table('task_state', schema=None) as batch_op:

@@ -18,7 +18,8 @@ from ..extensions import db
 from ..models import Event, HumanTask, Instance, Message, Observation
 from .answer_words import Answer, in_words  # the display texts the pages show
 
-STATUS = {"running": "active", "incident": "on-hold", "completed": "completed", "cancelled": "revoked"}
+STATUS = {"running": "active", "incident": "on-hold", "suspended": "on-hold", "completed": "completed",
+          "cancelled": "revoked"}
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 
 

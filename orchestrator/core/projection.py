@@ -209,6 +209,26 @@ def told(instance, info, changed: list, completed: set[str], at: datetime) -> li
     return notices
 
 
+# What an open task takes from its version: a task moved to another version is shown as that version has it.
+FROM_VERSION = ("version_id", "spec", "title", "summary", "priority", "role", "audience", "queue", "candidate_groups",
+                "form", "instructions")
+REFRESH = update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(
+    **{name: bindparam(f"new_{name}") for name in FROM_VERSION})
+
+
+def refresh_open(instance, info, workflow) -> None:
+    """Write the instance's open tasks again as ``info``'s version has them (after a move to it): its titles,
+    forms, teams and texts. When each opened, its due time and who has claimed it stay."""
+    open_ids, _ = existing(instance.id)
+    rows = []
+    for task in engine.runtime.ready_tasks(workflow):
+        view = engine.view(task)
+        if view.human and view.id in open_ids:
+            fresh = _human_task(instance, info, task, view, instance.updated_at)
+            rows.append({"task_id": view.id, **{f"new_{name}": fresh[name] for name in FROM_VERSION}})
+    _compiled.execute_many(REFRESH, rows)
+
+
 def _close(closed: dict[str, str], actor: str, at) -> None:
     _compiled.execute_many(CLOSE, ({"task_id": task_id, "new_state": state, "at": at,
                                    "by": actor if state == "completed" else None}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,7 +17,7 @@ from .. import engine
 from ..clock import now
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
-from . import _compiled, deliveries, records
+from . import _compiled, deliveries, projection, records
 from .answers import InvalidAnswers, field_errors
 from .database import WRITING, insert_rows, lock, write
 from .projection import Projected, existing, project
@@ -25,6 +25,8 @@ from .queries import completion_by_key, instance_tasks, instance_timers
 from .refusal import N_, Refused
 from .store import InstanceRow, Live, store
 
+# What a suspended instance still takes: an operator's resuming or ending it.
+WHILE_SUSPENDED = ("resumed", "cancelled", "consent_withdrawn", "ended_by_team")
 # Why an ended instance or a done task takes no more steps, by its state.
 ENDED = {"completed": N_("instance %(instance)s is completed"), "cancelled": N_("instance %(instance)s is cancelled")}
 DONE = {"completed": N_("task %(task)s is completed"), "cancelled": N_("task %(task)s is cancelled"),
@@ -73,6 +75,7 @@ def _run(instance: InstanceRow, live: Live, operation: Callable) -> dict | None:
     except engine.EngineIncident as exc:
         instance.status = "incident"
         instance.incident = f"{exc.element or 'process'}: {exc}"
+        instance.incident_element, instance.incident_at = exc.element, now()
         return {"element": exc.element, "message": str(exc)}
     return None
 
@@ -110,7 +113,9 @@ def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Ca
         raise Refused(404, N_("instance %(instance)s not found"), instance=instance_id)
     if instance.status in ("completed", "cancelled"):
         raise Refused(409, ENDED[instance.status], instance=instance_id)
-    with engine.in_zone(_zone(instance.version_id), instance.created_at):
+    if instance.status == "suspended" and kind not in WHILE_SUSPENDED:
+        raise Refused(409, N_("instance %(instance)s is suspended: an operator resumes it first"), instance=instance_id)
+    with engine.in_zone(zone_of(instance.version_id), instance.created_at):
         step.live = store().load(instance)
         if check is not None:
             check(instance, step.live.workflow)
@@ -120,7 +125,7 @@ def _advance(step: _Step, instance_id: int, actor: str, kind: str, operation: Ca
         return _finish(step, actor, kind, event)
 
 
-def _zone(version_id: int) -> str:
+def zone_of(version_id: int) -> str:
     """Dates without a zone in this version's timers are read in its zone, else the service's."""
     return store().info(version_id).time_zone or current_app.config["POLKU_TIME_ZONE"]
 
@@ -128,7 +133,7 @@ def _zone(version_id: int) -> str:
 def start(version: PathwayVersion, actor: str, data: dict, business_key: str | None,
           client_id: str | None, records: Callable[[int], None] | None = None) -> InstanceRow:
     """Start an instance; ``records`` writes what belongs with the start (a consent) in its transaction."""
-    with _write() as step, engine.in_zone(_zone(version.id), now()):
+    with _write() as step, engine.in_zone(zone_of(version.id), now()):
         info = store().info(version.id)
         workflow = engine.runtime.start(info.specs, engine.script_engine(), data)
         duration = info.settings.get("duration")
@@ -250,6 +255,93 @@ def cancel(instance_id: int, actor: str, reason: str | None, status: str = "canc
 
     with _write() as step:
         return _advance(step, instance_id, actor, kind, engine.runtime.cancel, mark, data={"reason": reason})
+
+
+def handle_incident(instance_id: int, actor: str, action: str, reason: str | None = None) -> InstanceRow | Instance:
+    """An operator's answer to an incident: ``retry`` the failed step (as the instance's version has it now, so
+    after a migration to a fixed version it runs the fix) or ``skip`` it with a reason. Either goes on from there;
+    failing again is a new incident. The event records who did it, why, and what the incident was."""
+    def check(instance: InstanceRow, workflow) -> None:
+        if instance.status != "incident":
+            raise Refused(409, N_("instance %(instance)s has no incident to handle"), instance=instance_id)
+        if action == "skip" and not (reason or "").strip():
+            raise Refused(422, N_("say why the step is skipped: the reason is kept in the instance's history"))
+        was = {"element": instance.incident_element, "message": instance.incident}
+        instance.status, instance.incident, instance.incident_element, instance.incident_at = \
+            "running", None, None, None
+        handled.update(was)
+
+    handled: dict = {}
+    operation = engine.runtime.retry if action == "retry" else engine.runtime.skip
+    with _write() as step:
+        return _advance(step, instance_id, actor, f"incident_{action}", operation, check,
+                        data={"reason": reason, "handled": handled})
+
+
+def suspend(instance_id: int, actor: str, reason: str | None) -> InstanceRow | Instance:
+    """Hold an instance where it stands: no task of it can be done and no timer of it fires until it is
+    resumed (a timer due meanwhile fires then, late)."""
+    def check(instance: InstanceRow, workflow) -> None:
+        if instance.status not in ("running", "incident"):
+            raise Refused(409, N_("instance %(instance)s is already suspended"), instance=instance_id)
+        instance.status = "suspended"
+
+    with _write() as step:
+        return _advance(step, instance_id, actor, "suspended", lambda wf: None, check, data={"reason": reason})
+
+
+def resume(instance_id: int, actor: str) -> InstanceRow | Instance:
+    """Let a suspended instance go on: as it was, running or still standing on its incident."""
+    def check(instance: InstanceRow, workflow) -> None:
+        if instance.status != "suspended":
+            raise Refused(409, N_("instance %(instance)s is not suspended"), instance=instance_id)
+        instance.status = "incident" if instance.incident else "running"
+
+    with _write() as step:
+        return _advance(step, instance_id, actor, "resumed", lambda wf: None, check)
+
+
+def migrate(instance_id: int, version: PathwayVersion, actor: str) -> InstanceRow | Instance:
+    """Move an instance to another version of its pathway, in a transaction of its own, with SpiffWorkflow's
+    diff and migrate (``engine.migration``): refused, and left as it was, when a task it stands on is not in
+    that version. Its open tasks take the new version's titles, forms and teams; the history says who moved
+    it, from which version to which, and what changed where it stands."""
+    with _write() as step:
+        instance = step.instance = store().lock(instance_id)
+        _check_move(instance, instance_id, version)
+        was = instance.version_number
+        with engine.in_zone(zone_of(instance.version_id), instance.created_at):
+            before = store().load(instance)
+            try:
+                moved, plan = engine.migration.migrate(before.workflow, store().info(version.id).specs)
+            except engine.migration.MigrationRefused as exc:
+                raise Refused(409, N_("instance %(instance)s cannot move to version %(version)s: %(reason)s"),
+                              instance=instance_id, version=version.number, reason=exc.reason) from None
+            step.live = Live(instance.lock_version, moved, engine.state.replaced(before.snapshot))
+            info = store().info(version.id)
+            instance.version_id, instance.version_number, instance.messages = version.id, version.number, info.messages
+            _compiled.execute(MOVE, {"row_id": instance.id, "version_id": version.id})
+            done = _finish(step, actor, "migrated", {"data": {
+                "from": was, "to": version.number, "standing": plan.moved, "changed": plan.changed,
+                "added": plan.added}})
+            projection.refresh_open(done, info, moved)
+        return done
+
+
+MOVE = update(Instance.__table__).where(Instance.__table__.c.id == bindparam("row_id")).values(
+    version_id=bindparam("version_id"))
+
+
+def _check_move(instance: InstanceRow | None, instance_id: int, version: PathwayVersion) -> None:
+    if instance is None:
+        raise Refused(404, N_("instance %(instance)s not found"), instance=instance_id)
+    if instance.status in ("completed", "cancelled"):
+        raise Refused(409, ENDED[instance.status], instance=instance_id)
+    if instance.pathway != version.pathway.key:
+        raise Refused(409, N_("version %(version)s is of another pathway"), version=version.number)
+    if instance.version_id == version.id:
+        raise Refused(409, N_("instance %(instance)s is on version %(version)s already"), instance=instance_id,
+                      version=version.number)
 
 
 def claim(task_id: str, assignee: str) -> HumanTask:

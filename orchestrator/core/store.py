@@ -94,6 +94,8 @@ class InstanceRow:
     ended_at: datetime | None
     ends_at: datetime | None = None
     waiting_for: list | None = None  # the messages it can take now, as the last step left it
+    incident_element: str | None = None
+    incident_at: datetime | None = None
     serializer_version: str = engine.SERIALIZER_VERSION  # the state format the row was written in
     pathway: str = ""
     version_number: int = 0
@@ -194,7 +196,8 @@ class WorkflowStore:
         _compiled.execute(WRITE, {
             "row_id": instance.id, "expected": instance.lock_version, "head": changes.head,
             "serializer_version": engine.SERIALIZER_VERSION, "lock_version": instance.lock_version + 1,
-            "status": instance.status, "incident": instance.incident, "updated_at": instance.updated_at,
+            "status": instance.status, "incident": instance.incident, "incident_element": instance.incident_element,
+            "incident_at": instance.incident_at, "updated_at": instance.updated_at,
             "ended_at": instance.ended_at, "waiting_for": instance.waiting_for,
         }, expect=1, otherwise=lambda: StaleDataError(f"instance {instance.id} was changed by another step"))
         instance.lock_version += 1

@@ -18,6 +18,7 @@ from .runtime import EngineIncident, TaskNotOpen, TaskView, view
 from .state import SERIALIZER_VERSION, Changes, Snapshot, StateCodec, snapshot, state_name
 from .timekeeping import DEFAULT_ZONE, in_zone, use_clock, zone_problem
 from .workflow import register as register_workflow
+from .workflow import wire_event_subprocesses
 
 
 def _serializer() -> BpmnWorkflowSerializer:
@@ -58,12 +59,16 @@ def restore_specs(spec_doc: dict) -> tuple:
     with deep_recursion():
         spec = registry.restore(spec_doc["spec"])
         subs = {k: registry.restore(v) for k, v in spec_doc["subprocess_specs"].items()}
+    for each in (spec, *subs.values()):
+        wire_event_subprocesses(each)
     return spec, subs
 
+
+from . import migration  # noqa: E402 - it builds on the serializer and codec above
 
 __all__ = [
     "Changes", "CompiledPathway", "PackageInvalid", "Problem", "EngineIncident", "TaskNotOpen", "TaskView", "view",
     "SERIALIZER_VERSION", "compare", "Snapshot", "StateCodec", "snapshot", "state_name", "runtime", "codec",
     "script_engine", "compile_files", "restore_specs", "serializer", "in_zone", "use_clock", "zone_problem",
-    "DEFAULT_ZONE", "limits", "templates", "calendar", "LimitExceeded", "Limits", "use_limits",
+    "DEFAULT_ZONE", "limits", "migration", "templates", "calendar", "LimitExceeded", "Limits", "use_limits",
 ]

@@ -1,5 +1,6 @@
 """Running workflows: start, complete a human task, deliver a message, fire timers, cancel."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -154,13 +155,16 @@ def _failing_task(exc: Exception):
     return found
 
 
+SPIFF_TYPE = re.compile(r"^(\w+(?:Error|Exception)):(?=\S)")  # SpiffWorkflow writes "ZeroDivisionError:division"
+
+
 def _with_reason(exc: SpiffWorkflowException) -> str:
     """SpiffWorkflow's message, with the reason of the error it wrapped when it does not say it
     ("Error evaluating expression 'next_at(…)'" gains why the value could not be read)."""
     message, inner = str(exc), getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
     if inner is not None and not isinstance(inner, SpiffWorkflowException) and str(inner) not in message:
         message = f"{message.rstrip()} {type(inner).__name__}: {inner}"
-    return message
+    return SPIFF_TYPE.sub(r"\1: ", message.strip())
 
 
 def _guarded(step):
@@ -251,6 +255,33 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict) -> bool:
 @_guarded
 def fire_timers(workflow: BpmnWorkflow) -> None:
     workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def ready_tasks(workflow: BpmnWorkflow) -> list:
+    """The tasks that can run now: a person's open tasks among them."""
+    return workflow.get_tasks(state=TaskState.READY)
+
+
+def failed_tasks(workflow: BpmnWorkflow) -> list:
+    """The tasks that stopped on an error (a script, a timer's value, a limit): where an incident stands."""
+    return workflow.get_tasks(state=TaskState.ERROR)
+
+
+@_guarded
+def retry(workflow: BpmnWorkflow) -> None:
+    """Run the failed tasks again, as the version the instance is on now has them (fixed by a migration, say)."""
+    for task in failed_tasks(workflow):
+        workflow.reset_from_task_id(task.id)
+    workflow.do_engine_steps()
+
+
+@_guarded
+def skip(workflow: BpmnWorkflow) -> None:
+    """Pass the failed tasks by without running them: the flow goes on as if they had done nothing."""
+    for task in failed_tasks(workflow):
+        workflow.reset_from_task_id(task.id)
+        workflow.get_task_from_id(task.id).complete()
     workflow.do_engine_steps()
 
 

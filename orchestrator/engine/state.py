@@ -65,6 +65,12 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     return Snapshot({task.id.int: _fingerprint(task) for _, task in scoped_tasks(workflow)})
 
 
+def replaced(before: Snapshot) -> Snapshot:
+    """What was saved of a workflow another one replaces (moved to a new version): each of its tasks is written
+    again, as a task that was there before (not a new one), and those the new one lacks are deleted."""
+    return Snapshot(dict.fromkeys(before.fingerprints, ("replaced",)))
+
+
 class StateCodec:
     """Converts workflows to head/task documents and back, with SpiffWorkflow's own converters."""
 
@@ -195,4 +201,5 @@ def _tree_order(tasks: dict[str, dict], root: str) -> dict[str, dict]:
     return ordered
 
 
-__all__ = ["SERIALIZER_VERSION", "StateCodec", "Snapshot", "Changes", "snapshot", "compare", "state_name", "TOP"]
+__all__ = ["SERIALIZER_VERSION", "StateCodec", "Snapshot", "Changes", "snapshot", "replaced", "compare", "state_name",
+           "TOP"]

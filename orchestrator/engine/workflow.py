@@ -14,6 +14,7 @@ its second firing (a literal one is refused at deploy).
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.util.task import TaskFilter, TaskState
 
@@ -29,12 +30,13 @@ class PolkuWorkflow(BpmnWorkflow):
         for sub in list(self.subprocesses.values()):
             yield from list(sub.tasks.values())
 
-    def get_tasks_iterator(self, first_task=None, **kwargs):
+    def get_tasks_iterator(self, first_task=None, skip_subprocesses=False, **kwargs):
         if first_task is not None or not FILTER_ARGS.issuperset(kwargs):
-            return super().get_tasks_iterator(first_task, **kwargs)
+            return super().get_tasks_iterator(first_task, skip_subprocesses=skip_subprocesses, **kwargs)
         task_filter = TaskFilter(**kwargs)
         mask = task_filter.state
-        return iter([t for t in self._all_tasks() if t._state & mask and task_filter.matches(t)])
+        tasks = list(self.tasks.values()) if skip_subprocesses else self._all_tasks()
+        return iter([t for t in tasks if t._state & mask and task_filter.matches(t)])
 
     def is_completed(self):
         if not self.completed:
@@ -69,6 +71,36 @@ def _check_cycle(task) -> None:
     if cycle and cycle.get("cycles") and cycle.get("duration", MIN_CYCLE_SECONDS) < MIN_CYCLE_SECONDS:
         raise limits.LimitExceeded(f"timer limit: the cycle timer repeats every {cycle['duration']:g} s; a cycle "
                                    f"timer may repeat at most once a minute", task.task_spec.bpmn_id)
+
+
+def wire_event_subprocesses(spec) -> None:
+    """Give each event subprocess of a process definition the start it is triggered from and the end it leads
+    to, once, when the definition is loaded.
+
+    SpiffWorkflow's ``BpmnStartTask.trigger_wf`` does this when an instance first triggers one, by connecting
+    the subprocess to the start task's outputs, in the definition that every instance of the version shares:
+    each instance started after that predicted and ran the subprocess from its start (one waiting for ever, so
+    that it never ended at its end event). Here the subprocess knows its start as an input (its readiness
+    needs one), but the start task does not lead to it.
+    """
+    start = spec.start
+    for name in getattr(start, "trigger_specs", ()):
+        triggered = spec.task_specs[name]
+        if start.name not in triggered._inputs:
+            triggered._inputs.append(start.name)
+        if spec.end.name not in triggered._outputs:
+            triggered.connect(spec.end)
+
+
+def _trigger_event_subprocess(self, my_task, spec_name):
+    """Start an event subprocess in this instance only (see ``wire_event_subprocesses``)."""
+    child = my_task._add_child(self._wf_spec.task_specs[spec_name], TaskState.FUTURE)
+    child.triggered = True
+    child.task_spec._update(child)
+    return child.id
+
+
+BpmnStartTask.trigger_wf = _trigger_event_subprocess
 
 
 def register(registry) -> None:

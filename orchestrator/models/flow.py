@@ -66,19 +66,23 @@ class PathwayVersion(db.Model):
     pathway: Mapped[Pathway] = relationship(back_populates="versions", lazy="joined", innerjoin=True)
 
 
-ACTIVE = ("running", "incident")  # an instance in these states is still going on
+ACTIVE = ("running", "incident", "suspended")  # an instance in these states is still going on
 
 
 class Instance(db.Model):
     __table_args__ = (Index("ix_instance_business_key", "business_key", "status"),
                       Index("ix_instance_started", "version_id", "created_at"),  # metrics by period
-                      Index("ix_instance_ended", "version_id", "ended_at"))
+                      Index("ix_instance_ended", "version_id", "ended_at"),
+                      Index("ix_instance_incident", "status", "incident_at"))  # the incidents, latest first
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200))
     client_id: Mapped[str | None] = mapped_column(String(100), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running/completed/cancelled/incident
-    incident: Mapped[str | None] = mapped_column(Text)
+    # running, incident (stopped on an error), suspended (by an operator), completed or cancelled
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    incident: Mapped[str | None] = mapped_column(Text)  # "element: what went wrong", while it stands
+    incident_element: Mapped[str | None] = mapped_column(String(200))
+    incident_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     head: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     serializer_version: Mapped[str] = mapped_column(String(20))
     lock_version: Mapped[int] = mapped_column(default=1)

@@ -20,14 +20,27 @@ ERROR_PAGES = (400, 403, 404, 405, 409, 413, 422, 500, 503)
 
 def init(app: Flask) -> None:
     from ..auth import oidc
-    from . import admin, client, consent, conversation, dashboards, filters, i18n, opening, sign_in, work
+    from . import (
+        admin,
+        client,
+        consent,
+        conversation,
+        dashboards,
+        diagrams,
+        filters,
+        i18n,
+        opening,
+        operations,
+        sign_in,
+        work,
+    )
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, for pages only (the API has none)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
     for blp in (sign_in.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
-                conversation.work_blp, admin.blp, dashboards.blp):
+                conversation.work_blp, admin.blp, dashboards.blp, diagrams.blp, operations.blp):
         app.register_blueprint(blp)
     filters.register(app)
 
@@ -39,8 +52,10 @@ def init(app: Flask) -> None:
     @app.after_request
     def page_headers(response):
         if not request.path.startswith("/api/"):
-            # A page with charts shows them as data: SVG images (see web/charts.py).
-            styles = "; img-src 'self' data:" if g.get("chart_images") else ""
+            # A page with charts shows them as data: SVG images (see web/charts.py); so does bpmn-js on a diagram
+            # page (web/diagrams.py), in the breadcrumbs of a collapsed subprocess. Its styles are set through
+            # the DOM, which the policy allows without 'unsafe-inline'.
+            styles = "; img-src 'self' data:" if g.get("chart_images") or g.get("diagram") else ""
             response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; "
                                         "form-action 'self'; base-uri 'none'; object-src 'none'" + styles)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")

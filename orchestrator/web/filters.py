@@ -18,7 +18,8 @@ from ..engine import measurements
 from ..metrics.names import UNITS
 from . import charts
 
-STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"), "completed": _l("Ended"),
+STATUS = {"running": _l("Active"), "incident": _l("Active (being checked)"),
+          "suspended": _l("Active (on hold)"), "completed": _l("Ended"),
           "cancelled": _l("Ended early")}
 ROLES = {"client": _l("Client"), "professional": _l("Professional"), "designer": _l("Pathway designer"),
          "admin": _l("Administrator"), "service": _l("Information system")}

@@ -1,0 +1,55 @@
+"""Operators' commands: ``flask move-instances`` and ``flask incidents``.
+
+Moving is a dry run unless ``--run`` is given: an operator reads first what would happen to each instance.
+"""
+
+import click
+
+from ..core import incidents, migrating, queries
+from ..core.refusal import Refused
+
+
+@click.command("move-instances")
+@click.argument("pathway")
+@click.option("--from", "from_version", type=int, required=True, help="the version the instances are on")
+@click.option("--to", "to_version", type=int, required=True, help="the version to move them to")
+@click.option("--instance", "only", type=int, multiple=True, help="only this instance (repeatable)")
+@click.option("--run", is_flag=True, help="move them; without it, only report what would happen")
+@click.option("--actor", default="cli", help="who moves them (recorded in each instance's history)")
+def move_instances_command(pathway: str, from_version: int, to_version: int, only: tuple[int, ...], run: bool,
+                           actor: str) -> None:
+    """Move PATHWAY's active instances from one version to another (a dry run unless --run)."""
+    try:
+        source = queries.version_or_404(pathway, from_version)
+        target = queries.version_or_404(pathway, to_version)
+        report = migrating.run(source, target, actor, dry_run=not run, only=list(only) or None)
+    except Refused as refused:
+        raise click.ClickException(refused.message) from None
+    for outcome in report:
+        click.echo(_line(outcome, run))
+    movable = sum(o.possible for o in report)
+    verb = "moved" if run else "can move"
+    click.echo(f"{pathway} {from_version} -> {to_version}: {movable} of {len(report)} {verb}"
+               + ("" if run else " (a dry run: add --run to move them)"))
+
+
+def _line(outcome: migrating.Outcome, run: bool) -> str:
+    where = ", ".join(outcome.standing) or "-"
+    if not outcome.possible:
+        return f"  {outcome.instance_id:>8}  stays     at {where}: {outcome.reason}"
+    news = f"; changed here: {', '.join(outcome.changed)}" if outcome.changed else ""
+    ahead = f"; new ahead: {', '.join(outcome.added)}" if outcome.added else ""
+    return f"  {outcome.instance_id:>8}  {'moved' if run else 'moves':<9} at {where}{news}{ahead}"
+
+
+@click.command("incidents")
+@click.option("--pathway", help="only this pathway's")
+def incidents_command(pathway: str | None) -> None:
+    """List the instances standing on an incident, latest first."""
+    found, total = incidents.incidents(pathway, 0, 200)
+    for incident in found:
+        at = incident.at.isoformat(timespec="seconds") if incident.at else "-"
+        click.echo(f"  {incident.instance_id:>8}  {incident.pathway} v{incident.version}  {at}  "
+                   f"{incident.element or 'process'}: {incident.message}")
+    click.echo(f"{total} {'incident' if total == 1 else 'incidents'}"
+               + (f", the latest {len(found)} shown" if total > len(found) else ""))
