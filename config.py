@@ -36,6 +36,24 @@ class Config:
     POLKU_TIMER_WORKERS = int(_env("TIMER_WORKERS", "4"))
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
     POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.core.notify:LogNotifier")
+    # Reaching clients outside Polku (orchestrator/reach/): the address links point to; e-mail over SMTP
+    # (STARTTLS unless "0", with a login when a user is set); SMS through an HTTP gateway: its URL, method,
+    # body (a template: {to}, {text}, {reference} become JSON strings), credential ("bearer:<token>" or
+    # "basic:<user>:<password>") and the local hours no SMS is sent (what falls due then waits until their end).
+    # An outbox row is tried at most POLKU_OUTBOX_ATTEMPTS times.
+    POLKU_PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
+    POLKU_SMTP_HOST = _env("SMTP_HOST", "")
+    POLKU_SMTP_PORT = int(_env("SMTP_PORT", "587"))
+    POLKU_SMTP_STARTTLS = _env("SMTP_STARTTLS", "1") != "0"
+    POLKU_SMTP_USER = _env("SMTP_USER", "")
+    POLKU_SMTP_PASSWORD = _env("SMTP_PASSWORD", "")
+    POLKU_MAIL_FROM = _env("MAIL_FROM", "Polku <polku@localhost>")
+    POLKU_SMS_URL = _env("SMS_URL", "")
+    POLKU_SMS_METHOD = _env("SMS_METHOD", "POST")
+    POLKU_SMS_BODY = _env("SMS_BODY", '{{"to": {to}, "text": {text}, "reference": {reference}}}')
+    POLKU_SMS_CREDENTIAL = _env("SMS_CREDENTIAL", "")
+    POLKU_SMS_QUIET_HOURS = _env("SMS_QUIET_HOURS", "21:00-08:00")
+    POLKU_OUTBOX_ATTEMPTS = int(_env("OUTBOX_ATTEMPTS", "8"))
     # Limits on pathway code (see orchestrator/engine/limits.py): seconds one script, condition, expression or
     # template may run; seconds and tasks the engine may spend on one request's step; memory one piece of
     # pathway code may take. Past one, the instance stops with an incident naming the element and the limit.

@@ -46,9 +46,10 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
     register_api(app, extensions.api)
-    from . import web
+    from . import reach, web
 
     web.init(app)
+    reach.init(app)
     _answer_refusals(app)
 
     @app.before_request

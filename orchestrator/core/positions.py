@@ -9,6 +9,7 @@ from datetime import datetime
 from lxml import etree
 from sqlalchemy import case, distinct, func, select
 
+from ..engine.validate import FLOW_NODES  # the BPMN elements a token stands at or passes
 from ..engine.xml import BPMN_NS, parse_xml
 from ..extensions import db
 from ..models import ACTIVE, Event, Instance, PathwayVersion, Person, TaskState, Timer
@@ -18,11 +19,6 @@ LIVE = ("WAITING", "READY", "STARTED", "ERROR")  # a task an instance stands at
 # current one tells (an error over an open task over a waiting one over one done).
 STATES = {"ERROR": "error", "READY": "open", "STARTED": "open", "WAITING": "waiting", "COMPLETED": "done"}
 RANK = {"done": 1, "waiting": 2, "open": 3, "error": 4}
-# The BPMN elements a token stands at or passes (not flows, lanes, data or annotations).
-FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "task",
-              "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask", "receiveTask",
-              "callActivity", "subProcess", "transaction", "adHocSubProcess", "exclusiveGateway", "inclusiveGateway",
-              "parallelGateway", "eventBasedGateway", "complexGateway"}
 SUBJECT_PREFIXES = ("dev", "oidc")  # how sign-in names people's subjects (auth/demo.py, auth/oidc.py)
 PAGE = 25  # active instances on one page of a version's diagram
 

@@ -88,6 +88,8 @@ class Projected:
     earliest_new_timer: datetime | None = None
     notified: int = 0
     told: list[str] = field(default_factory=list)  # what the step told the client at once
+    notices: list[dict] = field(default_factory=list)  # the notification rows it wrote
+    opened: list[dict] = field(default_factory=list)  # the human task rows it opened
 
 
 def project(instance: Instance, info, changed: list, changes, actor: str, at: datetime,
@@ -128,7 +130,8 @@ def project(instance: Instance, info, changed: list, changes, actor: str, at: da
     new_due = [t["due_at"] for t in timers if t["id"] not in timer_ids]
     return Projected((open_now, (timer_ids - gone) | {t["id"] for t in timers}), [engine.view(t) for t in fired],
                      min(new_due, default=None), len(notices),
-                     [n["text"] for n in notices if n["kind"] == "notice" and n["audience"] == "client"])
+                     [n["text"] for n in notices if n["kind"] == "notice" and n["audience"] == "client"], notices,
+                     new_tasks)
 
 
 def _deadlines(info, fired: list) -> list[tuple]:

@@ -4,7 +4,7 @@ Each server process runs its own BackgroundScheduler with an in-memory job store
 stores must not be shared between processes). Two jobs: a sweep on a short interval, which also
 runs at start-up to catch up on timers that fell due while the service was down, and a wake-up
 armed at the earliest due time and re-armed when a step sets an earlier timer. Both fire due
-timers through ``firing.fire_due`` and then deliver notifications. When a run finds a backlog on
+timers through ``firing.fire_due`` and then deliver notifications and send the outbox. When a run finds a backlog on
 PostgreSQL, ``POLKU_TIMER_WORKERS`` threads drain it together (``SKIP LOCKED`` keeps their
 claims apart), so one firing's wait on the database overlaps another's engine work.
 """
@@ -19,7 +19,7 @@ from flask import Flask
 
 from ..clock import now
 from ..extensions import db
-from . import firing, notify
+from . import firing, notify, outbox
 
 log = logging.getLogger(__name__)
 SWEEP, WAKE = "polku-timer-sweep", "polku-timer-wake"
@@ -79,6 +79,10 @@ class TimerScheduler:
             if fired:
                 log.info("fired the timers of %d instance(s)", fired)
             notify.deliver_pending()
+            try:
+                outbox.send_due()
+            except Exception:  # noqa: BLE001 - the outbox's trouble must not stop the timers; it is tried again
+                log.exception("sending the outbox failed; it is tried again at the next run")
             due = firing.next_due()
             # A wake-up armed for a moment this run outlasts would be skipped as "already running":
             # fire what falls due meanwhile here instead.

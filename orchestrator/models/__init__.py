@@ -1,5 +1,6 @@
 """Database models (typed SQLAlchemy 2.0): the pathways and their running instances with the rows a step
-projects (``flow``), people and access (``people``), and the care-pathway records (``care``)."""
+projects (``flow``), people and access (``people``), the care-pathway records (``care``), and what Polku sends
+out (``outbox``)."""
 
 from .care import (
     Consent,
@@ -27,11 +28,13 @@ from .flow import (
     Timer,
     UTCDateTime,
 )
+from .outbox import ContactChoice, DeliveryAttempt, Outgoing
 from .people import AccessLog, CareTeam, Membership, Person, TaskDraft, UserSession, new_client_id
 
 __all__ = [
-    "ACTIVE", "AccessLog", "CareTeam", "Consent", "ContentView", "DiaryEntry", "Disclosure", "Event", "HumanTask",
-    "Instance", "Membership", "Message", "MetricGoal", "Notification", "Observation", "Offer", "Pathway",
+    "ACTIVE", "AccessLog", "CareTeam", "Consent", "ContactChoice", "ContentView", "DeliveryAttempt", "DiaryEntry",
+    "Disclosure", "Event", "HumanTask", "Instance", "Membership", "Message", "MetricGoal", "Notification",
+    "Observation", "Offer", "Outgoing", "Pathway",
     "PathwayVersion", "Person", "Score", "StaffResponse", "StaffScore", "StaffSurvey", "TaskDraft", "TaskState",
     "Timer", "UTCDateTime", "UserSession", "new_client_id",
 ]

@@ -1,0 +1,65 @@
+"""What Polku sends out of itself: a client's chosen channels, and the outbox of e-mails, text messages and
+webhook calls with each attempt at sending them."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now
+from ..extensions import db
+from .flow import UTCDateTime
+
+
+class ContactChoice(db.Model):
+    """Append-only: a client's choice of a channel for her reminders (e-mail or SMS), its address, the language
+    to write in, and its withdrawal. The latest row per channel holds."""
+
+    __tablename__ = "contact_choice"
+    __table_args__ = (Index("ix_contact_choice_client", "client_id", "channel", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(10))  # email or sms
+    address: Mapped[str | None] = mapped_column(String(320))  # None: withdrawn
+    language: Mapped[str] = mapped_column(String(5), default="fi")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Outgoing(db.Model):
+    """One message to send: written in the transaction of the step it tells of, sent after commit.
+
+    ``status`` pending → sent, or dead after too many failed attempts. A sender claims a due row for a short
+    lease (``claimed_until``) in a transaction of its own, so that two processes never send one at once; a
+    sender that dies mid-send leaves its lease to run out and the row to be tried again. ``reference`` is the
+    row's own stable id, sent with it (Message-ID, Idempotency-Key, CloudEvents id), so a receiver knows a
+    message it has already had.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))  # email, sms or webhook
+    recipient: Mapped[str] = mapped_column(String(2000))  # an address, a phone number or a URL
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # reminder, notice, digest, or the event type of a webhook
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the next attempt; quiet hours move it to morning
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryAttempt(db.Model):
+    """Append-only: each attempt at sending an outbox row, and how it went."""
+
+    __tablename__ = "delivery_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outgoing_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool]
+    detail: Mapped[str | None] = mapped_column(Text)  # the receiver's answer or the error
