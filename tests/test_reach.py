@@ -29,9 +29,9 @@ def reaching(app, **config) -> None:
     channels.install(app)
 
 
-def chose(client_id: str, channel: str, address: str | None, language: str = "fi") -> None:
+def chose(owner: str, channel: str, address: str | None, language: str = "fi") -> None:
     with write():
-        db.session.add(ContactChoice(client_id=client_id, channel=channel, address=address, language=language,
+        db.session.add(ContactChoice(owner=owner, channel=channel, address=address, language=language,
                                      at=CLOCK.now()))
 
 

@@ -20,14 +20,14 @@ def upgrade():
     op.create_table(
         'contact_choice',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('client_id', sa.String(length=100), nullable=False),
+        sa.Column('owner', sa.String(length=200), nullable=False),
         sa.Column('channel', sa.String(length=10), nullable=False),
         sa.Column('address', sa.String(length=320), nullable=True),
         sa.Column('language', sa.String(length=5), nullable=False),
         sa.Column('at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
-    op.create_index('ix_contact_choice_client', 'contact_choice', ['client_id', 'channel', 'id'], unique=False)
+    op.create_index('ix_contact_choice_owner', 'contact_choice', ['owner', 'channel', 'id'], unique=False)
     op.create_table(
         'outbox',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -70,5 +70,5 @@ def downgrade():
     op.drop_index(op.f('ix_outbox_instance_id'), table_name='outbox')
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.drop_table('outbox')
-    op.drop_index('ix_contact_choice_client', table_name='contact_choice')
+    op.drop_index('ix_contact_choice_owner', table_name='contact_choice')
     op.drop_table('contact_choice')

@@ -12,14 +12,15 @@ from .flow import UTCDateTime
 
 
 class ContactChoice(db.Model):
-    """Append-only: a client's choice of a channel for her reminders (e-mail or SMS), its address, the language
-    to write in, and its withdrawal. The latest row per channel holds."""
+    """Append-only: someone's choice of a channel (a client's reminders by e-mail or SMS; a professional's daily
+    digest by e-mail), its address, the language to write in, and its withdrawal (no address). The latest row
+    per person and channel holds."""
 
     __tablename__ = "contact_choice"
-    __table_args__ = (Index("ix_contact_choice_client", "client_id", "channel", "id"),)
+    __table_args__ = (Index("ix_contact_choice_owner", "owner", "channel", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(100))
-    channel: Mapped[str] = mapped_column(String(10))  # email or sms
+    owner: Mapped[str] = mapped_column(String(200))  # the client's id, or a professional's login
+    channel: Mapped[str] = mapped_column(String(10))  # email, sms, or digest (a professional's, by e-mail)
     address: Mapped[str | None] = mapped_column(String(320))  # None: withdrawn
     language: Mapped[str] = mapped_column(String(5), default="fi")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

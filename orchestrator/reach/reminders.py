@@ -25,9 +25,9 @@ TEXT = {"reminder": N_("A reminder from Polku: a task is waiting for you. Sign i
         "message": N_("You have a new message in Polku. Sign in to read it: %(link)s")}
 
 
-def choices(client_id: str) -> dict[str, ContactChoice]:
-    """The client's channels as she last chose them (a withdrawn one is left out)."""
-    latest = (select(func.max(ContactChoice.id)).where(ContactChoice.client_id == client_id)
+def choices(owner: str) -> dict[str, ContactChoice]:
+    """Someone's channels (by client id or professional's login) as last chosen; a withdrawn one is left out."""
+    latest = (select(func.max(ContactChoice.id)).where(ContactChoice.owner == owner)
               .group_by(ContactChoice.channel))
     found = db.session.scalars(select(ContactChoice).where(ContactChoice.id.in_(latest))).all()
     return {choice.channel: choice for choice in found if choice.address}
@@ -40,6 +40,8 @@ def for_notices(notices: list[dict]) -> list[dict]:
         if notice["audience"] != "client" or not notice["recipient"] or notice["kind"] not in TEXT:
             continue
         for channel, choice in choices(notice["recipient"]).items():
+            if channel not in ("email", "sms"):
+                continue
             subject, text = _words(choice.language, notice["kind"], notice["instance_id"])
             due = quiet_until(notice["created_at"]) if channel == "sms" else None
             rows.append(outbox.message(channel, choice.address, text, notice["kind"], notice["instance_id"],
