@@ -40,7 +40,8 @@ class Config:
     # (STARTTLS unless "0", with a login when a user is set); SMS through an HTTP gateway: its URL, method,
     # body (a template: {to}, {text}, {reference} become JSON strings), credential ("bearer:<token>" or
     # "basic:<user>:<password>") and the local hours no SMS is sent (what falls due then waits until their end).
-    # An outbox row is tried at most POLKU_OUTBOX_ATTEMPTS times.
+    # An outbox row is tried at most POLKU_OUTBOX_ATTEMPTS times; a sender holds the rows it claimed (ten at a
+    # time) for POLKU_OUTBOX_LEASE_SECONDS, after which another may take them (its sender died).
     POLKU_PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
     POLKU_SMTP_HOST = _env("SMTP_HOST", "")
     POLKU_SMTP_PORT = int(_env("SMTP_PORT", "587"))
@@ -54,6 +55,7 @@ class Config:
     POLKU_SMS_CREDENTIAL = _env("SMS_CREDENTIAL", "")
     POLKU_SMS_QUIET_HOURS = _env("SMS_QUIET_HOURS", "21:00-08:00")
     POLKU_OUTBOX_ATTEMPTS = int(_env("OUTBOX_ATTEMPTS", "8"))
+    POLKU_OUTBOX_LEASE_SECONDS = float(_env("OUTBOX_LEASE_SECONDS", "150"))
     # Limits on pathway code (see orchestrator/engine/limits.py): seconds one script, condition, expression or
     # template may run; seconds and tasks the engine may spend on one request's step; memory one piece of
     # pathway code may take. Past one, the instance stops with an incident naming the element and the limit.

@@ -89,3 +89,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(simulate_command)
     app.cli.add_command(operate.move_instances_command)
     app.cli.add_command(operate.incidents_command)
+    app.cli.add_command(operate.webhooks_command)
+    app.cli.add_command(operate.outbox_command)

@@ -4,6 +4,7 @@ records what it was sent and can answer 503 for its first requests."""
 import json
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
@@ -40,7 +41,8 @@ def smtp_server():
 
 
 class Gateway:
-    """What the HTTP gateway received (each request's headers and JSON body), and how many to refuse first."""
+    """What the HTTP gateway received (each request's headers, JSON body and its bytes), and how many to refuse
+    first."""
 
     def __init__(self, refuse_first: int = 0):
         self.received, self.refuse_first, self.lock = [], refuse_first, threading.Lock()
@@ -50,19 +52,21 @@ class Gateway:
 
 
 @contextmanager
-def http_gateway(refuse_first: int = 0):
-    """An HTTP server on loopback taking POSTs; yields (its URL, the Gateway record)."""
+def http_gateway(refuse_first: int = 0, delay: float = 0.0):
+    """An HTTP server on loopback taking POSTs (each taking ``delay`` seconds); yields (its URL, the Gateway
+    record)."""
     gateway = Gateway(refuse_first)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's hook name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(delay)
             with gateway.lock:
                 if gateway.refuse_first > 0:
                     gateway.refuse_first -= 1
                     status = 503
                 else:
-                    gateway.received.append({"headers": dict(self.headers), "body": json.loads(body)})
+                    gateway.received.append({"headers": dict(self.headers), "body": json.loads(body), "raw": body})
                     status = 200
             self.send_response(status)
             self.end_headers()

@@ -132,3 +132,18 @@ def test_a_withdrawn_channel_gets_nothing(app, ctx, clock):
         weight_pathway("asiakas-3")
         days(2.01)
         assert rows() == [] and outbox.send_due() == 0 and mails == []
+
+
+@pytest.mark.clock(START)
+def test_the_console_shows_the_outbox_and_what_was_given_up_without_its_address(app, ctx, clock, web_as):
+    reaching(app, POLKU_SMS_URL="http://127.0.0.1:9/nowhere", POLKU_OUTBOX_ATTEMPTS=1)
+    with write():
+        outbox.add([outbox.message("sms", "+358401234567", "Muistutus", "reminder"),
+                    outbox.message("sms", "+358409999999", "Muistutus", "reminder", due_at=START + timedelta(days=1))])
+    outbox.send_due()
+    web = web_as("yllapitaja.makinen")
+    web.get("/lang/en?next=/")
+    page = web.get("/admin/incidents").get_data(as_text=True)
+    assert "Waiting: 1 (due now: 0)" in page and "Sent: 0" in page and "Given up: 1" in page
+    assert "sms · reminder" in page and "SMS gateway" in page
+    assert "+35840" not in page, "no one's phone number on the console"

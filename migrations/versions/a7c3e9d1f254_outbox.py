@@ -1,4 +1,4 @@
-"""the outbox: a client's channels, messages to send, and each attempt at sending them
+"""the outbox: a client's channels, messages to send, webhook subscriptions, and each attempt at sending
 
 Revision ID: a7c3e9d1f254
 Revises: f3b8d2a6c910
@@ -35,6 +35,7 @@ def upgrade():
         sa.Column('recipient', sa.String(length=2000), nullable=False),
         sa.Column('subject', sa.String(length=300), nullable=True),
         sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('headers', sa.JSON(), nullable=True),
         sa.Column('reference', sa.String(length=100), nullable=False),
         sa.Column('instance_id', sa.Integer(), nullable=True),
         sa.Column('kind', sa.String(length=40), nullable=False),
@@ -52,6 +53,17 @@ def upgrade():
     op.create_index('ix_outbox_due', 'outbox', ['status', 'due_at'], unique=False)
     op.create_index(op.f('ix_outbox_instance_id'), 'outbox', ['instance_id'], unique=False)
     op.create_table(
+        'webhook_subscription',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('url', sa.String(length=2000), nullable=False),
+        sa.Column('secret', sa.String(length=200), nullable=False),
+        sa.Column('event_types', sa.JSON(), nullable=False),
+        sa.Column('created_by', sa.String(length=200), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_table(
         'delivery_attempt',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('outgoing_id', sa.Integer(), nullable=False),
@@ -67,6 +79,7 @@ def upgrade():
 def downgrade():
     op.drop_index(op.f('ix_delivery_attempt_outgoing_id'), table_name='delivery_attempt')
     op.drop_table('delivery_attempt')
+    op.drop_table('webhook_subscription')
     op.drop_index(op.f('ix_outbox_instance_id'), table_name='outbox')
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.drop_table('outbox')

@@ -24,7 +24,7 @@ from .database import core, for_update, insert_rows, write
 
 log = logging.getLogger(__name__)
 OUTBOX = Outgoing.__table__
-LEASE = timedelta(seconds=60)  # longer than any one send may take (each channel has its own timeout)
+BATCH = 10  # rows claimed at once: a batch is sent well within its lease (each send has its channel's timeout)
 FIRST_PAUSE, LONGEST_PAUSE = timedelta(seconds=30), timedelta(hours=1)
 _DUE = (select(OUTBOX).where(OUTBOX.c.status == "pending", OUTBOX.c.due_at <= bindparam("at"),
                              or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < bindparam("at")))
@@ -47,11 +47,13 @@ class Channel(Protocol):
 
 
 def message(channel: str, recipient: str, body: str, kind: str, instance_id: int | None = None,
-            subject: str | None = None, due_at: datetime | None = None) -> dict:
+            subject: str | None = None, due_at: datetime | None = None, headers: dict | None = None,
+            reference: str | None = None) -> dict:
     """An outbox row to insert in the current transaction (``add``)."""
     at = now()
     return {"channel": channel, "recipient": recipient, "subject": subject, "body": body, "kind": kind,
-            "instance_id": instance_id, "reference": f"polku-{secrets.token_hex(12)}", "status": "pending",
+            "headers": headers, "instance_id": instance_id, "status": "pending",
+            "reference": reference or f"polku-{secrets.token_hex(12)}",
             "attempts": 0, "due_at": due_at or at, "claimed_until": None, "created_at": at, "sent_at": None,
             "last_error": None}
 
@@ -66,7 +68,7 @@ def channels() -> dict[str, Channel]:
     return current_app.extensions["polku_channels"]
 
 
-def send_due(limit: int = 50) -> int:
+def send_due(limit: int = BATCH) -> int:
     """Send what is due, a claimed batch at a time; returns how many were sent."""
     sent = 0
     while True:
@@ -74,12 +76,14 @@ def send_due(limit: int = 50) -> int:
         for row in claimed:
             sent += _send(row, lease)
         if len(claimed) < limit:
+            if sent:
+                log.info("sent %d outbox message(s)", sent)
             return sent
 
 
 def _claim(limit: int) -> tuple[list, datetime]:
     at = now()
-    lease = at + LEASE
+    lease = at + timedelta(seconds=current_app.config["POLKU_OUTBOX_LEASE_SECONDS"])
     with write():
         rows = core().execute(for_update(_DUE, skip_locked=True), {"at": at, "limit": limit}).all()
         if rows:
@@ -130,3 +134,10 @@ def state() -> dict[str, int]:
                             .where(OUTBOX.c.status == "pending", OUTBOX.c.due_at <= now()))
     return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0), "dead": counts.get("dead", 0),
             "due": due or 0}
+
+
+def dead(limit: int = 10) -> list:
+    """The latest messages given up on: channel, kind, attempts, when created and the last error (no address)."""
+    return db.session.execute(select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.kind, OUTBOX.c.attempts,
+                                     OUTBOX.c.created_at, OUTBOX.c.last_error)
+                              .where(OUTBOX.c.status == "dead").order_by(OUTBOX.c.id.desc()).limit(limit)).all()

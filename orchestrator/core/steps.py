@@ -101,8 +101,8 @@ def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
             raise AssertionError(f"instance {instance.id}: kept task/timer ids {live.projected} differ from the rows")
         insert_rows(Event, [{"instance_id": instance.id, "actor": actor, "kind": kind, "at": at, "task_id": None,
                              "spec": None, "data": None, "idempotency_key": None, **event}])
-        for write_also in current_app.extensions.get("polku_in_step", ()):  # the outbox's messages of it
-            write_also(instance, store().info(instance.version_id), kind, step.projected)
+    for write_also in current_app.extensions.get("polku_in_step", ()):  # the outbox's messages of it
+        write_also(instance, store().info(instance.version_id), kind, event, step.projected)
     return instance
 
 

@@ -28,13 +28,12 @@ from .flow import (
     Timer,
     UTCDateTime,
 )
-from .outbox import ContactChoice, DeliveryAttempt, Outgoing
+from .outbox import ContactChoice, DeliveryAttempt, Outgoing, Subscription
 from .people import AccessLog, CareTeam, Membership, Person, TaskDraft, UserSession, new_client_id
 
 __all__ = [
     "ACTIVE", "AccessLog", "CareTeam", "Consent", "ContactChoice", "ContentView", "DeliveryAttempt", "DiaryEntry",
     "Disclosure", "Event", "HumanTask", "Instance", "Membership", "Message", "MetricGoal", "Notification",
-    "Observation", "Offer", "Outgoing", "Pathway",
-    "PathwayVersion", "Person", "Score", "StaffResponse", "StaffScore", "StaffSurvey", "TaskDraft", "TaskState",
-    "Timer", "UTCDateTime", "UserSession", "new_client_id",
+    "Observation", "Offer", "Outgoing", "Pathway", "PathwayVersion", "Person", "Score", "StaffResponse", "StaffScore",
+    "StaffSurvey", "Subscription", "TaskDraft", "TaskState", "Timer", "UTCDateTime", "UserSession", "new_client_id",
 ]

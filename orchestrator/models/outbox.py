@@ -2,8 +2,9 @@
 webhook calls with each attempt at sending them."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now
@@ -43,6 +44,7 @@ class Outgoing(db.Model):
     recipient: Mapped[str] = mapped_column(String(2000))  # an address, a phone number or a URL
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a webhook call's own (its signature among them)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))  # reminder, notice, digest, or the event type of a webhook
@@ -53,6 +55,20 @@ class Outgoing(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Subscription(db.Model):
+    """A system's subscription to Polku's events: where to send them (a CloudEvents document, signed with the
+    subscription's secret), which types, and who registered it. Ended, not deleted: the outbox names it."""
+
+    __tablename__ = "webhook_subscription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryAttempt(db.Model):

@@ -1,4 +1,4 @@
-"""The channels the outbox sends through: e-mail over SMTP and SMS through an HTTP gateway.
+"""The channels the outbox sends through: e-mail over SMTP, SMS through an HTTP gateway, webhooks.
 
 Each takes one outbox row and says what the receiver answered, or raises ``Undelivered`` with why (the
 outbox tries again later). Each sends the row's ``reference`` along (the e-mail's Message-ID, the
@@ -76,6 +76,21 @@ class SmsChannel:
         return f"SMS gateway answered {answer.status_code}"
 
 
+class WebhookChannel:
+    """A subscribed system's URL: the CloudEvents document and its headers (the signature among them) as written."""
+
+    def send(self, row) -> str:
+        headers = {**(row.headers or {}), "Idempotency-Key": row.reference}
+        try:
+            answer = requests.post(row.recipient, data=row.body.encode(), headers=headers, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise Undelivered(f"webhook: {type(exc).__name__}: {exc}") from None
+        if not answer.ok:
+            raise Undelivered(f"webhook answered {answer.status_code}: {answer.text[:200]}")
+        return f"webhook answered {answer.status_code}"
+
+
 def install(app) -> None:
     """The app's channels (``outbox.channels``), built from its configuration."""
-    app.extensions["polku_channels"] = {"email": EmailChannel(app.config), "sms": SmsChannel(app.config)}
+    app.extensions["polku_channels"] = {"email": EmailChannel(app.config), "sms": SmsChannel(app.config),
+                                        "webhook": WebhookChannel()}

@@ -67,7 +67,7 @@ def quiet_until(at: datetime) -> datetime:
     return datetime.combine(day, end, zone).astimezone(at.tzinfo)
 
 
-def in_step(instance, info, kind: str, projected) -> None:
+def in_step(instance, info, kind: str, event: dict, projected) -> None:
     """The step's client notices, by the channels each client chose (registered as a step's writer)."""
     if projected is not None and projected.notices and instance.client_id:
         outbox.add(for_notices(projected.notices))

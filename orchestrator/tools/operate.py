@@ -1,12 +1,13 @@
-"""Operators' commands: ``flask move-instances`` and ``flask incidents``.
+"""Operators' commands: ``flask move-instances``, ``flask incidents``, ``flask webhooks`` and ``flask outbox``.
 
 Moving is a dry run unless ``--run`` is given: an operator reads first what would happen to each instance.
 """
 
 import click
 
-from ..core import incidents, migrating, queries
+from ..core import incidents, migrating, outbox, queries
 from ..core.refusal import Refused
+from ..reach import webhooks
 
 
 @click.command("move-instances")
@@ -53,3 +54,50 @@ def incidents_command(pathway: str | None) -> None:
                    f"{incident.element or 'process'}: {incident.message}")
     click.echo(f"{total} {'incident' if total == 1 else 'incidents'}"
                + (f", the latest {len(found)} shown" if total > len(found) else ""))
+
+
+@click.group("webhooks")
+def webhooks_command() -> None:
+    """Systems subscribed to Polku's events (CloudEvents, signed)."""
+
+
+@webhooks_command.command("add")
+@click.argument("url")
+@click.option("--event", "event_types", multiple=True, required=True,
+              help=f"an event type to send (repeatable): {', '.join(webhooks.TYPES)}")
+@click.option("--actor", default="cli", help="who registers it")
+def add_webhook(url: str, event_types: tuple[str, ...], actor: str) -> None:
+    """Subscribe URL to event types; prints the secret its signatures are made with (shown this once)."""
+    try:
+        found, secret = webhooks.subscribe(url, list(event_types), actor)
+    except Refused as refused:
+        raise click.ClickException(refused.message) from None
+    click.echo(f"subscription {found.id}: {url} ({', '.join(found.event_types)})\nsecret: {secret}")
+
+
+@webhooks_command.command("list")
+def list_webhooks() -> None:
+    """The subscriptions in force."""
+    for found in webhooks.subscriptions():
+        click.echo(f"  {found.id:>5}  {found.url}  {', '.join(found.event_types)}  (by {found.created_by})")
+
+
+@webhooks_command.command("end")
+@click.argument("subscription_id", type=int)
+def end_webhook(subscription_id: int) -> None:
+    """End a subscription: nothing more is sent to it."""
+    try:
+        webhooks.unsubscribe(subscription_id)
+    except Refused as refused:
+        raise click.ClickException(refused.message) from None
+    click.echo(f"subscription {subscription_id} ended")
+
+
+@click.command("outbox")
+@click.option("--send", is_flag=True, help="send what is due now (the scheduler does this by itself)")
+def outbox_command(send: bool) -> None:
+    """The outbox's state: pending (and due now), sent, dead."""
+    if send:
+        click.echo(f"sent {outbox.send_due()}")
+    found = outbox.state()
+    click.echo(f"pending {found['pending']} (due now {found['due']}), sent {found['sent']}, dead {found['dead']}")

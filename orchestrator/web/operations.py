@@ -1,4 +1,5 @@
-"""Operating pathways in the browser: the incidents list with its actions, and moving a version's instances.
+"""Operating pathways in the browser: the incidents list with its actions and the outbox's state, and moving a
+version's instances.
 
 For designers and administrators. Instances are shown by their opaque id only: no client, no answers.
 """
@@ -8,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..auth import guard
-from ..core import incidents, migrating, steps
+from ..core import incidents, migrating, outbox, steps
 from ..core.refusal import Refused
 from ..extensions import db
 from ..models import Pathway
@@ -27,7 +28,7 @@ def incidents_page():
     keys = list(db.session.scalars(select(Pathway.key).order_by(Pathway.key)))
     return render_template("web/admin/incidents.html", incidents=found, total=total, page=page,
                            pages=max(-(-total // PAGE), 1), pathway=pathway, keys=keys,
-                           done=request.args.get("done"))
+                           done=request.args.get("done"), outbox=outbox.state(), dead=outbox.dead())
 
 
 @blp.route("/instances/<int:instance_id>/<any(retry, skip, suspend, resume, terminate):action>", methods=["POST"])
