@@ -162,7 +162,7 @@ def api_rules(app):
 def api_urls(app, rule, world) -> list[str]:
     values = {"instance_id": [world["instance_id"]], "task_id": world["client_tasks"] + world["nurse_tasks"],
               "notification_id": [world["notification_id"]], "offer_id": [world["offer_id"]], "key": ["esitieto"],
-              "number": [1]}
+              "number": [1], "subscription_id": [1]}
     combos = [{}]
     for arg in sorted(rule.arguments):
         combos = [{**c, arg: v} for c in combos for v in values[arg]]

@@ -1,6 +1,7 @@
 """Reminders that leave Polku: e-mail to a real SMTP server and SMS to an HTTP gateway on loopback, through the
 outbox (written in the step's transaction, sent after commit, retried, never twice, never in the quiet hours)."""
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from orchestrator.clock import CLOCK
 from orchestrator.core import firing, outbox, steps
 from orchestrator.core.database import write
 from orchestrator.extensions import db
-from orchestrator.models import ContactChoice, DeliveryAttempt, Outgoing
+from orchestrator.models import ContactChoice, DeliveryAttempt, HumanTask, Outgoing
 from orchestrator.reach import channels
 from orchestrator.tools import deploy
 
@@ -21,6 +22,8 @@ from .reach_servers import http_gateway, smtp_server
 HELSINKI = ZoneInfo("Europe/Helsinki")
 START = datetime(2027, 1, 4, 9, 0, tzinfo=HELSINKI)  # a Monday
 # What a reminder must never say outside Polku: the pathway, its tasks, anything of the client's health.
+FIRST_ANSWERS = json.loads((ROOT / "tests" / "fixtures" / "simulations" / "painonhallinta.json").read_text(
+    encoding="utf-8"))["tasks"]["aloituskysely"]
 HEALTH = ("Painonhallinta", "painonhallinta", "aloituskysely", "paino", "Paino", "kg")
 
 
@@ -69,6 +72,19 @@ def test_a_simulated_weight_pathways_reminders_arrive_by_e_mail_without_health_d
         assert not [word for word in HEALTH if word in body + mail["Subject"]]
         assert mail["Message-ID"] == f"<{rows()[0].reference}@polku>"
         assert [r.status for r in rows()] == ["sent"] and outbox.send_due() == 0, "sent once"
+        task = db.session.scalars(select(HumanTask).where(HumanTask.state == "open",
+                                                          HumanTask.spec == "aloituskysely")).one()
+        steps.complete(task.id, FIRST_ANSWERS, "asiakas-1")
+        for _ in range(21):  # three weeks on, no weighing done: each week's weighing is reminded of
+            days(1)
+            outbox.send_due()
+        assert len(mails) == 4, [m["Date"] for m in mails]
+        for mail in mails:
+            text = mail.get_content()
+            assert not [word for word in HEALTH if word in text + mail["Subject"]], text
+            assert mail["Subject"] == "Polku: sinulla on jotain odottamassa"
+        reminded = [datetime.fromisoformat(str(r.sent_at)).astimezone(HELSINKI).hour for r in rows()]
+        assert all(7 <= hour < 21 for hour in reminded), f"in the daytime only: {reminded}"
 
 
 @pytest.mark.clock(datetime(2027, 1, 4, 21, 0, tzinfo=HELSINKI) - timedelta(days=2))

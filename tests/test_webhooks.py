@@ -67,3 +67,19 @@ def test_an_unknown_event_type_is_refused_naming_the_known_ones(app, runner):
     with app.app_context():
         refused = runner.invoke(args=["webhooks", "add", "https://example.org/hook", "--event", "kaikki"])
     assert refused.exit_code == 1 and "instance.started" in refused.output and "kaikki" in refused.output
+
+
+def test_an_administrator_subscribes_over_the_api_and_others_may_not(api, ctx):
+    admin = {"X-Polku-Actor": "yllapitaja.makinen"}
+    made = api.client.post("/api/v1/webhooks", json={"url": "https://potilastiedot.example/polku",
+                                                     "event_types": ["alert.raised"]}, headers=admin)
+    assert made.status_code == 201 and len(made.json["secret"]) > 30, made.json
+    listed = api.client.get("/api/v1/webhooks", headers=admin).json
+    assert [s["url"] for s in listed] == ["https://potilastiedot.example/polku"] and "secret" not in listed[0]
+    bad = api.client.post("/api/v1/webhooks", json={"url": "ftp://x", "event_types": ["kaikki"]}, headers=admin)
+    assert bad.status_code == 422 and "event_types" in str(bad.json) and "url" in str(bad.json)
+    for person in ("suunnittelija.laine", "hoitaja.virtanen"):
+        assert api.client.get("/api/v1/webhooks", headers={"X-Polku-Actor": person}).status_code == 403
+    assert api.client.delete(f"/api/v1/webhooks/{made.json['id']}", headers=admin).status_code == 204
+    assert api.client.get("/api/v1/webhooks", headers=admin).json == []
+    assert api.client.delete(f"/api/v1/webhooks/{made.json['id']}", headers=admin).status_code == 404

@@ -1,4 +1,5 @@
-"""Operating pathways: incidents, holding and resuming instances, moving them to a newer version.
+"""Operating pathways: incidents, holding and resuming instances, moving them to a newer version, and the
+systems subscribed to Polku's events.
 
 For designers and administrators (and trusted systems). What they see of an instance is operational only:
 its opaque id, status, version and incident, never its client or answers.
@@ -10,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from ..auth import guard
 from ..core import incidents, migrating, queries, steps
+from ..reach import webhooks
 from . import actor
 
 blp = Blueprint("operations", __name__, description="Incidents, suspending and resuming, and moving instances to "
@@ -153,3 +155,47 @@ class Migrations(MethodView):
         target = queries.version_or_404(args["pathway"], args["to_version"])
         outcomes = migrating.run(source, target, actor(), args["dry_run"], args.get("instances"))
         return {"dry_run": args["dry_run"], "outcomes": outcomes}
+
+
+class SubscribeSchema(Schema):
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    event_types = fields.List(fields.String(validate=validate.OneOf(webhooks.TYPES)), required=True,
+                              validate=validate.Length(min=1))
+
+
+class SubscriptionSchema(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    created_by = fields.String()
+    created_at = fields.DateTime()
+
+
+class SubscribedSchema(SubscriptionSchema):
+    secret = fields.String(metadata={"description": "the HMAC key of its signatures: shown in this answer only"})
+
+
+@blp.route("/webhooks")
+class Webhooks(MethodView):
+    @blp.response(200, SubscriptionSchema(many=True))
+    def get(self):
+        """The subscriptions in force (administrators)."""
+        guard.require("admin")
+        return webhooks.subscriptions()
+
+    @blp.arguments(SubscribeSchema)
+    @blp.response(201, SubscribedSchema)
+    def post(self, args):
+        """Subscribe a system's URL to event types: each event is sent as a CloudEvents 1.0 document with the
+        header ``X-Polku-Signature: sha256=<HMAC-SHA256 of the body with the secret>``. The secret is in this
+        answer only."""
+        guard.require("admin")
+        return webhooks.subscribe(args["url"], args["event_types"], actor())[0]
+
+
+@blp.route("/webhooks/<int(min=1, max=2147483647):subscription_id>", methods=["DELETE"])
+@blp.response(204)
+def end_webhook(subscription_id):
+    """End a subscription: nothing more is sent to it."""
+    guard.require("admin")
+    webhooks.unsubscribe(subscription_id)
