@@ -118,3 +118,15 @@ def test_the_upload_page_tells_what_the_scenarios_cover(ctx, web_as):
     assert "Deployed esitieto as version 1." in text
     assert "Its 2 scenarios passed and cover 12 of 12 nodes." in text
     assert 'href="/admin/pathways/esitieto/versions/1"' in text
+
+
+def test_an_operator_acts_on_an_incident_from_the_instance_page(api, ctx, web_as):
+    [instance] = broken(api)
+    web = in_english(web_as, "yllapitaja.makinen")
+    page = web.get(f"/admin/instances/{instance}").get_data(as_text=True)
+    assert f'action="/admin/instances/{instance}/retry"' in page and 'name="back" value="instance"' in page
+    suspended = web.post(f"/admin/instances/{instance}/suspend", {"back": "instance"})
+    assert suspended.headers["Location"].startswith(f"/admin/instances/{instance}?done=suspend")
+    shown = web.get(suspended.headers["Location"]).get_data(as_text=True)
+    assert f"Instance {instance} is suspended." in shown and f'/admin/instances/{instance}/resume"' in shown
+    assert f'/admin/instances/{instance}/retry"' not in shown, "a held instance is resumed first"

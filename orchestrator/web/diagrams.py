@@ -104,10 +104,11 @@ def _compared(version: PathwayVersion) -> dict[str, str]:
 @blp.route("/instances/<int:instance_id>")
 @guard.signed_in("designer", "admin")
 def instance(instance_id: int):
-    """An instance's diagram: where it has been and stands, its waiting timers and its history."""
+    """An instance's diagram: where it has been and stands, its waiting timers, its history, and what an
+    operator may do with it."""
     found = _instance(instance_id)
     g.diagram = True
-    return render_template("web/admin/instance.html", **_instance_page(found))
+    return render_template("web/admin/instance.html", **_instance_page(found), done=request.args.get("done"))
 
 
 @blp.route("/instances/<int:instance_id>/diagram.json")

@@ -34,7 +34,7 @@ def incidents_page():
 @blp.route("/instances/<int:instance_id>/<any(retry, skip, suspend, resume, terminate):action>", methods=["POST"])
 @guard.signed_in("designer", "admin")
 def act(instance_id: int, action: str):
-    """One action on an instance; back to the list, which says what was done."""
+    """One action on an instance; back to the list (or the instance's page), which says what was done."""
     reason = (request.form.get("reason") or "").strip() or None
     if action in ("retry", "skip"):
         steps.handle_incident(instance_id, guard.actor(), action, reason)
@@ -44,6 +44,8 @@ def act(instance_id: int, action: str):
         steps.resume(instance_id, guard.actor())
     else:
         steps.cancel(instance_id, guard.actor(), reason)
+    if request.form.get("back") == "instance":
+        return redirect(url_for("diagrams.instance", instance_id=instance_id, done=f"{action}:{instance_id}"))
     return redirect(url_for("console.incidents_page", pathway=request.form.get("pathway") or None,
                             done=f"{action}:{instance_id}"))
 
