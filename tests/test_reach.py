@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from orchestrator.auth import demo
 from orchestrator.clock import CLOCK
 from orchestrator.core import firing, outbox, steps
 from orchestrator.core.database import write
@@ -163,3 +164,18 @@ def test_the_console_shows_the_outbox_and_what_was_given_up_without_its_address(
     assert "Waiting: 1 (due now: 0)" in page and "Sent: 0" in page and "Given up: 1" in page
     assert "sms · reminder" in page and "SMS gateway" in page
     assert "+35840" not in page, "no one's phone number on the console"
+
+
+@pytest.mark.clock(START)
+def test_the_care_teams_reply_reaches_the_client_by_her_channel(app, api, asking_consent, clock):
+    with smtp_server() as (port, mails), app.app_context():
+        reaching(app, POLKU_SMTP_HOST="127.0.0.1", POLKU_SMTP_PORT=port, POLKU_SMTP_STARTTLS=False)
+        client = demo.person_for(demo.BY_KEY["asiakas-123"]).client_id
+        chose(client, "email", "aino@example.org", language="en")
+        instance = steps.start(asking_consent.version, "hoitaja", {}, None, client)
+        sent = api.client.post(f"/api/v1/instances/{instance.id}/messages", json={"body": "Vastaus"},
+                               headers={"X-Polku-Actor": "hoitaja.virtanen"})
+        assert sent.status_code in (200, 201), sent.json
+        assert outbox.send_due() == 1
+        [mail] = mails
+        assert mail.get_content().startswith("You have a new message in Polku.") and "Vastaus" not in str(mail)

@@ -22,7 +22,7 @@ ID = "<int(min=1, max=2147483647):instance_id>"
 
 class IncidentQuerySchema(Schema):
     pathway = fields.String(validate=validate.Length(max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))
 
 

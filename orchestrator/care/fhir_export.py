@@ -17,10 +17,10 @@ from ..engine.measurements import KINDS
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Message, Observation
 from .answer_words import Answer, in_words  # the display texts the pages show
+from .loinc import LOINC, UCUM  # the codes, read back from FHIR through the same table
 
 STATUS = {"running": "active", "incident": "on-hold", "suspended": "on-hold", "completed": "completed",
           "cancelled": "revoked"}
-LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 
 
 def _time(at: datetime | None) -> str | None:

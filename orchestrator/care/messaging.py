@@ -10,11 +10,13 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from ..clock import now
+from ..core import outbox
 from ..core.database import write
 from ..core.refusal import N_, Refused
 from ..core.store import store
 from ..extensions import db
 from ..models import ACTIVE, Instance, Message, Notification
+from ..reach import reminders
 from . import promise
 
 MAX_LENGTH = 5000
@@ -83,10 +85,12 @@ def send(instance: Instance, sender: str, author: str, author_name: str, body: s
             for waiting in _waiting(instance.id):
                 waiting.replied_at = at
         db.session.add(message)
-        db.session.add(Notification(instance_id=instance.id, kind="message", created_at=at, task_id=None,
-                                    audience="professional" if sender == "client" else "client",
-                                    recipient=team if sender == "client" else instance.client_id, source="message",
+        notice = {"instance_id": instance.id, "kind": "message", "created_at": at,
+                  "audience": "professional" if sender == "client" else "client",
+                  "recipient": team if sender == "client" else instance.client_id}
+        db.session.add(Notification(**notice, task_id=None, source="message",
                                     text=_stored_notice(sender, instance.version.name)))
+        outbox.add(reminders.for_notices([notice]))  # the team's reply reaches the client by her channels too
     return message
 
 
@@ -98,6 +102,14 @@ def _waiting(instance_id: int) -> list[Message]:
 def thread(instance_id: int) -> list[Message]:
     return list(db.session.scalars(select(Message).where(Message.instance_id == instance_id)
                                    .order_by(Message.sent_at, Message.id)))
+
+
+def late(message: Message, at) -> bool:
+    """Whether a client's message broke the service promise as known at ``at``: answered after its reply-by time,
+    or still unanswered when that time has passed (the pages' *Answered late* and *Late*)."""
+    if message.sender != "client" or message.reply_by is None:
+        return False
+    return (message.replied_at or at) > message.reply_by
 
 
 def mark_read(instance_id: int, reader: str) -> None:

@@ -48,6 +48,13 @@ def record(instance, values: dict[str, float], measured_at: datetime, actor: str
     return at
 
 
+def of(instance_id: int) -> list[Observation]:
+    """The instance's measurements, each a row, oldest first (those sent with a task's answers and those entered
+    freely)."""
+    return list(db.session.scalars(select(Observation).where(Observation.instance_id == instance_id)
+                                   .order_by(Observation.measured_at, Observation.id)))
+
+
 def _as_read(key: str, value: float) -> int | float:
     """A value as the client reads it: a whole number for a kind that has no decimals (mmHg)."""
     return int(value) if KINDS[key].decimals == 0 and float(value).is_integer() else value

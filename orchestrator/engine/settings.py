@@ -14,11 +14,15 @@ Every setting is a ``spiffworkflow:property`` (or ``camunda:property``) on the p
 ``goal:<metric>``           a metric's target for the traffic lights, ``goal:within_promise`` = ``95``
 ``language``                the language its own texts are written in, ``sv``: one the service speaks
                             (fi, sv, en); Finnish when not given
+``results``                 the process variables that are the pathway's results, each optionally
+                            labelled: ``findrisc_pisteet:FINDRISC-pisteet, findrisc_luokka``; the API
+                            shows their current values and nothing else of the instance's data
 ==========================  ==================================================================
 
 The messages a package declares (``payloadSchema``) are read by ``payloads.py`` and kept under ``messages``.
 """
 
+import keyword
 import re
 
 from lxml import etree
@@ -30,6 +34,9 @@ from .problems import Problem
 from .timers import check_literal
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# A process variable as pathway code names it: a plain Python identifier, not one of the names starting with _ that
+# pathway code may not reach.
+VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$", re.ASCII)
 WHOLE = re.compile(r"^\s*[0-9]{1,3}\s*$", re.ASCII)
 RANGE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*-\s*(-?\d+(?:[.,]\d+)?)\s*$")
 # The languages the service speaks, as config.py's POLKU_LANGUAGES (the engine knows nothing of the app's config).
@@ -49,8 +56,7 @@ def read(process: etree._Element, filename: str, kind: str, pages: set[str]) -> 
                       "reply_within_working_days": _promise(props.get("replyWithinWorkingDays"), kind, problem),
                       "phases": _phases(props.get("phases"), problem), "modules": {}, "targets": {}, "goals": {},
                       "measurements": _measurements(props.get("measurements"), problem)}
-    if "language" in props:
-        settings["language"] = _language(props["language"], problem)
+    settings.update(_optional(props, problem))
     if settings["duration"] and check_literal("duration", settings["duration"]):
         problem(f"duration {check_literal('duration', settings['duration'])}")
     if settings["message_team"] and kind == "self-care":
@@ -87,6 +93,33 @@ def _measurements(value: str | None, problem) -> list[str]:
             found.append(key)
         else:
             problem(f"measurements: '{key}' is not one of {', '.join(MEASUREMENTS)}")
+    return found
+
+
+def _optional(props: dict, problem) -> dict:
+    """The settings stored only when the package gives them (its language, its results)."""
+    return {name: read_one(props[name], problem) for name, read_one in (("language", _language),
+                                                                          ("results", _results)) if name in props}
+
+
+def _results(value: str | None, problem) -> list[dict]:
+    """The declared results, in order: each ``name`` (a process variable) with its ``label`` (the name unless
+    ``name:Label`` gives one)."""
+    found: list[dict] = []
+    entries = [e.strip() for e in (value or "").split(",")]
+    if not any(entries):
+        problem("results must name at least one process variable, e.g. 'findrisc_pisteet:FINDRISC-pisteet'")
+    for entry in filter(None, entries):
+        name, colon, label = (part.strip() for part in entry.partition(":"))
+        if not VARIABLE.match(name) or keyword.iskeyword(name):
+            problem(f"results: '{name}' is not a process variable's name (a plain identifier: letters, digits and _, "
+                    "beginning with a letter)")
+        elif colon and not label:
+            problem(f"results: '{entry}' has no label after the colon (write '{name}' or '{name}:Label')")
+        elif any(r["name"] == name for r in found):
+            problem(f"results: '{name}' is declared twice")
+        else:
+            found.append({"name": name, "label": label or name})
     return found
 
 
