@@ -35,7 +35,7 @@ FOLLOWED_BY_TEAM = {"opening.pathway"}
 # Guarded pages that show no client's data: the self-care catalogue and its consent, opening a pathway.
 SHOWS_NOBODY = {"client.catalogue", "consent.self_care", "opening.choose", "opening.pathway",
                 "dashboards.overview", "dashboards.overview_csv", "dashboards.pathway", "dashboards.pathway_csv",
-                "dashboards.quarters", "admin.surveys", "work.survey"}
+                "dashboards.quarters", "admin.surveys", "work.survey", "settings.work"}
 # Metrics are aggregates: a professional sees those of their teams' pathways, nobody else's (404).
 TEAMS_METRICS = {"dashboards.pathway", "dashboards.pathway_csv", "work.survey"}
 # Routes to an object the world has none of (Aino keeps no diary there): not found, for her too.
@@ -249,6 +249,8 @@ def shows_owner(rule, roles, who: str, response) -> bool:
     show nobody's)."""
     if response.status_code != 200:
         return False
+    if rule.rule == "/api/v1/me/channels":  # one's own channels: a client's data to herself alone
+        return who == "owner"
     if rule.rule.startswith("/api/"):
         aggregates = rule.rule.startswith(("/api/v1/pathways", "/api/v1/metrics"))  # nobody's data
         return not aggregates and bool(response.json)

@@ -126,12 +126,13 @@ def check_input():
 
 
 def register(app: Flask, api: Api) -> None:
-    from . import instances, messages, metrics, notifications, offers, operations, parity, pathways, tasks
+    from . import channels, instances, messages, metrics, notifications, offers, operations, parity, pathways, tasks
 
     for module in (pathways, instances, offers, tasks, messages, notifications, metrics):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.register_blueprint(operations.blp, url_prefix="/api/v1")  # its routes name their resources
     parity.register(api)  # messages, measurements, diaries, results and own data: their routes name their resources
+    api.register_blueprint(channels.blp, url_prefix="/api/v1")  # its routes name their resources (/me/channels)
     api.spec.components.security_scheme("service", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "polku_session"})
     api.spec.components.security_scheme("actor", {"type": "apiKey", "in": "header", "name": "X-Polku-Actor",

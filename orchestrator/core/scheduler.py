@@ -80,6 +80,8 @@ class TimerScheduler:
                 log.info("fired the timers of %d instance(s)", fired)
             notify.deliver_pending()
             try:
+                for job in self.app.extensions.get("polku_each_run", ()):  # what writes to the outbox by the clock
+                    job(began)
                 outbox.send_due()
             except Exception:  # noqa: BLE001 - the outbox's trouble must not stop the timers; it is tried again
                 log.exception("sending the outbox failed; it is tried again at the next run")

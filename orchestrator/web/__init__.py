@@ -31,6 +31,7 @@ def init(app: Flask) -> None:
         i18n,
         opening,
         operations,
+        settings,
         sign_in,
         work,
     )
@@ -40,7 +41,7 @@ def init(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
     for blp in (sign_in.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
-                conversation.work_blp, admin.blp, dashboards.blp, diagrams.blp, operations.blp):
+                conversation.work_blp, admin.blp, dashboards.blp, diagrams.blp, operations.blp, settings.blp):
         app.register_blueprint(blp)
     filters.register(app)
 
