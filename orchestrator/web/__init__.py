@@ -28,6 +28,7 @@ def init(app: Flask) -> None:
         dashboards,
         diagrams,
         filters,
+        health,
         i18n,
         opening,
         operations,
@@ -41,7 +42,8 @@ def init(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.locale, timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
     oidc.init(app)
     for blp in (sign_in.blp, i18n.blp, client.blp, consent.blp, conversation.client_blp, work.blp, opening.blp,
-                conversation.work_blp, admin.blp, dashboards.blp, diagrams.blp, operations.blp, settings.blp):
+                conversation.work_blp, admin.blp, dashboards.blp, diagrams.blp, operations.blp, settings.blp,
+                health.blp):
         app.register_blueprint(blp)
     filters.register(app)
 
