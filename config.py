@@ -36,6 +36,8 @@ class Config:
     POLKU_TIMER_WORKERS = int(_env("TIMER_WORKERS", "4"))
     # Where notifications (reminders) go: "module:Class" of a notifier; the default writes to the log.
     POLKU_NOTIFIER = _env("NOTIFIER", "orchestrator.core.notify:LogNotifier")
+    # How `flask serve` writes its log: "text" lines or "json" (one object a line); each with its request's id.
+    POLKU_LOG_FORMAT = _env("LOG_FORMAT", "text")
     # Reaching clients outside Polku (orchestrator/reach/): the address links point to; e-mail over SMTP
     # (STARTTLS unless "0", with a login when a user is set); SMS through an HTTP gateway: its URL, method,
     # body (a template: {to}, {text}, {reference} become JSON strings), credential ("bearer:<token>" or

@@ -46,8 +46,9 @@ def create_app(config_class: type | None = None) -> Flask:
         app.config["POLKU_ENGINE_CACHE_SIZE"], app.config["POLKU_VERIFY_STATE"]
     )
     register_api(app, extensions.api)
-    from . import reach, web
+    from . import logs, reach, web
 
+    logs.init(app)
     web.init(app)
     reach.init(app)
     _answer_refusals(app)

@@ -39,13 +39,14 @@ def serve_command(host: str, port: int, threads: int) -> None:
     """Serve Polku with waitress, a production WSGI server."""
     from waitress import serve
 
-    from . import refuse_unsafe_settings
+    from . import logs, refuse_unsafe_settings
 
     app = current_app._get_current_object()
     try:
         refuse_unsafe_settings(app)
     except RuntimeError as unsafe:
         raise click.ClickException(str(unsafe)) from None
+    logs.configure(app.config["POLKU_LOG_FORMAT"] == "json")
     if app.config["POLKU_SCHEDULER"] == "serve":
         from .core import scheduler
 
