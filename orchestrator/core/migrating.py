@@ -78,7 +78,9 @@ def plan(instance_id: int, target: PathwayVersion) -> Outcome:
     """What moving one instance would do, found on a copy of it: nothing is written."""
     instance = store().row(_compiled.first(READ_ROW, {"id": instance_id}))
     with engine.in_zone(steps.zone_of(instance.version_id), instance.created_at):
-        found = engine.migration.migration_plan(store().load(instance).workflow, store().info(target.id).specs)
+        live = store().load(instance)
+        found = engine.migration.migration_plan(live.workflow, store().info(target.id).specs)
+    store().remember(instance_id, instance.lock_version, live)  # planned on a copy: the workflow is as it was
     return Outcome(instance_id, instance.status, found.possible, found.reason, found.moved, found.changed,
                    found.added)
 
@@ -93,13 +95,18 @@ def run(source: PathwayVersion, target: PathwayVersion, actor: str, dry_run: boo
         raise Refused(409, N_("the instances are on version %(version)s already"), version=target.number)
     report = []
     for instance_id in instances_on(source, only):
-        outcome = plan(instance_id, target)
         db.session.rollback()  # the read ends here: each move is a transaction of its own
-        if outcome.possible and not dry_run:
-            try:
-                steps.migrate(instance_id, target, actor)
-                outcome.moved = True
-            except Refused as refused:  # it changed meanwhile: say so, and go on with the others
-                outcome.possible, outcome.reason = False, refused.message
-        report.append(outcome)
+        report.append(plan(instance_id, target) if dry_run else _moved(instance_id, target, actor))
+        db.session.rollback()
     return report
+
+
+def _moved(instance_id: int, target: PathwayVersion, actor: str) -> Outcome:
+    """Move one instance, planning it once (in the move); one that cannot move is planned again for the report."""
+    try:
+        done, found = steps.migrate(instance_id, target, actor)
+    except Refused as refused:
+        outcome = plan(instance_id, target)
+        outcome.possible, outcome.reason = False, refused.message
+        return outcome
+    return Outcome(instance_id, done.status, True, None, found.moved, found.changed, found.added, moved=True)

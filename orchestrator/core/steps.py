@@ -303,11 +303,12 @@ def resume(instance_id: int, actor: str) -> InstanceRow | Instance:
         return _advance(step, instance_id, actor, "resumed", lambda wf: None, check)
 
 
-def migrate(instance_id: int, version: PathwayVersion, actor: str) -> InstanceRow | Instance:
+def migrate(instance_id: int, version: PathwayVersion, actor: str) -> tuple[InstanceRow, "engine.migration.Plan"]:
     """Move an instance to another version of its pathway, in a transaction of its own, with SpiffWorkflow's
     diff and migrate (``engine.migration``): refused, and left as it was, when a task it stands on is not in
     that version. Its open tasks take the new version's titles, forms and teams; the history says who moved
-    it, from which version to which, and what changed where it stands."""
+    it, from which version to which, and what changed where it stands. Returns the instance and the plan it
+    followed."""
     with _write() as step:
         instance = step.instance = store().lock(instance_id)
         _check_move(instance, instance_id, version)
@@ -317,8 +318,8 @@ def migrate(instance_id: int, version: PathwayVersion, actor: str) -> InstanceRo
             try:
                 moved, plan = engine.migration.migrate(before.workflow, store().info(version.id).specs)
             except engine.migration.MigrationRefused as exc:
-                raise Refused(409, N_("instance %(instance)s cannot move to version %(version)s: %(reason)s"),
-                              instance=instance_id, version=version.number, reason=exc.reason) from None
+                raise Refused(409, N_("instance %(instance)s cannot move to version %(version)s: %(why)s"),
+                              instance=instance_id, version=version.number, why=exc.reason) from None
             step.live = Live(instance.lock_version, moved, engine.state.replaced(before.snapshot))
             info = store().info(version.id)
             instance.version_id, instance.version_number, instance.messages = version.id, version.number, info.messages
@@ -327,7 +328,7 @@ def migrate(instance_id: int, version: PathwayVersion, actor: str) -> InstanceRo
                 "from": was, "to": version.number, "standing": plan.moved, "changed": plan.changed,
                 "added": plan.added}})
             projection.refresh_open(done, info, moved)
-        return done
+        return done, plan
 
 
 MOVE = update(Instance.__table__).where(Instance.__table__.c.id == bindparam("row_id")).values(

@@ -35,11 +35,13 @@ def choices(owner: str) -> dict[str, ContactChoice]:
 
 def for_notices(notices: list[dict]) -> list[dict]:
     """Outbox rows for the client notices among ``notices`` (notification rows), by each client's channels."""
-    rows = []
+    rows, chosen = [], {}
     for notice in notices:
         if notice["audience"] != "client" or not notice["recipient"] or notice["kind"] not in TEXT:
             continue
-        for channel, choice in choices(notice["recipient"]).items():
+        if notice["recipient"] not in chosen:  # a step's notices are mostly one client's: read hers once
+            chosen[notice["recipient"]] = choices(notice["recipient"])
+        for channel, choice in chosen[notice["recipient"]].items():
             if channel not in ("email", "sms"):
                 continue
             subject, text = _words(choice.language, notice["kind"], notice["instance_id"])
