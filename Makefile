@@ -64,7 +64,7 @@ bench: install-test
 bench-inbox: install-test
 	$(PY) benchmarks/inbox.py
 
-## bench-metrics: the dashboards on 100,000 instances and 2,000,000 events in a throwaway PostgreSQL
+## bench-metrics: the dashboards on 100,000 and on 1,000,000 instances (2 and 20 million events), side by side, in a throwaway PostgreSQL
 bench-metrics: install-test
 	.ci/with-postgres $(PY) benchmarks/metrics.py
 

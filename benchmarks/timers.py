@@ -181,6 +181,11 @@ def fresh_database(kind: str, tmp: Path, n: int) -> str:
                 conn.execute(text("CREATE SCHEMA public"))
         finally:
             engine.dispose()
+    return migrated(url)
+
+
+def migrated(url: str) -> str:
+    """The database at ``url`` migrated to the current schema (``flask db upgrade``); returns its URL."""
     env = {"POLKU_ENV": "development", **os.environ, "POLKU_DATABASE_URL": url, "POLKU_SCHEDULER": "off"}
     done = subprocess.run([str(VENV_BIN / "flask"), "--app", "orchestrator", "db", "upgrade"], cwd=REPO, env=env,
                           capture_output=True, text=True)
@@ -213,7 +218,7 @@ def signed_in(client, person: str) -> None:
     """The app's test client signed in as ``person`` through the development sign-in, as a browser would."""
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").get_data(as_text=True)).group(1)
     response = client.post("/sign-in/test", data={"person": person, "csrf_token": token})
-    assert response.status_code == 302, response.status_code
+    assert response.status_code == 302, (response.status_code, response.get_data(as_text=True)[-1500:])
 
 
 def is_sqlite() -> bool:

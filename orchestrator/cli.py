@@ -92,3 +92,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(operate.incidents_command)
     app.cli.add_command(operate.webhooks_command)
     app.cli.add_command(operate.outbox_command)
+    app.cli.add_command(operate.metrics_command)

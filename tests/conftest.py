@@ -281,6 +281,11 @@ def _answer(instance_id: int, spec: str, data: dict, by: str) -> None:
 
 @pytest.fixture
 def history(app, clock):
+    """The metrics' known history (``make_history``)."""
+    return make_history(app, clock)
+
+
+def make_history(app, clock, after=lambda: None):
     """Four clients, A B C D, on the metrics pathway in the first quarter of 2027 (times in UTC); the pathway's
     version, with the clock stopped after the quarter:
 
@@ -300,18 +305,31 @@ def history(app, clock):
         clock.set(start)
         ids = {c: enrolment.join(version, f"asiakas-{c}", f"asiakas-{c}", None).id for c in "ABCD"}
         _answer(ids["A"], "alkukysely", {"oireet": 7}, "asiakas-A")
+        after()
         _answer(ids["D"], "alkukysely", {"oireet": 9}, "asiakas-D")
+        after()
         _fire_at(start + 6 * H)
+        after()
         _answer(ids["D"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
+        after()
         _fire_at(start + 24 * H)
+        after()
         _answer(ids["A"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
+        after()
         _fire_at(start + 2 * 24 * H)
+        after()
         _answer(ids["A"], "loppukysely", {"oireet": 3, "suosittelu": 10, "helppous": 6}, "asiakas-A")
+        after()
         _fire_at(start + 3 * 24 * H)  # the day-2 reminders to B and C have gone
+        after()
         _answer(ids["B"], "alkukysely", {"oireet": 8}, "asiakas-B")
+        after()
         _fire_at(start + 3 * 24 * H + 12 * H)
+        after()
         _answer(ids["B"], "arvio", {"arvio": "ok"}, "hoitaja.virtanen")
+        after()
         _answer(ids["B"], "loppukysely", {"oireet": 5, "suosittelu": 8, "helppous": 5}, "asiakas-B")
+        after()
         for moment, who, sender in ((datetime(2027, 1, 8, 13, 0, tzinfo=UTC), "C", "client"),
                                     (datetime(2027, 1, 11, 8, 0, tzinfo=UTC), "C", "professional"),
                                     (datetime(2027, 1, 11, 8, 0, tzinfo=UTC), "D", "client"),
@@ -319,16 +337,21 @@ def history(app, clock):
                                     (datetime(2027, 1, 14, 7, 0, tzinfo=UTC), "C", "withdraws"),
                                     (datetime(2027, 1, 14, 8, 0, tzinfo=UTC), "D", "client")):
             _fire_at(moment)
+            after()
             instance = db.session.get(Instance, ids[who])
             if sender == "withdraws":
                 enrolment.withdraw(instance, f"asiakas-{who}")
+                after()
             elif sender == "client":
                 messaging.send(instance, "client", f"asiakas-{who}", who, "Kysymys")
+                after()
             else:
                 messaging.send(instance, "professional", "hoitaja.virtanen", "Hanna", "Vastaus", {"Hoitaja"})
+                after()
         for who, times in (("A", 3), ("B", 2)):
             for _ in range(times):
                 content.count_view(db.session.get(Instance, ids[who]), "ohje.md", "client")
+                after()
         db.session.rollback()
         version = db.session.get(PathwayVersion, version.id)  # loaded afresh, to be read after this context
     clock.set(datetime(2027, 5, 1, tzinfo=UTC))

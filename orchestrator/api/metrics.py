@@ -10,7 +10,7 @@ from flask_smorest import Blueprint, abort
 from .. import metrics
 from ..auth import guard
 from ..clock import now
-from ..metrics import periods
+from ..metrics import periods, rollups
 from .schemas import MetricQuerySchema, MetricReportSchema
 
 blp = Blueprint("metrics", __name__, description="The organisation's metrics (aggregates only)")
@@ -24,6 +24,7 @@ def list_metrics(args):
     or for each week, month or quarter of it (`by`), as known now or at the end of the day `as_of`."""
     guard.require("admin", "designer", "professional")
     start, end = _period(args)
+    rollups.catch_up()
     at = _as_of(args, start)
     spans = _spans(args, start, end, at)
     versions = [v for v in guard.metric_versions() if args.get("pathway") in (None, v.pathway.key)]

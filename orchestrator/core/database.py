@@ -10,7 +10,9 @@ PostgreSQL it is a plain transaction; rows are locked where a writer needs them 
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,11 +49,34 @@ def configure_engine(engine: Engine) -> None:
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", f"busy_timeout={BUSY_MS}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        _sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         immediate = conn.get_execution_options().get(IMMEDIATE)
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_functions(connection) -> None:
+    """What PostgreSQL knows of days and zones, for the metrics' rollups: a UTC time's local day and quarter,
+    and a duration's histogram bucket."""
+    from ..metrics.rollups import bucket
+
+    def local(value, zone):
+        return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+
+    def day(value, zone):
+        return None if value is None else local(value, zone).date().isoformat()
+
+    def quarter(value, zone):
+        if value is None:
+            return None
+        found = local(value, zone)
+        return date(found.year, (found.month - 1) // 3 * 3 + 1, 1).isoformat()
+
+    connection.create_function("polku_day", 2, day, deterministic=True)
+    connection.create_function("polku_quarter", 2, quarter, deterministic=True)
+    connection.create_function("polku_bucket", 1, bucket, deterministic=True)
 
 
 def _flushed(session: Session, _context) -> None:

@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from .. import engine
 from ..extensions import db
+from ..metrics import rollups
 from ..models import ACTIVE, Instance, PathwayVersion
 from . import _compiled, steps
+from .database import write
 from .refusal import N_, Refused
 from .store import READ_ROW, store
 
@@ -98,6 +100,9 @@ def run(source: PathwayVersion, target: PathwayVersion, actor: str, dry_run: boo
         db.session.rollback()  # the read ends here: each move is a transaction of its own
         report.append(plan(instance_id, target) if dry_run else _moved(instance_id, target, actor))
         db.session.rollback()
+    if any(outcome.moved for outcome in report):  # the metrics count its instances under their new version
+        with write():
+            rollups.stale(target.pathway.key)
     return report
 
 

@@ -16,6 +16,8 @@ from ..extensions import db
 from ..models import HumanTask, PathwayVersion
 from .periods import before
 
+REGULAR = 0.8  # a client "answers regularly" who answers at least this share of what was asked
+
 
 def asked(versions: list[int] | None) -> tuple:
     """Conditions on ``HumanTask`` rows: a client's form, not a diary, of one of ``versions`` (None: any)."""

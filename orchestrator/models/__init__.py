@@ -30,10 +30,12 @@ from .flow import (
 )
 from .outbox import ContactChoice, DeliveryAttempt, Outgoing, Subscription
 from .people import AccessLog, CareTeam, Membership, Person, TaskDraft, UserSession, new_client_id
+from .rollups import MetricClient, MetricDay, RollupMark
 
 __all__ = [
     "ACTIVE", "AccessLog", "CareTeam", "Consent", "ContactChoice", "ContentView", "DeliveryAttempt", "DiaryEntry",
-    "Disclosure", "Event", "HumanTask", "Instance", "Membership", "Message", "MetricGoal", "Notification",
-    "Observation", "Offer", "Outgoing", "Pathway", "PathwayVersion", "Person", "Score", "StaffResponse", "StaffScore",
-    "StaffSurvey", "Subscription", "TaskDraft", "TaskState", "Timer", "UTCDateTime", "UserSession", "new_client_id",
+    "Disclosure", "Event", "HumanTask", "Instance", "Membership", "Message", "MetricClient", "MetricDay",
+    "MetricGoal", "Notification", "Observation", "Offer", "Outgoing", "Pathway", "PathwayVersion", "Person",
+    "RollupMark", "Score", "StaffResponse", "StaffScore", "StaffSurvey", "Subscription", "TaskDraft", "TaskState",
+    "Timer", "UTCDateTime", "UserSession", "new_client_id",
 ]

@@ -47,7 +47,8 @@ class ContentView(db.Model):
 
     __tablename__ = "content_view"
     __table_args__ = (Index("ix_content_view_page", "pathway_key", "page"),
-                      Index("ix_content_view_at", "pathway_key", "at"))
+                      Index("ix_content_view_at", "pathway_key", "at"),
+                      Index("ix_content_view_when", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     pathway_key: Mapped[str] = mapped_column(String(100))
@@ -97,7 +98,9 @@ class Message(db.Model):
     """
 
     __table_args__ = (Index("ix_message_open", "team", "replied_at", "reply_by"),
-                      Index("ix_message_sent", "sent_at"))
+                      Index("ix_message_sent", "sent_at"),
+                      Index("ix_message_replied", "replied_at"),  # the metrics' rollups: replies since…
+                      Index("ix_message_reply_by", "reply_by"))  # …and promises come due since they last counted
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     client_id: Mapped[str] = mapped_column(String(100))
@@ -117,7 +120,8 @@ class Score(db.Model):
     metrics read these, and a self-care pathway's are anonymous aggregates only."""
 
     __table_args__ = (Index("ix_score_pathway", "pathway_key", "kind", "at"),
-                      Index("ix_score_version", "version_id", "at"))
+                      Index("ix_score_version", "version_id", "at"),
+                      Index("ix_score_at", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     pathway_key: Mapped[str] = mapped_column(String(100))

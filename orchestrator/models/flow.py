@@ -73,7 +73,8 @@ class Instance(db.Model):
     __table_args__ = (Index("ix_instance_business_key", "business_key", "status"),
                       Index("ix_instance_started", "version_id", "created_at"),  # metrics by period
                       Index("ix_instance_ended", "version_id", "ended_at"),
-                      Index("ix_instance_incident", "status", "incident_at"))  # the incidents, latest first
+                      Index("ix_instance_incident", "status", "incident_at"),  # the incidents, latest first
+                      Index("ix_instance_updated", "updated_at"))  # what the metrics' rollups count again
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("pathway_version.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200))
@@ -138,6 +139,9 @@ class HumanTask(db.Model):
         # Metrics by period read these columns only: on PostgreSQL the index alone answers them.
         Index("ix_human_task_asked", "version_id", "created_at",
               postgresql_include=["audience", "state", "form", "completed_at", "instance_id"]),
+        # What the metrics' rollups count again: the tasks opened or closed since they last counted.
+        Index("ix_human_task_created", "created_at"),
+        Index("ix_human_task_completed", "completed_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
@@ -186,6 +190,7 @@ class Notification(db.Model):
         Index("ix_notification_recipient", "audience", "recipient", "created_at"),
         Index("ix_notification_undelivered", "delivered_at"),
         Index("ix_notification_sent", "kind", "created_at"),
+        Index("ix_notification_task", "task_id"),  # a reminded task's reminders (metrics' rollups)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)

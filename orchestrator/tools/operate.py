@@ -1,4 +1,5 @@
-"""Operators' commands: ``flask move-instances``, ``flask incidents``, ``flask webhooks`` and ``flask outbox``.
+"""Operators' commands: ``flask move-instances``, ``flask incidents``, ``flask webhooks``, ``flask outbox`` and
+``flask metrics``.
 
 Moving is a dry run unless ``--run`` is given: an operator reads first what would happen to each instance.
 """
@@ -7,6 +8,7 @@ import click
 
 from ..core import incidents, migrating, outbox, queries
 from ..core.refusal import Refused
+from ..metrics import rollups
 from ..reach import webhooks
 
 
@@ -101,3 +103,21 @@ def outbox_command(send: bool) -> None:
         click.echo(f"sent {outbox.send_due()}")
     found = outbox.state()
     click.echo(f"pending {found['pending']} (due now {found['due']}), sent {found['sent']}, dead {found['dead']}")
+
+
+@click.group("metrics")
+def metrics_command() -> None:
+    """The metrics' rollups (the service keeps them up to date by itself)."""
+
+
+@metrics_command.command("rebuild")
+def rebuild_rollups() -> None:
+    """Count every rollup again from the rows: after restoring a backup, or to check them."""
+    rollups.rebuild()
+    click.echo("the metrics' rollups are counted again from the rows")
+
+
+@metrics_command.command("catch-up")
+def catch_up_rollups() -> None:
+    """Count again what was written since the rollups were last brought up to date."""
+    click.echo("up to date" if rollups.catch_up() else "another process is counting them now")

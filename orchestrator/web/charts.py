@@ -11,6 +11,7 @@ import math
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import pygal
@@ -210,12 +211,20 @@ def trend_chart(label: str, unit: str, points: list[tuple[str, float | None]], t
     Drawn in two sizes, as a measurement chart, so that its text reads at the page's size on a phone too."""
     if all(value is None for _name, value in points):
         return _empty(summary_text)
-    wide, narrow = (_encoded(_trend_svg(label, unit, points, target, size)) for size in (WIDE_TREND, NARROW_TREND))
+    wide, narrow = (_drawn(str(get_locale()), label, unit, tuple(points), target, size)
+                    for size in (WIDE_TREND, NARROW_TREND))
     g.chart_images = True
     return Markup('<picture><source media="{}" srcset="data:image/svg+xml;base64,{}" width="{}" height="{}">'
                   '<img class="chart-image" width="{}" height="{}" src="data:image/svg+xml;base64,{}" alt="{}">'
                   '</picture>').format(NARROW_MEDIA, narrow, NARROW_TREND.width, NARROW_TREND.height,
                                        WIDE_TREND.width, WIDE_TREND.height, wide, summary_text)
+
+
+@lru_cache(maxsize=512)
+def _drawn(locale: str, label: str, unit: str, points: tuple, target: float | None, size: Size) -> str:
+    """A trend drawn and encoded, once for the same figures in the same language (pygal takes some 10 ms a
+    chart, and a dashboard shows the same figures to everyone who opens it)."""
+    return _encoded(_trend_svg(label, unit, list(points), target, size))
 
 
 def _trend_svg(label: str, unit: str, points: list[tuple[str, float | None]], target: float | None,

@@ -5,6 +5,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from ..care import staff_surveys
 from ..clock import now
 from ..core.database import write
 from ..extensions import db
-from ..metrics import periods
+from ..metrics import periods, rollups
 from ..metrics.names import UNITS
 from ..models import MetricGoal
 from .numbers import typed_number
@@ -70,6 +71,7 @@ def set_goal(key: str):
 def overview():
     """Every pathway's key metrics for a quarter, with their lights."""
     label, (start, end) = _quarter()
+    rollups.catch_up()
     versions, everyone = guard.metric_versions(), guard.user().role != "professional"
     # Administrators and designers also see the totals: over every pathway, and over each kind.
     also = {v.pathway.key: ["", f"kind:{v.kind}"] for v in versions} if everyone else {}
@@ -88,6 +90,7 @@ def overview():
 @guard.signed_in(*ROLES)
 def overview_csv():
     label, (start, end) = _quarter()
+    rollups.catch_up()
     lines = [["pathway", "quarter", "metric", "value", "basis", "target", "attainment_percent", "light"]]
     versions = guard.metric_versions()
     found = metrics.table([start, end], _pathway_of(versions), {v.pathway.key: metrics.goals(v) for v in versions})
@@ -107,6 +110,7 @@ def _pathway_page(version, errors: dict | None = None) -> str:
     """A pathway's page for the quarter asked (in the query or the form); ``errors`` by field of the target form."""
     key = version.pathway.key
     label, (start, end) = _quarter()
+    rollups.catch_up()
     by = request.args.get("by") if request.args.get("by") in periods.BY else "week"  # the quarter, week by week
     report = metrics.report(metrics.Scope(key), start, end, metrics.goals(version))
     return render_template("web/metrics/pathway.html", version=version, report=report, quarter=label, by=by,
@@ -120,6 +124,7 @@ def pathway_csv(key: str):
     """A pathway's table as CSV: its metrics (``table=metrics``), trends (``trends``) or content views."""
     version = _visible(key)
     label, (start, end) = _quarter()
+    rollups.catch_up()
     table = request.args.get("table", "metrics")
     if table not in TABLES:
         abort(422, description=_("Choose a table: metrics, trends, content or proms."))
@@ -161,6 +166,7 @@ def quarters():
     if not 2000 <= year <= 2100:
         abort(422, description=_("Choose a year between 2000 and 2100."))
     this = periods.quarter_of(now(), _zone())
+    rollups.catch_up()
     versions, names = guard.metric_versions(), [q for q in periods.quarters(year) if q <= this] or [f"{year}-Q1"]
     edges = [periods.quarter(q, _zone())[0] for q in names] + [periods.quarter(names[-1], _zone())[1]]
     found = metrics.table(edges, _pathway_of(versions), {v.pathway.key: metrics.goals(v) for v in versions}) \
@@ -191,7 +197,9 @@ def _trend_reports(key: str, version, label: str, by: str) -> list[tuple[str, di
     """The metrics per week of the quarter, or per month or quarter of its year: (period, metrics)."""
     start, end = periods.quarter(label, _zone()) if by == "week" else \
         (periods.quarter(f"{label[:4]}-Q1", _zone())[0], periods.quarter(f"{label[:4]}-Q4", _zone())[1])
-    spans = periods.buckets(start, min(end, max(now(), start + timedelta(seconds=1))), by, _zone())  # none ahead
+    today = now().astimezone(ZoneInfo(_zone())).date()
+    spans = periods.buckets(start, min(end, max(periods.day_end(today, _zone()), start + timedelta(days=1))), by,
+                            _zone())  # none ahead: the last ends with today
     found = metrics.table([a for _, a, _ in spans] + [spans[-1][2]], _pathway_of([version]),
                                 {key: metrics.goals(version)})
     return [(first.isoformat(), found[(key, i)]) for i, (first, _, _) in enumerate(spans)]
