@@ -6,7 +6,7 @@ FLASK := POLKU_ENV=$${POLKU_ENV:-development} $(VENV)/bin/flask --app orchestrat
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-inbox bench-metrics install install-test messages clean
+.PHONY: run cluster test test-sqlite test-postgres lint bench bench-inbox bench-metrics install install-test messages clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -43,6 +43,12 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) deploy bpmn/
 	$(FLASK) serve --host $(HOST) --port $(PORT)
+
+## cluster: N server processes (N=3) on the database POLKU_DATABASE_URL names, behind a loopback round robin on $(PORT)
+N ?= 3
+cluster: install
+	$(FLASK) db upgrade
+	$(PY) -m orchestrator.tools.cluster --processes $(N) --port $(PORT)
 
 ## test: lint, then the whole suite on SQLite and again on a throwaway PostgreSQL server
 test: lint test-sqlite test-postgres

@@ -18,6 +18,10 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
     # Whole request body limit: a pathway package upload is the largest thing anyone sends.
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    # Seconds a browser or proxy may reuse a static file (CSS, the diagram viewer) before asking again, when an
+    # ETag answers 304. The files' addresses carry no version, so a release's styles show within this time.
+    # Flask applies it to every send_file: a response with anyone's data sets its own max_age=0.
+    SEND_FILE_MAX_AGE_DEFAULT = int(_env("STATIC_MAX_AGE", "3600"))
     POLKU_BPMN_DIR = Path(_env("BPMN_DIR", str(BASE_DIR / "bpmn")))
     POLKU_FORMS_DIR = Path(_env("FORMS_DIR", str(BASE_DIR / "forms")))
     # Live workflows kept in memory per server process, keyed by instance id and version.
@@ -65,6 +69,13 @@ class Config:
     POLKU_STEP_SECONDS = float(_env("STEP_SECONDS", "10"))
     POLKU_ENGINE_STEPS = int(_env("ENGINE_STEPS", "1000"))
     POLKU_SCRIPT_MEMORY_MB = int(_env("SCRIPT_MEMORY_MB", "256"))
+
+    # Prometheus metrics at /prometheus (orchestrator/monitoring.py): open to requests from this host (loopback, not
+    # through a proxy) and to a scraper that sends "Authorization: Bearer <token>" with this token (24+ characters).
+    POLKU_PROMETHEUS_TOKEN = _env("PROMETHEUS_TOKEN", "")
+    # The load balancer's address, when it ends TLS in front of `flask serve`: its X-Forwarded-For, -Proto, -Host
+    # and -Port are believed from it alone (the client's address, https in the links Polku makes); empty: none.
+    POLKU_TRUSTED_PROXY = _env("TRUSTED_PROXY", "")
 
     # "development" allows the test sign-in (a stand-in for strong authentication) and the X-Polku-Actor header;
     # the default, "production", never does, needs POLKU_SECRET_KEY set and sends cookies only over HTTPS.

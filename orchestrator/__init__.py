@@ -25,6 +25,9 @@ def create_app(config_class: type | None = None) -> Flask:
         refuse_unsafe_settings(app)
     refuse_weak_service_tokens(app)
     _prepare_database_options(app)
+    from . import monitoring
+
+    monitoring.init(app)  # first: its request hooks time the others' too
 
     db = extensions.db
     db.init_app(app)
@@ -47,10 +50,12 @@ def create_app(config_class: type | None = None) -> Flask:
     )
     register_api(app, extensions.api)
     from . import logs, reach, web
+    from .metrics import rollups
 
     logs.init(app)
     web.init(app)
     reach.init(app)
+    rollups.init(app)
     _answer_refusals(app)
 
     @app.before_request

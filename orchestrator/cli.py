@@ -52,7 +52,11 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
         scheduler.start(app)
     click.echo(f"Polku listening on http://{host}:{port}/ (sign in there; API: /api/v1, OpenAPI: /api/v1/openapi.json)")
-    serve(app, host=host, port=port, threads=threads, ident="polku")
+    proxy = app.config["POLKU_TRUSTED_PROXY"]
+    behind = dict(trusted_proxy=proxy, trusted_proxy_count=1, clear_untrusted_proxy_headers=True,
+                  trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                                         "x-forwarded-port"}) if proxy else {}
+    serve(app, host=host, port=port, threads=threads, ident="polku", **behind)
 
 
 @click.command("simulate")

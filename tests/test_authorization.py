@@ -26,9 +26,11 @@ ROLE = {"owner": "client", "other client": "client", "team": "professional", "ot
         "designer": "designer", "admin": "admin"}
 SEES_OWNER = {"owner": "client", "team": "professional"}  # who may see Aino's data, in pages of which role
 NAME, ANSWER = "Aino Asiakas", ANSWERS["esitietolomake"]["oireet"]
-# Pages anyone may open: they show no client's data (checked below for every user).
+# Pages anyone may open: they show no client's data (checked below for every user). The Prometheus metrics (counts
+# and route names) guard themselves: this host or the scrape token (tests/test_prometheus.py).
 PUBLIC = {"auth.home", "auth.sign_in", "auth.test_sign_in", "auth.oidc_start", "auth.oidc_callback",
-          "health.alive", "health.ready", "auth.sign_out", "auth.accessibility", "lang.choose", "static"}
+          "health.alive", "health.ready", "auth.sign_out", "auth.accessibility", "lang.choose", "static",
+          "prometheus.scrape"}
 OBJECT_ARGS = {"instance_id", "task_id", "client_id", "offer_id"}
 # Opening a pathway for a client is for the teams that follow it: anyone else finds no such pathway.
 FOLLOWED_BY_TEAM = {"opening.pathway"}

@@ -7,13 +7,14 @@ back and drops the cached workflow.
 
 from collections.abc import Callable
 from contextlib import contextmanager
+from time import perf_counter
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import engine
+from .. import engine, monitoring
 from ..clock import now
 from ..extensions import db
 from ..models import Event, HumanTask, Instance, Notification, Observation, PathwayVersion, Score
@@ -42,6 +43,7 @@ class _Step:
     instance: InstanceRow | None = None
     live: Live | None = None
     projected: Projected | None = None
+    kind: str | None = None  # the event it wrote: what its time is counted under
 
 
 @contextmanager
@@ -50,7 +52,7 @@ def _write(respond: bool = True):
     timers to answer with. A step is a transaction of its own: what it remembers is true once it commits."""
     if db.session().info.get(WRITING):
         raise RuntimeError("a step runs in a transaction of its own, not inside another write")
-    step = _Step()
+    step, started = _Step(), perf_counter()
     try:
         with write(), _compiled.one_connection():
             yield step
@@ -63,6 +65,8 @@ def _write(respond: bool = True):
         raise Refused(409, N_("the instance changed meanwhile; reload and try again")) from exc
     if step.live is not None:
         store().remember(step.instance.id, lock_version, step.live)
+    if step.kind is not None:
+        monitoring.step_taken(step.kind, perf_counter() - started)
     if step.projected is not None:
         for listener in current_app.extensions.get("polku_after_step", ()):
             listener(step.projected)
@@ -82,6 +86,7 @@ def _run(instance: InstanceRow, live: Live, operation: Callable) -> dict | None:
 
 def _finish(step: _Step, actor: str, kind: str, event: dict) -> InstanceRow:
     instance, live, at = step.instance, step.live, now()  # one time for everything this step writes
+    step.kind = kind
     if instance.status == "running" and engine.runtime.is_completed(live.workflow):
         instance.status, instance.ended_at = "completed", at
     instance.updated_at = at
@@ -242,8 +247,11 @@ def fire_next(claim: Callable[[], InstanceRow | None]) -> tuple[int, int] | None
         claimed = claim()
         if claimed is None:
             return None
+        # Their due times, read before the step drops the rows of those that fire: how late each fired.
+        due = {t.id: t.due_at for t in instance_timers(claimed.id)} if monitoring.recording() else {}
         _advance(step, claimed.id, "scheduler", "timers_fired", engine.runtime.fire_timers, locked=claimed)
-        return claimed.id, len(step.projected.fired)
+    monitoring.timers_fired(due, step.projected.fired, step.instance.updated_at)
+    return claimed.id, len(step.projected.fired)
 
 
 def cancel(instance_id: int, actor: str, reason: str | None, status: str = "cancelled",

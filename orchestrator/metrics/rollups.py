@@ -23,7 +23,9 @@ whole. ``rebuild`` counts everything again from the rows (``flask metrics rebuil
 every cell, so both give the same numbers (tests/test_rollups.py holds them to it).
 """
 
+import logging
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -67,6 +69,7 @@ from ..models import (
 from .asked import REGULAR, answered, asked, decided
 from .values import DETRACTOR, PROMOTER
 
+log = logging.getLogger(__name__)
 COUNTED = "counted"  # the mark of the moment the rollups were last brought up to date
 STALE = "stale:"  # a mark per pathway whose cells are all to be counted again
 MARGIN = timedelta(minutes=2)  # how much further back than its last run a run looks
@@ -409,6 +412,26 @@ def _add(row: MetricDay) -> None:
 
 
 # ---------------------------------------------------------------------------------------- keeping up to date
+
+
+def init(app) -> None:
+    """Let the timer scheduler keep the rollups up to date, at most every ``EVERY`` seconds a process (a
+    dashboard brings them up to date before it reads in any case)."""
+    app.extensions.setdefault("polku_each_run", []).append(_each_run)
+
+
+EVERY = 30.0
+
+
+def _each_run(_began: datetime) -> None:
+    state = current_app.extensions.setdefault("polku_rollups", {"last": -EVERY})
+    if time.monotonic() - state["last"] < EVERY:
+        return
+    state["last"] = time.monotonic()
+    try:
+        catch_up()
+    except Exception:  # noqa: BLE001 - the timers and the outbox go on; the next run counts this one's window too
+        log.exception("bringing the metrics' rollups up to date failed; the next run tries again")
 
 
 def catch_up() -> bool:

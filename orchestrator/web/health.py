@@ -44,12 +44,22 @@ def _migrations() -> dict:
             current = set(MigrationContext.configure(conn).get_current_heads())
     except SQLAlchemyError as exc:
         return {"ok": False, "detail": f"cannot read the schema's revision: {type(exc).__name__}"}
-    config = current_app.extensions["migrate"].migrate.get_config()
-    wanted = set(ScriptDirectory.from_config(config).get_heads())
+    wanted = _heads()
     if current == wanted:
         return {"ok": True, "revision": ", ".join(sorted(current))}
     return {"ok": False, "revision": ", ".join(sorted(current)) or None, "wanted": ", ".join(sorted(wanted)),
             "detail": "the database is not at this code's schema: run `flask db upgrade`"}
+
+
+def _heads() -> set[str]:
+    """The newest migrations this code carries: read from the scripts once per process (a load balancer asks
+    every few seconds)."""
+    found = current_app.extensions.get("polku_migration_heads")
+    if found is None:
+        config = current_app.extensions["migrate"].migrate.get_config()
+        found = current_app.extensions["polku_migration_heads"] = frozenset(
+            ScriptDirectory.from_config(config).get_heads())
+    return set(found)
 
 
 def _scheduler() -> dict:
