@@ -115,33 +115,43 @@ def _inside(ids: list[int] | None, column=Instance.version_id):
     return true() if ids is None else column.in_(ids)
 
 
-@dataclass(frozen=True)
+# What ``report`` reads of the rollups besides ``table``'s, all in one query.
+ROLLED = ("messages", "replies", "reply_hours", "handling_hours", "reminders_sent", "about_tasks", "answered_after",
+          "views", "clients_deciding", "clients_regular")
+
+
+@dataclass
 class _Rolled:
-    """The scope's rollups for the period as known at ``at``: ``sums`` and ``by`` read them."""
+    """The scope's rollups for the period as known at ``at`` (``ROLLED``, read once): ``sums`` and ``by``."""
 
     pathway_of: dict[int, str]
     start: datetime
     end: datetime
     at: datetime | None
+    _found: list | None = None
 
-    def rows(self, metrics: tuple[str, ...], **grouped) -> list:
-        first = rollups.day_of(self.start)
-        last = rollups.day_of(self.end) if self.at is None else \
-            min(rollups.day_of(self.end), rollups.known_by(self.at) + timedelta(days=1))
-        return rollups.read(list(self.pathway_of), set(self.pathway_of.values()), first, max(first, last), metrics,
-                            rollups.known_by(self.at), **grouped)
+    def rows(self) -> list:
+        if self._found is None:
+            first = rollups.day_of(self.start)
+            last = rollups.day_of(self.end) if self.at is None else \
+                min(rollups.day_of(self.end), rollups.known_by(self.at) + timedelta(days=1))
+            self._found = rollups.read(list(self.pathway_of), set(self.pathway_of.values()), first, max(first, last),
+                                       ROLLED, rollups.known_by(self.at), labels=True, buckets=True)
+        return self._found
 
     def sums(self, *metrics: str) -> dict[str, float]:
         found = dict.fromkeys(metrics, 0.0)
-        for *_, metric, value in self.rows(metrics):
-            found[metric] += value or 0
+        for *_, metric, _label, _bucket, value in self.rows():
+            if metric in found:
+                found[metric] += value or 0
         return found
 
     def by(self, metric: str, labels: bool = False) -> dict:
         """A metric's sums by bucket (a histogram), or by label."""
         found: dict = defaultdict(float)
-        for *_, part, value in self.rows((metric,), labels=labels, buckets=not labels):
-            found[part] += value or 0
+        for *_, name, label, bucket, value in self.rows():
+            if name == metric:
+                found[label if labels else bucket] += value or 0
         return found
 
 
@@ -151,11 +161,7 @@ def _answering(scope: Scope, ids: list[int] | None, rolled: _Rolled) -> list[Met
     is read from the rollups; another period, a moment or one version is counted in the database from the
     forms, without a row per client leaving it."""
     if rolled.at is None and scope.version_id is None and _quarter(rolled.start, rolled.end):
-        day = rollups.day_of(rolled.start)
-        counts = dict.fromkeys(("clients_deciding", "clients_regular"), 0.0)
-        for *_, metric, value in rollups.read((), set(rolled.pathway_of.values()), day, day + timedelta(days=1),
-                                              tuple(counts)):
-            counts[metric] += value or 0
+        counts = rolled.sums("clients_deciding", "clients_regular")  # kept on the quarter's first day
         clients, regular = int(counts["clients_deciding"]), int(counts["clients_regular"])
         return [Metric("answering_regularly", 100 * regular / clients if clients else None, clients)]
     start, end, at = rolled.start, rolled.end, rolled.at
