@@ -171,17 +171,20 @@ def timer_bpmn() -> str:
 def fresh_database(kind: str, tmp: Path, n: int) -> str:
     """An empty database migrated to the current schema; returns its URL."""
     if kind == "sqlite":
-        url = f"sqlite:///{tmp / f'timers-{n}.db'}"
-    else:
-        url = os.environ["POLKU_TEST_DATABASE_URL"]
-        engine = create_engine(url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        finally:
-            engine.dispose()
-    return migrated(url)
+        return migrated(f"sqlite:///{tmp / f'timers-{n}.db'}")
+    return migrated(emptied(os.environ["POLKU_TEST_DATABASE_URL"]))
+
+
+def emptied(url: str) -> str:
+    """The PostgreSQL database at ``url`` with its public schema dropped and made again; returns its URL."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+    return url
 
 
 def migrated(url: str) -> str:

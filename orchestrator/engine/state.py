@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 TOP = ""  # the scope of the top-level workflow's tasks; subprocess tasks use the subprocess id
 FINISHED = TaskState.FINISHED_MASK
 LIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
+TYPENAME = '"typename"'  # how the registry marks an object it converted (each task document has one)
 NAMES = dict(zip(TaskState._values, TaskState._names, strict=True))  # the names the task rows carry
 
 
@@ -71,15 +77,40 @@ def replaced(before: Snapshot) -> Snapshot:
     return Snapshot(dict.fromkeys(before.fingerprints, ("replaced",)))
 
 
+# What Task.__init__ sets, in its order (SpiffWorkflow 3.2): StateCodec._tasks sets the same, while they match.
+TASK_FIELDS = ["id", "workflow", "_parent", "_children", "_state", "triggered", "task_spec", "thread_id", "data",
+               "internal_data", "last_state_change"]
+
+
+class _Probe:
+    """Just enough of a workflow for Task.__init__."""
+
+    def __init__(self):
+        self.tasks = {}
+
+
 class StateCodec:
-    """Converts workflows to head/task documents and back, with SpiffWorkflow's own converters."""
+    """Converts workflows to head/task documents and back, with SpiffWorkflow's own converters.
+
+    Restoring follows ``BpmnWorkflowConverter.from_dict`` step by step, with the task converter's work done
+    in one loop (``_tasks``): what a server restores all day, hundreds of tasks at a time for a long pathway.
+    """
 
     def __init__(self, serializer):
         self.serializer = serializer
         self.registry = serializer.registry
+        self.workflow_converter = self._converter(self.registry.typenames[BpmnWorkflow])
+        self.subworkflow_converter = self._converter(self.registry.typenames[BpmnSubWorkflow])
+        self.task_converter = self._converter(self.registry.typenames[Task])
+        if type(self.task_converter) is not TaskConverter:
+            raise TypeError(f"{type(self.task_converter).__name__} restores tasks: StateCodec._tasks mirrors "
+                            "TaskConverter.from_dict and needs updating")
+        # _tasks makes tasks without Task.__init__ while the attributes it sets are the ones __init__ does.
+        self.direct_tasks = list(vars(self.task_converter.target_class(_Probe(), object()))) == TASK_FIELDS
+
+    def _converter(self, typename: str):
         # The registry wraps each converter's bound from_dict in a partial; we need the converter itself.
-        restore = self.registry.convert_from_dict[self.registry.typenames[BpmnWorkflow]]
-        self.workflow_converter = restore.args[0].__self__
+        return self.registry.convert_from_dict[typename].args[0].__self__
 
     def dumps(self, obj) -> str:
         # The encoder mode flag lives on the registry: this codec has a registry of its own, and every
@@ -144,22 +175,103 @@ class StateCodec:
 
     def load(self, specs: tuple, head: dict, rows: Iterable[tuple[str, str, str]], script_engine) -> BpmnWorkflow:
         """Rebuild a workflow from its head and (scope, task id, task json) rows."""
-        spec, subprocess_specs = specs
         by_scope: dict[str, dict[str, dict]] = {}
+        typed = set()
         for scope, task_id, doc in rows:
             by_scope.setdefault(scope, {})[task_id] = json.loads(doc)
-        head = json.loads(json.dumps(head))  # the converters consume what they are given
-        dct = {**head, "tasks": _tree_order(by_scope.get(TOP, {}), head["root"])}
-        for sp_id, sub in dct["subprocesses"].items():
-            sub["tasks"] = _tree_order(by_scope.get(sp_id, {}), sub["root"])
+            if doc.count(TYPENAME) > 1:
+                typed.add(scope)
+        return self._restore(specs, json.loads(json.dumps(head)), by_scope, typed, script_engine)
+
+    def load_scopes(self, specs: tuple, head_json: str, scopes: Iterable[tuple[str, str]],
+                    script_engine) -> BpmnWorkflow:
+        """Rebuild a workflow from its head as stored and, per scope, its task documents joined by commas.
+
+        The store reads a scope's documents as one string: one row and one JSON parse per scope instead of
+        one per task, which was most of what reading back a long pathway cost.
+        """
+        by_scope: dict[str, dict[str, dict]] = {}
+        typed = set()
+        for scope, docs in scopes:
+            parsed = json.loads(f"[{docs}]")
+            by_scope[scope] = {doc["id"]: doc for doc in parsed}
+            if docs.count(TYPENAME) > len(parsed):
+                typed.add(scope)
+        return self._restore(specs, json.loads(head_json), by_scope, typed, script_engine)
+
+    def _restore(self, specs: tuple, head: dict, by_scope: dict[str, dict[str, dict]], typed: set[str],
+                 script_engine) -> BpmnWorkflow:
+        """What BpmnWorkflowConverter.from_dict does, its tasks restored by ``_tasks`` (the head is consumed).
+
+        ``typed``: the scopes whose documents hold objects the registry restores (a ``typename`` besides the
+        task's own); in the others, the data as parsed is the data restored.
+        """
+        spec, subprocess_specs = specs
+        ids: dict[str, UUID] = {}
         conv = self.workflow_converter
         workflow = conv.target_class(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
-        workflow.tasks = conv.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        conv.set_default_attributes(workflow, dct)
-        conv.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
+        docs = _tree_order(by_scope.get(TOP, {}), head["root"]).values()
+        workflow.tasks = self._tasks(workflow, docs, ids, TOP in typed)
+        workflow.task_tree = workflow.tasks.get(_uuid(ids, head["root"]))
+        conv.set_default_attributes(workflow, head)
+        if head["subprocesses"]:
+            self._subprocesses(head["subprocesses"], workflow, workflow, by_scope, typed, ids)
+        workflow.bpmn_events = self.registry.restore(head.get("bpmn_events", []))
         return workflow
+
+    def _subprocesses(self, heads: dict, workflow, top: BpmnWorkflow, by_scope: dict, typed: set, ids: dict) -> None:
+        """BpmnWorkflowConverter.subprocesses_from_dict and BpmnSubWorkflowConverter.from_dict, with the tasks
+        restored by ``_tasks``: parents before the subprocesses they hold."""
+        conv = self.subworkflow_converter
+        for task in list(workflow.tasks.values()):
+            if not isinstance(task.task_spec, SubWorkflowTask) or (scope := str(task.id)) not in heads:
+                continue
+            head = heads.pop(scope)
+            sub = conv.target_class(top.subprocess_specs.get(task.task_spec.spec), task.id, top, deserializing=True)
+            docs = _tree_order(by_scope.get(scope, {}), head["root"]).values()
+            sub.tasks = self._tasks(sub, docs, ids, scope in typed)
+            sub.task_tree = sub.tasks.get(_uuid(ids, head["root"]))
+            conv.set_default_attributes(sub, head)
+            top.subprocesses[task.id] = sub
+            sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            self._subprocesses(heads, sub, top, by_scope, typed, ids)
+
+    def _tasks(self, workflow, docs: Iterable[dict], ids: dict[str, UUID], typed: bool) -> dict:
+        """SpiffWorkflow's TaskConverter.from_dict for each document, parents first, each task id parsed once.
+
+        A document we wrote holds its task's whole data (an empty delta); one with a delta (written by
+        SpiffWorkflow's own serializer) goes through the converter, which merges it into its parent's data.
+        Unless ``typed``, the documents' data holds only JSON values, which the registry would copy as they are.
+        The others are made as ``Task.__init__`` makes a task (its attributes in its order, ``direct_tasks``), with
+        the stored values at once, and added to ``workflow.tasks`` as it adds them.
+        """
+        task_class, task_specs = self.task_converter.target_class, workflow.spec.task_specs
+        restore = self.registry.restore if typed else _as_parsed
+        events = workflow.top_workflow.event_manager
+        tasks, new, thread_id = workflow.tasks, task_class.__new__, task_class.thread_id_pool
+        direct = self.direct_tasks
+        for dct in docs:
+            spec = task_specs.get(dct["task_spec"])
+            if dct.get("delta") or spec is None or not direct:
+                self.task_converter.from_dict(dct, workflow)  # the task adds itself to workflow.tasks
+                continue
+            task = new(task_class)
+            task.id = task_id = _uuid(ids, dct["id"])
+            task.workflow = workflow
+            parent = dct["parent"]
+            task._parent = _uuid(ids, parent) if parent is not None else None
+            task._children = [_uuid(ids, child) for child in dct["children"]]
+            task._state = dct["state"]
+            task.triggered = dct["triggered"]
+            task.task_spec = spec
+            task.thread_id = thread_id
+            task.data = restore(dct["data"])
+            task.internal_data = restore(dct["internal_data"])
+            task.last_state_change = dct["last_state_change"]
+            tasks[task_id] = task
+            if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
+                events.add_task(task)
+        return tasks
 
 
 def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow, canonical=lambda value: value) -> str | None:
@@ -186,6 +298,18 @@ def compare(live: BpmnWorkflow, reloaded: BpmnWorkflow, canonical=lambda value: 
         if getattr(live, name) != getattr(reloaded, name):
             return f"workflow {name} differs"
     return None
+
+
+def _as_parsed(value):
+    return value
+
+
+def _uuid(ids: dict[str, UUID], text: str) -> UUID:
+    """A task id, parsed once per restore: each one is named by its task, its parent and its children."""
+    found = ids.get(text)
+    if found is None:
+        found = ids[text] = UUID(text)
+    return found
 
 
 def _tree_order(tasks: dict[str, dict], root: str) -> dict[str, dict]:

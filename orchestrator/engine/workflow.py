@@ -63,6 +63,24 @@ class PolkuWorkflow(BpmnWorkflow):
         super().refresh_timers()
 
 
+def dispose(workflow) -> None:
+    """Break up a workflow no one will use again, so that it is freed at once.
+
+    A workflow and its tasks refer to each other (``task.workflow``, ``workflow.tasks``, the event manager,
+    subprocesses and their parent): dropped whole, it is garbage that only the cycle collector finds. A server
+    whose cache is full drops one for each workflow it restores, a few thousand objects for a long pathway,
+    held in memory until a full collection, which then has them to walk as well. Only for a workflow nothing
+    refers to any more.
+    """
+    for sub in list(workflow.subprocesses.values()):
+        for task in list(sub.tasks.values()):
+            task.__dict__.clear()
+        sub.__dict__.clear()
+    for task in list(workflow.tasks.values()):
+        task.__dict__.clear()
+    workflow.__dict__.clear()
+
+
 def _check_cycle(task) -> None:
     """Refuse to fire again a cycle timer that repeats more often than once a minute."""
     if not isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition):

@@ -140,11 +140,13 @@ def as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+def _midnight(day: date) -> datetime:
+    """The moment a local day begins."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone()))
+
+
 def _day_range(column, day: date):
-    tz = ZoneInfo(zone())
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    after = day + timedelta(days=1)
-    return and_(column >= start, column < datetime(after.year, after.month, after.day, tzinfo=tz))
+    return and_(column >= _midnight(day), column < _midnight(day + timedelta(days=1)))
 
 
 # ------------------------------------------------------------------------------------------------- families
@@ -276,14 +278,18 @@ def _views(restrict):
             .group_by(first.c.p, first.c.d, first.c.l))
 
 
-def _count(family: Family, cells: list[tuple], versions: list[int] | None = None) -> None:
-    """Count the family's ``cells`` ((owner, day) pairs) again, or every cell of ``versions``, or (both None)
-    all of it."""
+def _count(family: Family, cells: list[tuple], versions: list[int] | None = None,
+           days: tuple[date, date] | None = None) -> None:
+    """Count the family's ``cells`` ((owner, day) pairs) again, or every cell of ``versions``, or of the days
+    [first, after) ``days`` gives, or (all None) all of it."""
     owned = MetricDay.pathway_key if family.by_pathway else MetricDay.version_id
     gone = delete(MetricDay).where(MetricDay.metric.in_(family.metrics))
     if versions is not None:
         restricts = [family.owner().in_(versions)]
         gones = [gone.where(owned.in_(versions))]
+    elif days is not None:
+        restricts = [and_(family.began() >= _midnight(days[0]), family.began() < _midnight(days[1]))]
+        gones = [gone.where(MetricDay.day >= days[0], MetricDay.day < days[1])]
     elif cells:
         batches = [cells[i:i + CELLS_AT_ONCE] for i in range(0, len(cells), CELLS_AT_ONCE)]
         restricts = [or_(*(and_(family.owner() == owner, _day_range(family.began(), day)) for owner, day in batch))
@@ -339,12 +345,9 @@ def _regular(answered_n: int, decided_n: int) -> tuple[int, int]:
     return int(decided_n > 0), int(decided_n > 0 and answered_n >= REGULAR * decided_n)
 
 
-def _count_clients(since: datetime | None, until: datetime | None) -> None:
-    """Count again the clients whose forms were written in the window (None: every client), and move the
+def _count_clients(since: datetime, until: datetime) -> None:
+    """Count again the clients whose forms were written in the window, and move the
     quarter's numbers of clients deciding and answering regularly by what changed."""
-    if since is None:
-        _recount_clients()
-        return
     written = or_(and_(HumanTask.created_at >= since, HumanTask.created_at <= until),
                   and_(HumanTask.completed_at >= since, HumanTask.completed_at <= until))
     instances = sorted(set(db.session.scalars(select(HumanTask.instance_id).where(*asked(None), written))))
@@ -370,20 +373,22 @@ def _count_clients(since: datetime | None, until: datetime | None) -> None:
                            bucket=0, value=change))
 
 
-def _recount_clients() -> None:
-    """Every client's counts again, and the quarters' numbers of clients from them, in the database."""
-    db.session.execute(delete(MetricClient))
-    db.session.execute(delete(MetricDay).where(MetricDay.metric.in_(("clients_deciding", "clients_regular"))))
-    counts = _client_counts(true()).subquery()
-    db.session.execute(insert(MetricClient).from_select(
-        ["pathway_key", "quarter", "instance_id", "answered", "decided"],
-        select(*counts.c).where(counts.c[4] > 0)))
+def _recount_clients(first: date, after: date) -> None:
+    """The clients' counts of the quarters in [first, after) again, and those quarters' numbers of clients from
+    them, in the database."""
     c = MetricClient
+    db.session.execute(delete(c).where(c.quarter >= first, c.quarter < after))
+    db.session.execute(delete(MetricDay).where(MetricDay.metric.in_(("clients_deciding", "clients_regular")),
+                                               MetricDay.day >= first, MetricDay.day < after))
+    counts = _client_counts(and_(HumanTask.created_at >= _midnight(first),
+                                 HumanTask.created_at < _midnight(after))).subquery()
+    db.session.execute(insert(c).from_select(["pathway_key", "quarter", "instance_id", "answered", "decided"],
+                                             select(*counts.c).where(counts.c[4] > 0)))
     for metric, where in (("clients_deciding", c.decided > 0),
                           ("clients_regular", and_(c.decided > 0, c.answered >= REGULAR * c.decided))):
         db.session.execute(insert(MetricDay).from_select(list(COLUMNS), select(
             literal(0), c.pathway_key, c.quarter, literal(metric), c.quarter, literal(""), literal(0), func.count())
-            .where(where).group_by(c.pathway_key, c.quarter)))
+            .where(where, c.quarter >= first, c.quarter < after).group_by(c.pathway_key, c.quarter)))
 
 
 def _client_row(key: tuple, counts: tuple[int, int]) -> None:
@@ -436,15 +441,14 @@ def _each_run(_began: datetime) -> None:
 
 def catch_up() -> bool:
     """Bring the rollups up to date (see the module's docstring); False when another process is at it (its
-    run counts what this one would have)."""
+    run counts what this one would have). The first run, on rollups never counted, counts them all
+    (``rebuild``)."""
     with write():
         if _pg() and not db.session.execute(select(func.pg_try_advisory_xact_lock(LOCK_ID))).scalar():
             return False
         now = clock.now()
         marks = {m.name: m for m in db.session.scalars(select(RollupMark))}
-        if COUNTED not in marks:
-            _rebuild(now)
-        else:
+        if COUNTED in marks:
             since, until = marks[COUNTED].at - MARGIN, max(now, marks[COUNTED].at)
             written = _written(since, until, now)
             for family in families(now) if written else ():
@@ -457,25 +461,69 @@ def catch_up() -> bool:
                 if name.startswith(STALE):
                     _count_pathway(name[len(STALE):], now)
                     db.session.delete(mark)
-        _mark(COUNTED, now)
+            _mark(COUNTED, now)
+            return True
+    rebuild()
     return True
 
 
 def rebuild() -> None:
-    """Count every rollup again from the rows."""
+    """Count every rollup again from the rows: a month of one family at a time, each in a transaction of its
+    own, so that on SQLite a step waits for one month's counting at most, not for all of it. What is written
+    meanwhile is counted again by the next ``catch_up``: the mark is the moment the counting began."""
+    began = clock.now()
+    for family in families(began):
+        months = _months(family.began(), family.source(), family.where())
+        with write():
+            _lock()
+            gone = delete(MetricDay).where(MetricDay.metric.in_(family.metrics))
+            db.session.execute(gone.where(or_(MetricDay.day < months[0][0], MetricDay.day >= months[-1][1]))
+                               if months else gone)
+        for days in months:
+            with write():
+                _lock()
+                _count(family, [], days=days)
+    quarters = _months(HumanTask.created_at, HumanTask, asked(None), by=3)
     with write():
-        if _pg():
-            db.session.execute(select(func.pg_advisory_xact_lock(LOCK_ID)))
-        now = clock.now()
-        _rebuild(now)
-        db.session.execute(delete(RollupMark))
-        _mark(COUNTED, now)
+        _lock()
+        clients = (MetricClient.quarter < quarters[0][0], MetricClient.quarter >= quarters[-1][1]) if quarters \
+            else (true(),)
+        db.session.execute(delete(MetricClient).where(or_(*clients)))
+        db.session.execute(delete(MetricDay).where(
+            MetricDay.metric.in_(("clients_deciding", "clients_regular")),
+            or_(MetricDay.day < quarters[0][0], MetricDay.day >= quarters[-1][1]) if quarters else true()))
+    for first, after in quarters:
+        with write():
+            _lock()
+            _recount_clients(first, after)
+    with write():
+        _lock()
+        db.session.execute(delete(RollupMark).where(RollupMark.name.like(STALE + "%"), RollupMark.at < began))
+        _mark(COUNTED, began)
 
 
-def _rebuild(now: datetime) -> None:
-    for family in families(now):
-        _count(family, [])
-    _count_clients(None, None)
+def _lock() -> None:
+    """One process counts at a time (PostgreSQL; SQLite has one writer anyway): until the transaction ends."""
+    if _pg():
+        db.session.execute(select(func.pg_advisory_xact_lock(LOCK_ID)))
+
+
+def _months(column, source, where, by: int = 1) -> list[tuple[date, date]]:
+    """The local months (or quarters, ``by=3``) from the first to the last time in ``column``, as [first day,
+    first day after)."""
+    low, high = db.session.execute(select(func.min(column), func.max(column)).select_from(source)
+                                   .where(*where)).one()
+    if low is None:
+        return []
+    tz = ZoneInfo(zone())
+    low, high = low.astimezone(tz).date(), high.astimezone(tz).date()
+    found, day = [], date(low.year, (low.month - 1) // by * by + 1, 1)
+    while day <= high:
+        month = day.month - 1 + by
+        after = date(day.year + month // 12, month % 12 + 1, 1)
+        found.append((day, after))
+        day = after
+    return found
 
 
 def stale(pathway_key: str) -> None:
