@@ -6,7 +6,7 @@ FLASK := POLKU_ENV=$${POLKU_ENV:-development} $(VENV)/bin/flask --app orchestrat
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run cluster test test-sqlite test-postgres lint bench bench-inbox bench-metrics install install-test messages clean
+.PHONY: run cluster test test-sqlite test-postgres lint bench bench-cold bench-processes bench-inbox bench-metrics install install-test messages clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -65,6 +65,16 @@ test-postgres: install-test
 ## bench: the completion benchmark (real HTTP server on loopback)
 bench: install-test
 	$(PY) benchmarks/complete_tasks.py
+
+## bench-cold: completions of 5,000 instances each not in the cache, beside warm ones, on SQLite and on PostgreSQL
+bench-cold: install-test
+	$(PY) benchmarks/complete_tasks.py --cold
+	.ci/with-postgres $(PY) benchmarks/complete_tasks.py --database postgresql --cold
+
+## bench-processes: completions by three clients through 1 and then 3 server processes on one PostgreSQL
+bench-processes: install-test
+	.ci/with-postgres sh -c '$(PY) benchmarks/complete_tasks.py --database postgresql --processes 1 --clients 3 && \
+	  $(PY) benchmarks/complete_tasks.py --database postgresql --processes 3 --clients 3'
 
 ## bench-inbox: the team inbox with 10,000 open tasks against a trivial signed-in page
 bench-inbox: install-test

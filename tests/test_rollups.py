@@ -13,7 +13,7 @@ from orchestrator import metrics
 from orchestrator.extensions import db
 from orchestrator.metrics import periods, rollups
 from orchestrator.metrics.report import Scope
-from orchestrator.models import Instance, MetricClient, MetricDay, RollupMark
+from orchestrator.models import Instance, MetricClient, MetricDay, MetricProm, RollupMark
 from orchestrator.tools import deploy
 
 from .conftest import ROOT, make_history
@@ -28,7 +28,9 @@ def snapshot() -> dict:
             for r in db.session.scalars(select(MetricDay)) if r.value}
     clients = {(r.pathway_key, r.quarter, r.instance_id): (r.answered, r.decided)
                for r in db.session.scalars(select(MetricClient))}
-    return {"days": days, "clients": clients}
+    answers = {(r.pathway_key, r.quarter, r.instance_id, r.scale): (r.answers, r.first, r.last)
+               for r in db.session.scalars(select(MetricProm))}
+    return {"days": days, "clients": clients, "proms": answers}
 
 
 def test_counted_as_it_happens_is_what_counting_again_from_the_rows_gives(app, clock):
@@ -41,7 +43,8 @@ def test_counted_as_it_happens_is_what_counting_again_from_the_rows_gives(app, c
         assert {metric for (*_, metric, _k, _l, _b) in counted["days"]} >= {
             "started", "ended", "answered", "decided", "messages", "replies", "promises", "kept", "reply_hours",
             "professional_tasks", "handling_hours", "nps_n", "promoters", "ces_n", "ces_sum", "views",
-            "reminders_sent", "about_tasks", "answered_after", "clients_deciding", "clients_regular"}
+            "reminders_sent", "about_tasks", "answered_after", "clients_deciding", "clients_regular", "prom_clients",
+            "prom_first", "prom_last"}
         # The dashboards' figures of the quarter, from the rollups, are the history's worked out by hand.
         quarter = periods.quarter("2027-Q1", ZONE)
         found = {k: m.value for k, m in metrics.report(Scope("mittari"), *quarter).metrics.items()}
@@ -54,6 +57,11 @@ def test_counted_as_it_happens_is_what_counting_again_from_the_rows_gives(app, c
         at_end = metrics.report(Scope("mittari"), *quarter, at=periods.day_end(date(2027, 4, 30), ZONE)).metrics
         assert found["answering_regularly"] == at_end["answering_regularly"].value == pytest.approx(100)
         assert metrics.report(Scope("mittari"), *quarter).metrics["answering_regularly"].basis == 3
+        # PROM outcomes likewise: A 7 → 3 and B 8 → 5 answered twice (D once), from the rollups and the answers.
+        (scale, outcome), = metrics.report(Scope("mittari"), *quarter).proms.items()
+        assert (scale, outcome.clients, outcome.first, outcome.last) == ("oireet", 2, 7.5, 4.0)
+        assert metrics.report(Scope("mittari"), *quarter, at=periods.day_end(date(2027, 4, 30), ZONE)).proms == \
+            metrics.report(Scope("mittari"), *quarter).proms
         assert version.id in {v for (v, *_rest) in counted["days"]}
 
 

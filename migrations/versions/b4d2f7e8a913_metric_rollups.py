@@ -1,4 +1,5 @@
-"""the metrics' rollups: per version, day and metric; clients' forms per quarter; how far they are counted
+"""the metrics' rollups: per version, day and metric; clients' forms and PROM answers per quarter; how far
+they are counted
 
 Revision ID: b4d2f7e8a913
 Revises: a7c3e9d1f254
@@ -53,6 +54,18 @@ def upgrade():
     )
     op.create_index('ix_metric_client_instance', 'metric_client', ['instance_id'], unique=False)
     op.create_table(
+        'metric_prom',
+        sa.Column('pathway_key', sa.String(length=100), nullable=False),
+        sa.Column('quarter', sa.Date(), nullable=False),
+        sa.Column('instance_id', sa.Integer(), nullable=False),
+        sa.Column('scale', sa.String(length=100), nullable=False),
+        sa.Column('answers', sa.Integer(), nullable=False),
+        sa.Column('first', sa.Float(), nullable=False),
+        sa.Column('last', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('pathway_key', 'quarter', 'instance_id', 'scale'),
+    )
+    op.create_index('ix_metric_prom_instance', 'metric_prom', ['instance_id'], unique=False)
+    op.create_table(
         'rollup_mark',
         sa.Column('name', sa.String(length=100), nullable=False),
         sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -66,6 +79,8 @@ def downgrade():
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_table('rollup_mark')
+    op.drop_index('ix_metric_prom_instance', table_name='metric_prom')
+    op.drop_table('metric_prom')
     op.drop_index('ix_metric_client_instance', table_name='metric_client')
     op.drop_table('metric_client')
     op.drop_table('metric_day')

@@ -24,7 +24,7 @@ from sqlalchemy import case, func, select, true
 from .. import clock
 from ..extensions import db
 from ..models import ContentView, HumanTask, Instance, Pathway, PathwayVersion, Score
-from . import periods, rollups
+from . import periods, proms, rollups
 from .asked import REGULAR, answered, asked, decided
 from .periods import before
 from .tables import table
@@ -82,7 +82,7 @@ def report(scope: Scope, start: datetime, end: datetime, goals: dict | None = No
     ids = None if scope == Scope() else list(pathway_of)
     rolled = _Rolled(pathway_of, start, end, at)
     found = Report(scope, start, end, content=_content(scope, pathway_of, rolled),
-                   proms=_proms(ids, pathway_of, scope, start, end, at), as_of=at or clock.now())
+                   proms=_proms(ids, pathway_of, scope, rolled), as_of=at or clock.now())
     counted = dict(table([start, end], pathway_of, {group: goals}, also, at)[(group, 0)])
     if scope.version_id is not None:
         # Views carry their pathway's key, not its version: the table counts the whole pathway's, without reading
@@ -117,7 +117,7 @@ def _inside(ids: list[int] | None, column=Instance.version_id):
 
 # What ``report`` reads of the rollups besides ``table``'s, all in one query.
 ROLLED = ("messages", "replies", "reply_hours", "handling_hours", "reminders_sent", "about_tasks", "answered_after",
-          "views", "clients_deciding", "clients_regular")
+          "views", "clients_deciding", "clients_regular", *proms.METRICS)
 
 
 @dataclass
@@ -194,10 +194,15 @@ def _messages(rolled: _Rolled) -> list[Metric]:
             Metric("reply_p90_hours", rollups.quantile(replies, 0.9, nearest_rank=True), n)]
 
 
-def _proms(ids: list[int] | None, pathway_of: dict[int, str], scope: Scope, start: datetime, end: datetime,
-           at: datetime | None) -> dict[str, Outcome]:
+def _proms(ids: list[int] | None, pathway_of: dict[int, str], scope: Scope, rolled: _Rolled) -> dict[str, Outcome]:
     """Each PROM scale: first against last answer, per instance (its client stays unnamed), answered in the
-    period. Counted from the answers (a client gives two or three a scale), by pathway through its index."""
+    period. A pathway's quarter as known now from the rollups (``proms``); another period, a moment or one
+    version from the answers."""
+    if rolled.at is None and scope.version_id is None and _quarter(rolled.start, rolled.end):
+        clients, firsts, lasts = (rolled.by(metric, labels=True) for metric in proms.METRICS)
+        return {scale: Outcome(int(n), firsts[scale] / n, lasts[scale] / n)
+                for scale, n in sorted(clients.items()) if n}
+    start, end, at = rolled.start, rolled.end, rolled.at
     where = _inside(ids, Score.version_id) if scope.version_id is not None or ids is None else \
         Score.pathway_key.in_(sorted(set(pathway_of.values())))
     answers: dict[str, dict[int, list[float]]] = {}

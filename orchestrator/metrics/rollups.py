@@ -11,7 +11,8 @@ as many buckets as it has different times: some 9,000 between a minute and a wee
 
 The share of clients answering regularly is per client, so it cannot be a sum of days: ``MetricClient`` keeps each
 client's answered and decided forms per pathway and quarter, and the number of clients deciding and answering
-regularly per quarter is kept beside it as two more ``MetricDay`` metrics.
+regularly per quarter is kept beside it as two more ``MetricDay`` metrics. PROM outcomes (a client's first and
+last answer to a scale) are per client too: ``proms`` keeps them so.
 
 *Up to date*: ``catch_up`` finds the cells (a version and a day) whose rows were written since it last ran,
 by the rows' own times (a step stamps what it writes with its moment), and counts those cells again from
@@ -66,6 +67,7 @@ from ..models import (
     RollupMark,
     Score,
 )
+from . import proms
 from .asked import REGULAR, answered, asked, decided
 from .values import DETRACTOR, PROMOTER
 
@@ -140,13 +142,13 @@ def as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
     """The moment a local day begins."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone()))
 
 
 def _day_range(column, day: date):
-    return and_(column >= _midnight(day), column < _midnight(day + timedelta(days=1)))
+    return and_(column >= midnight(day), column < midnight(day + timedelta(days=1)))
 
 
 # ------------------------------------------------------------------------------------------------- families
@@ -288,7 +290,7 @@ def _count(family: Family, cells: list[tuple], versions: list[int] | None = None
         restricts = [family.owner().in_(versions)]
         gones = [gone.where(owned.in_(versions))]
     elif days is not None:
-        restricts = [and_(family.began() >= _midnight(days[0]), family.began() < _midnight(days[1]))]
+        restricts = [and_(family.began() >= midnight(days[0]), family.began() < midnight(days[1]))]
         gones = [gone.where(MetricDay.day >= days[0], MetricDay.day < days[1])]
     elif cells:
         batches = [cells[i:i + CELLS_AT_ONCE] for i in range(0, len(cells), CELLS_AT_ONCE)]
@@ -369,7 +371,7 @@ def _count_clients(since: datetime, until: datetime) -> None:
     db.session.flush()
     for (pathway, quarter, metric), change in sorted(moved.items()):
         if change:
-            _add(MetricDay(version_id=0, pathway_key=pathway, day=quarter, metric=metric, known=quarter, label="",
+            add(MetricDay(version_id=0, pathway_key=pathway, day=quarter, metric=metric, known=quarter, label="",
                            bucket=0, value=change))
 
 
@@ -380,8 +382,8 @@ def _recount_clients(first: date, after: date) -> None:
     db.session.execute(delete(c).where(c.quarter >= first, c.quarter < after))
     db.session.execute(delete(MetricDay).where(MetricDay.metric.in_(("clients_deciding", "clients_regular")),
                                                MetricDay.day >= first, MetricDay.day < after))
-    counts = _client_counts(and_(HumanTask.created_at >= _midnight(first),
-                                 HumanTask.created_at < _midnight(after))).subquery()
+    counts = _client_counts(and_(HumanTask.created_at >= midnight(first),
+                                 HumanTask.created_at < midnight(after))).subquery()
     db.session.execute(insert(c).from_select(["pathway_key", "quarter", "instance_id", "answered", "decided"],
                                              select(*counts.c).where(counts.c[4] > 0)))
     for metric, where in (("clients_deciding", c.decided > 0),
@@ -404,7 +406,7 @@ def _client_row(key: tuple, counts: tuple[int, int]) -> None:
         row.answered, row.decided = counts
 
 
-def _add(row: MetricDay) -> None:
+def add(row: MetricDay) -> None:
     found = db.session.get(MetricDay, (row.version_id, row.pathway_key, row.day, row.metric, row.known, row.label,
                                        row.bucket))
     if found is None:
@@ -457,6 +459,8 @@ def catch_up() -> bool:
                     _count(family, cells)
             if written & {str(HumanTask.created_at), str(HumanTask.completed_at)}:
                 _count_clients(since, until)
+            if str(Score.at) in written:
+                proms.count_changed(since, until)
             for name, mark in marks.items():
                 if name.startswith(STALE):
                     _count_pathway(name[len(STALE):], now)
@@ -473,17 +477,17 @@ def rebuild() -> None:
     meanwhile is counted again by the next ``catch_up``: the mark is the moment the counting began."""
     began = clock.now()
     for family in families(began):
-        months = _months(family.began(), family.source(), family.where())
+        spans = months(family.began(), family.source(), family.where())
         with write():
             _lock()
             gone = delete(MetricDay).where(MetricDay.metric.in_(family.metrics))
-            db.session.execute(gone.where(or_(MetricDay.day < months[0][0], MetricDay.day >= months[-1][1]))
-                               if months else gone)
-        for days in months:
+            db.session.execute(gone.where(or_(MetricDay.day < spans[0][0], MetricDay.day >= spans[-1][1]))
+                               if spans else gone)
+        for days in spans:
             with write():
                 _lock()
                 _count(family, [], days=days)
-    quarters = _months(HumanTask.created_at, HumanTask, asked(None), by=3)
+    quarters = months(HumanTask.created_at, HumanTask, asked(None), by=3)
     with write():
         _lock()
         clients = (MetricClient.quarter < quarters[0][0], MetricClient.quarter >= quarters[-1][1]) if quarters \
@@ -496,6 +500,14 @@ def rebuild() -> None:
         with write():
             _lock()
             _recount_clients(first, after)
+    spans = proms.quarters()
+    with write():
+        _lock()
+        proms.clear_outside(spans)
+    for first, after in spans:
+        with write():
+            _lock()
+            proms.recount(first, after)
     with write():
         _lock()
         db.session.execute(delete(RollupMark).where(RollupMark.name.like(STALE + "%"), RollupMark.at < began))
@@ -508,7 +520,7 @@ def _lock() -> None:
         db.session.execute(select(func.pg_advisory_xact_lock(LOCK_ID)))
 
 
-def _months(column, source, where, by: int = 1) -> list[tuple[date, date]]:
+def months(column, source, where, by: int = 1) -> list[tuple[date, date]]:
     """The local months (or quarters, ``by=3``) from the first to the last time in ``column``, as [first day,
     first day after)."""
     low, high = db.session.execute(select(func.min(column), func.max(column)).select_from(source)

@@ -30,11 +30,11 @@ from .flow import (
 )
 from .outbox import ContactChoice, DeliveryAttempt, Outgoing, Subscription
 from .people import AccessLog, CareTeam, Membership, Person, TaskDraft, UserSession, new_client_id
-from .rollups import MetricClient, MetricDay, RollupMark
+from .rollups import MetricClient, MetricDay, MetricProm, RollupMark
 
 __all__ = [
     "ACTIVE", "AccessLog", "CareTeam", "Consent", "ContactChoice", "ContentView", "DeliveryAttempt", "DiaryEntry",
-    "Disclosure", "Event", "HumanTask", "Instance", "Membership", "Message", "MetricClient", "MetricDay",
+    "Disclosure", "Event", "HumanTask", "Instance", "Membership", "Message", "MetricClient", "MetricDay", "MetricProm",
     "MetricGoal", "Notification", "Observation", "Offer", "Outgoing", "Pathway", "PathwayVersion", "Person",
     "RollupMark", "Score", "StaffResponse", "StaffScore", "StaffSurvey", "Subscription", "TaskDraft", "TaskState",
     "Timer", "UTCDateTime", "UserSession", "new_client_id",
