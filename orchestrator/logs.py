@@ -27,8 +27,11 @@ class RequestId(logging.Filter):
 
 
 def init(app: Flask) -> None:
-    """Request ids for every request, and SpiffWorkflow's per-task chatter kept out of the logs."""
+    """Request ids for every request; SpiffWorkflow's per-task chatter and APScheduler's lines for each run of
+    the timer sweep (two every two seconds a process) kept out of the logs. Polku's scheduler says itself what
+    it fired."""
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     @app.before_request
     def take_request_id() -> None:

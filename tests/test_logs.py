@@ -3,6 +3,7 @@ SpiffWorkflow's per-task INFO lines left out."""
 
 import json
 import logging
+import threading
 
 from orchestrator import logs
 
@@ -36,3 +37,19 @@ def test_spiffworkflows_per_task_info_lines_are_left_out(api, sample, caplog):
     caplog.set_level(logging.INFO)
     api.start()
     assert not [r for r in caplog.records if r.name.startswith("spiff") and r.levelno < logging.WARNING]
+
+
+def test_the_timer_sweep_s_every_run_is_left_out_and_what_it_fired_is_said(app, caplog):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    caplog.set_level(logging.INFO)
+    ran = threading.Event()
+    sweep = BackgroundScheduler()
+    sweep.add_job(ran.set, "interval", seconds=0.05, id="sweep")
+    sweep.start()
+    try:
+        assert ran.wait(5)
+    finally:
+        sweep.shutdown()
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler") and r.levelno < logging.WARNING]
+    assert logging.getLogger("orchestrator.core.scheduler").isEnabledFor(logging.INFO)
