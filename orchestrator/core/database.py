@@ -10,7 +10,7 @@ PostgreSQL it is a plain transaction; rows are locked where a writer needs them 
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,7 @@ def configure_engine(engine: Engine) -> None:
 def _sqlite_functions(connection) -> None:
     """What PostgreSQL knows of days and zones, for the metrics' rollups: a UTC time's local day and quarter,
     and a duration's histogram bucket."""
+    from ..metrics.periods import first_of_quarter
     from ..metrics.rollups import bucket
 
     def local(value, zone):
@@ -69,10 +70,7 @@ def _sqlite_functions(connection) -> None:
         return None if value is None else local(value, zone).date().isoformat()
 
     def quarter(value, zone):
-        if value is None:
-            return None
-        found = local(value, zone)
-        return date(found.year, (found.month - 1) // 3 * 3 + 1, 1).isoformat()
+        return None if value is None else first_of_quarter(local(value, zone).date()).isoformat()
 
     connection.create_function("polku_day", 2, day, deterministic=True)
     connection.create_function("polku_quarter", 2, quarter, deterministic=True)

@@ -28,6 +28,11 @@ def before(column, at: datetime | None):
     return true() if at is None else column < at
 
 
+def first_of_quarter(day: date) -> date:
+    """The first day of the quarter ``day`` is in."""
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
 def quarter_of(at: datetime, zone: str) -> str:
     local = at.astimezone(ZoneInfo(zone))
     return f"{local.year}-Q{(local.month - 1) // 3 + 1}"

@@ -17,7 +17,7 @@ are in ``values``.
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import case, func, select, true
 
@@ -133,8 +133,7 @@ class _Rolled:
     def rows(self) -> list:
         if self._found is None:
             first = rollups.day_of(self.start)
-            last = rollups.day_of(self.end) if self.at is None else \
-                min(rollups.day_of(self.end), rollups.known_by(self.at) + timedelta(days=1))
+            last = rollups.until(rollups.day_of(self.end), self.at)
             self._found = rollups.read(list(self.pathway_of), set(self.pathway_of.values()), first, max(first, last),
                                        ROLLED, rollups.known_by(self.at), labels=True, buckets=True)
         return self._found

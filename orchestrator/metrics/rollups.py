@@ -61,6 +61,7 @@ from ..models import (
     Message,
     MetricClient,
     MetricDay,
+    MetricProm,
     Notification,
     Pathway,
     PathwayVersion,
@@ -356,54 +357,79 @@ def _count_clients(since: datetime, until: datetime) -> None:
     if not instances:
         return
     fresh = {(p, as_date(q), i): (int(a or 0), int(d or 0)) for p, q, i, a, d in db.session.execute(
-        _client_counts(HumanTask.instance_id.in_(instances)))}
-    old = {
-        (r.pathway_key, as_date(r.quarter), r.instance_id): (r.answered, r.decided)
-        for r in db.session.scalars(select(MetricClient).where(MetricClient.instance_id.in_(instances)))}
-    moved: dict[tuple, int] = defaultdict(int)
-    for key in set(fresh) | set(old):
-        before, after = old.get(key, (0, 0)), fresh.get(key, (0, 0))
-        if before != after:
-            _client_row(key, after)
-            for metric, was, now_ in zip(("clients_deciding", "clients_regular"), _regular(*before),
-                                         _regular(*after), strict=True):
-                moved[(key[0], key[1], metric)] += now_ - was
-    db.session.flush()
-    for (pathway, quarter, metric), change in sorted(moved.items()):
-        if change:
-            add(MetricDay(version_id=0, pathway_key=pathway, day=quarter, metric=metric, known=quarter, label="",
-                           bucket=0, value=change))
+        _client_counts(HumanTask.instance_id.in_(instances))) if d}  # a client none of whose forms was decided: no row
+    move(MetricClient, CLIENT_FIELDS, fresh, stored(MetricClient, CLIENT_FIELDS, instances), CLIENT_METRICS,
+         lambda counts: _regular(*counts) if counts else (0, 0), lambda _key: "")
+
+
+CLIENT_FIELDS = ("answered", "decided")
+CLIENT_METRICS = ("clients_deciding", "clients_regular")
 
 
 def _recount_clients(first: date, after: date) -> None:
     """The clients' counts of the quarters in [first, after) again, and those quarters' numbers of clients from
     them, in the database."""
     c = MetricClient
-    db.session.execute(delete(c).where(c.quarter >= first, c.quarter < after))
-    db.session.execute(delete(MetricDay).where(MetricDay.metric.in_(("clients_deciding", "clients_regular")),
-                                               MetricDay.day >= first, MetricDay.day < after))
+    clear(c, CLIENT_METRICS, lambda quarter: and_(quarter >= first, quarter < after))
     counts = _client_counts(and_(HumanTask.created_at >= midnight(first),
                                  HumanTask.created_at < midnight(after))).subquery()
-    db.session.execute(insert(c).from_select(["pathway_key", "quarter", "instance_id", "answered", "decided"],
+    db.session.execute(insert(c).from_select(["pathway_key", "quarter", "instance_id", *CLIENT_FIELDS],
                                              select(*counts.c).where(counts.c[4] > 0)))
-    for metric, where in (("clients_deciding", c.decided > 0),
-                          ("clients_regular", and_(c.decided > 0, c.answered >= REGULAR * c.decided))):
+    for metric, where in zip(CLIENT_METRICS, (c.decided > 0, and_(c.decided > 0, c.answered >= REGULAR * c.decided)),
+                             strict=True):
         db.session.execute(insert(MetricDay).from_select(list(COLUMNS), select(
             literal(0), c.pathway_key, c.quarter, literal(metric), c.quarter, literal(""), literal(0), func.count())
             .where(where, c.quarter >= first, c.quarter < after).group_by(c.pathway_key, c.quarter)))
 
 
-def _client_row(key: tuple, counts: tuple[int, int]) -> None:
-    """Write one client's counts of a quarter (none: no row)."""
-    row = db.session.get(MetricClient, key)
-    if counts == (0, 0):
-        if row is not None:
-            db.session.delete(row)
-    elif row is None:
-        db.session.add(MetricClient(pathway_key=key[0], quarter=key[1], instance_id=key[2], answered=counts[0],
-                                    decided=counts[1]))
-    else:
-        row.answered, row.decided = counts
+# A client's quarterly row (``MetricClient``, ``MetricProm``): keyed (pathway key, quarter, instance, …), its
+# values in the fields named; the quarter's numbers of such clients kept beside them as ``MetricDay`` rows.
+
+
+def stored(model, fields: tuple[str, ...], instances: list[int]) -> dict[tuple, tuple]:
+    """The quarterly rows of these instances: key → the values of ``fields``."""
+    keys = [column.name for column in model.__table__.primary_key.columns]
+    return {tuple(getattr(row, k) for k in keys): tuple(getattr(row, f) for f in fields)
+            for row in db.session.scalars(select(model).where(model.instance_id.in_(instances)))}
+
+
+def move(model, fields: tuple[str, ...], fresh: dict[tuple, tuple], old: dict[tuple, tuple], metrics: tuple[str, ...],
+         outcome: Callable[[tuple | None], tuple], label: Callable[[tuple], str]) -> None:
+    """Write each quarterly row that ``fresh`` has other than ``old`` (absent from ``fresh``: no row), and move
+    the quarter's ``metrics`` (labelled ``label(key)``) by what the client's ``outcome`` adds now less what it
+    added before."""
+    keys = [column.name for column in model.__table__.primary_key.columns]
+    moved: dict[tuple, float] = defaultdict(float)
+    for key in set(fresh) | set(old):
+        before, after = old.get(key), fresh.get(key)
+        if before == after:
+            continue
+        if before is None:
+            db.session.add(model(**dict(zip(keys, key, strict=True)), **dict(zip(fields, after, strict=True))))
+        elif after is None:
+            db.session.delete(db.session.get(model, key))
+        else:
+            row = db.session.get(model, key)
+            for name, value in zip(fields, after, strict=True):
+                setattr(row, name, value)
+        for metric, was, now in zip(metrics, outcome(before), outcome(after), strict=True):
+            moved[(key[0], key[1], label(key), metric)] += now - was
+    db.session.flush()
+    for (pathway, quarter, labelled, metric), change in sorted(moved.items()):
+        if change:
+            add(MetricDay(version_id=0, pathway_key=pathway, day=quarter, metric=metric, known=quarter,
+                          label=labelled, bucket=0, value=change))
+
+
+def clear(model, metrics: tuple[str, ...], quarters: Callable) -> None:
+    """No quarterly rows, and none of the quarters' ``metrics``, where ``quarters(column)`` holds."""
+    db.session.execute(delete(model).where(quarters(model.quarter)))
+    db.session.execute(delete(MetricDay).where(MetricDay.metric.in_(metrics), quarters(MetricDay.day)))
+
+
+def outside(spans: list[tuple[date, date]]) -> Callable:
+    """A day column's days before the first span and from the end of the last (all days without spans)."""
+    return lambda column: or_(column < spans[0][0], column >= spans[-1][1]) if spans else true()
 
 
 def add(row: MetricDay) -> None:
@@ -480,34 +506,23 @@ def rebuild() -> None:
         spans = months(family.began(), family.source(), family.where())
         with write():
             _lock()
-            gone = delete(MetricDay).where(MetricDay.metric.in_(family.metrics))
-            db.session.execute(gone.where(or_(MetricDay.day < spans[0][0], MetricDay.day >= spans[-1][1]))
-                               if spans else gone)
+            db.session.execute(delete(MetricDay).where(MetricDay.metric.in_(family.metrics),
+                                                       outside(spans)(MetricDay.day)))
         for days in spans:
             with write():
                 _lock()
                 _count(family, [], days=days)
-    quarters = months(HumanTask.created_at, HumanTask, asked(None), by=3)
-    with write():
-        _lock()
-        clients = (MetricClient.quarter < quarters[0][0], MetricClient.quarter >= quarters[-1][1]) if quarters \
-            else (true(),)
-        db.session.execute(delete(MetricClient).where(or_(*clients)))
-        db.session.execute(delete(MetricDay).where(
-            MetricDay.metric.in_(("clients_deciding", "clients_regular")),
-            or_(MetricDay.day < quarters[0][0], MetricDay.day >= quarters[-1][1]) if quarters else true()))
-    for first, after in quarters:
+    for model, metrics, spans, recount in (
+            (MetricClient, CLIENT_METRICS, months(HumanTask.created_at, HumanTask, asked(None), by=3),
+             _recount_clients),
+            (MetricProm, proms.METRICS, proms.quarters(), proms.recount)):
         with write():
             _lock()
-            _recount_clients(first, after)
-    spans = proms.quarters()
-    with write():
-        _lock()
-        proms.clear_outside(spans)
-    for first, after in spans:
-        with write():
-            _lock()
-            proms.recount(first, after)
+            clear(model, metrics, outside(spans))
+        for first, after in spans:
+            with write():
+                _lock()
+                recount(first, after)
     with write():
         _lock()
         db.session.execute(delete(RollupMark).where(RollupMark.name.like(STALE + "%"), RollupMark.at < began))
@@ -587,6 +602,11 @@ def day_of(moment: datetime) -> date:
     """The local day a period boundary falls on: periods are whole days (a boundary within a day stands for the
     midnight that begins it)."""
     return moment.astimezone(ZoneInfo(zone())).date()
+
+
+def until(last: date, at: datetime | None) -> date:
+    """The first day not counted: ``last``, or the day after what is known at ``at`` if that is sooner."""
+    return last if at is None else min(last, known_by(at) + timedelta(days=1))
 
 
 def known_by(at: datetime | None) -> date | None:

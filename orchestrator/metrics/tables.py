@@ -8,7 +8,7 @@ first days. Counted as known now, or as known at a moment (``at``): what began a
 """
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -35,7 +35,7 @@ def table(edges: list[datetime], pathway_of: dict[int, str], goals: dict[str, di
     into = {key: {key, *also.get(key, [])} for key in set(pathway_of.values())}
     groups = sorted(set(goals).union(*into.values()))
     days = [rollups.day_of(edge) for edge in edges]
-    last = days[-1] if at is None else min(days[-1], rollups.known_by(at) + timedelta(days=1))
+    last = rollups.until(days[-1], at)
     for version, key, period, name, value in rollups.read(versions, set(pathway_of.values()), days[0], last, COUNTED,
                                                           rollups.known_by(at), by_period=days):
         for group in into.get(pathway_of.get(version, key), ()):
